@@ -1,0 +1,97 @@
+"""``infer-econ serve``: the Voila gallery of workbooks on localhost, offline.
+
+Voila runs with the repository root as its root folder (so workbook links of the
+form ``voila/render/workbooks/NN_name.ipynb`` work as they do on Binder), the
+project's template ``infer-econ`` (the ``lab`` template with Font Awesome served
+locally: the page fetches nothing from outside the server), sources stripped,
+tracebacks hidden, and one pre-heated kernel per workbook.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import sys
+from pathlib import Path
+
+from ..errors import ValidationError
+
+_PKG = Path(__file__).resolve().parents[1]
+
+
+def template_root() -> Path:
+    """Folder to put on ``JUPYTER_PATH`` so Voila finds the ``infer-econ`` template [path]."""
+    return _PKG / "share" / "jupyter"
+
+
+def find_root(start: Path | None = None) -> Path:
+    """Return the folder holding ``workbooks/``: the checkout, or ``start`` [path]."""
+    for cand in [start] if start else [Path.cwd(), _PKG.parent]:
+        if cand is not None and (cand / "workbooks").is_dir():
+            return cand.resolve()
+    raise ValidationError(
+        "no workbooks/ folder found: run from the infer-econ checkout or pass --root DIR "
+        "(the folder that holds workbooks/)"
+    )
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """Return a TCP port that is free on ``host`` now."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def voila_command(root: Path, port: int, *, host: str = "127.0.0.1", preheat: bool = True) -> list[str]:
+    """The Voila command line ``serve`` runs (also used by the browser tests)."""
+    cmd = [
+        sys.executable, "-m", "voila", str(root),
+        f"--port={port}", f"--Voila.ip={host}", "--no-browser",
+        "--template=infer-econ", "--strip_sources=True", "--show_tracebacks=False",
+    ]
+    if preheat:
+        cmd += ["--preheat_kernel=True", "--pool_size=1"]
+    return cmd
+
+
+def voila_env() -> dict[str, str]:
+    """Environment for Voila: our template on JUPYTER_PATH, no browser auto-open [dict]."""
+    env = dict(os.environ)
+    env["JUPYTER_PATH"] = os.pathsep.join(p for p in [str(template_root()), env.get("JUPYTER_PATH", "")] if p)
+    env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    return env
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "serve",
+        help="open the workbook gallery in Voila on localhost",
+        description="Start Voila on the workbooks gallery (offline, from the shipped data) and print its URL.",
+        epilog="examples:\n  infer-econ serve\n  infer-econ serve --port 9000 --no-preheat",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--port", type=int, default=8866, help="TCP port (default 8866; 0 picks a free one)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--root", type=Path, help="folder that holds workbooks/ (default: the checkout)")
+    p.add_argument("--no-preheat", action="store_true", help="don't keep a pre-heated kernel per workbook")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import subprocess
+
+    if not 0 <= args.port <= 65535:
+        raise ValidationError(f"--port must be between 0 and 65535, got {args.port}")
+    root = find_root(args.root)
+    port = args.port or free_port(args.host)
+    url = f"http://{'localhost' if args.host in ('127.0.0.1', 'localhost') else args.host}:{port}/voila/render/workbooks/00_start_here.ipynb"
+    print(f"infer-econ gallery: {url}", flush=True)
+    print(f"all workbooks:      {url.split('/voila/')[0]}/voila/tree/workbooks", flush=True)
+    proc = subprocess.Popen(voila_command(root, port, host=args.host, preheat=not args.no_preheat), cwd=root, env=voila_env())
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        proc.terminate()
+        proc.wait(timeout=10)
+        return 0
