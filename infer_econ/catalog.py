@@ -198,9 +198,13 @@ def _parse(raw: pl.DataFrame, sch: pl.DataFrame, where: str, *, user: bool) -> p
     return frame
 
 
-def _check_references(name: str, frame: pl.DataFrame, where: str, extra_ids: dict[str, set[str]]) -> None:
+def _check_references(
+    name: str, frame: pl.DataFrame, where: str, extra_ids: dict[str, set[str]], skip: tuple[str, ...] = ()
+) -> None:
     sch = schema(name)
-    for row in sch.filter(pl.col("references").is_not_null()).iter_rows(named=True):
+    for row in sch.filter(pl.col("references").is_not_null() & ~pl.col("column").is_in(list(skip))).iter_rows(
+        named=True
+    ):
         target = row["references"]
         valid = set(ids(target)) | extra_ids.get(target, set())
         vals = frame[row["column"]].drop_nulls()
@@ -278,7 +282,8 @@ def load(name: str, extra: str | Path | pl.DataFrame | None = None) -> pl.DataFr
     if raw.height == 0:
         raise CatalogError(f"{where}: no rows")
     user = _parse(raw, schema(name), where, user=True)
-    _check_references(name, user, where, {name: set(user["id"].to_list())})
+    # a user row's source is free text (who said so), not a key of data/sources.csv
+    _check_references(name, user, where, {name: set(user["id"].to_list())}, skip=("source",))
     user = user.with_columns(pl.lit("user").alias(_ORIGIN))
     return pl.concat([base.filter(~pl.col("id").is_in(user["id"].implode())), user], how="vertical")
 
