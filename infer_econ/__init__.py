@@ -21,7 +21,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = {
     "catalog", "memory", "perf", "calibrate", "cost", "energy", "serving", "value",
-    "uncertainty", "pipeline", "io", "plot", "ui", "scenario", "errors", "validate", "demand",
+    "uncertainty", "pipeline", "io", "plot", "ui", "scenario", "errors", "validate", "demand", "defaults",
 }
 _EXPORTS = {"estimate": "perf", "evaluate": "pipeline"}
 

@@ -1,0 +1,74 @@
+"""Documented defaults of the economics inputs (``data/defaults.csv``), each with its source.
+
+Every optional input column of :func:`infer_econ.evaluate` that has a default takes it from here;
+a default is either a number (``value``, with a ``low``–``high`` range where one is documented) or
+an id in another catalog (``value_id``, e.g. a ``pue`` or ``grid_carbon`` row).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import polars as pl
+
+from .errors import UnknownIdError
+
+__all__ = ["table", "value", "value_id", "range_of"]
+
+
+@functools.cache
+def table() -> pl.DataFrame:
+    """The defaults catalog.
+
+    Examples
+    --------
+    >>> "depreciation_years" in table()["id"].to_list()
+    True
+    """
+    from . import catalog
+
+    return catalog.load("defaults")
+
+
+def _row(name: str) -> dict:
+    t = table()
+    hit = t.filter(pl.col("id") == name)
+    if hit.height == 0:
+        raise UnknownIdError("default", [name], t["id"].to_list())
+    return hit.row(0, named=True)
+
+
+def value(name: str) -> float:
+    """Numeric default of ``name``.
+
+    Examples
+    --------
+    >>> value("depreciation_years")
+    5.0
+    """
+    return float(_row(name)["value"])
+
+
+def value_id(name: str) -> str:
+    """Default of ``name`` given as an id of another catalog.
+
+    Examples
+    --------
+    >>> value_id("grid_region")
+    'country:US'
+    """
+    return str(_row(name)["value_id"])
+
+
+def range_of(name: str) -> tuple[float, float]:
+    """Documented (low, high) range of ``name``; the value itself where none is documented.
+
+    Examples
+    --------
+    >>> range_of("interest_rate")
+    (0.05, 0.12)
+    """
+    r = _row(name)
+    lo = r["low"] if r["low"] is not None else r["value"]
+    hi = r["high"] if r["high"] is not None else r["value"]
+    return float(lo), float(hi)
