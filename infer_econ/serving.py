@@ -1,0 +1,1521 @@
+"""Serving under load: queueing, latency percentiles, SLO capacity, serving optimizations.
+
+Offline tokens per second is not what users pay for. Requests arrive at random,
+a continuously batching engine mixes the prefills of new requests with the decode
+steps of running ones, and latency promises (time to first token, time per output
+token) cap how hard a replica can be driven. This module turns the performance
+core's step times into latency under load, finds the cheapest fleet that meets an
+SLO, and prices serving optimizations (prefix caching, speculative decoding,
+disaggregated prefill/decode pools). Demand over time and autoscaling live in
+:mod:`infer_econ.demand`.
+
+The replica model (used throughout)
+-----------------------------------
+A replica runs decode steps whose time grows linearly with the running batch
+``B`` (memory-bound decode: the weights are read once per step, the KV cache once
+per sequence)::
+
+    t(B) = decode_step_fixed_s + decode_step_per_sequence_s * B
+
+and prefills compute-bound at ``prefill_s_per_token`` seconds per input token.
+These three *building blocks* come from :func:`step_times` (which calls
+``infer_econ.perf.estimate`` at batch 1 and at the batch cap) or can be given as
+columns directly. Under an arrival rate ``λ`` per replica with ``I`` input and
+``O`` output tokens per request:
+
+- prefill share of the GPU ``ρ_p = λ I p``; the time per output token is
+  stretched by interleaved prefills: ``TPOT = t(B) / (1 − ρ_p)``;
+- Little's law gives the running batch ``B = λ (O − 1) TPOT``; solving both,
+  ``TPOT = t0 / (1 − ρ_p − λ (O − 1) t1)`` until ``B`` reaches the batch cap;
+- capacity (the largest sustainable rate) is the back-to-back throughput at the
+  cap: ``λ_max = cap / ((O − 1) t(cap) + cap I p)``;
+- TTFT = wait for a batch slot (M/M/c, Erlang C, ``c = cap``) + wait in the
+  prefill queue (M/G/1, Pollaczek–Khinchine, with the residual of the decode step
+  in progress) + the prefill itself (chunked: spread over steps of a token budget).
+
+References
+----------
+- L. Kleinrock, *Queueing Systems, Vol. 1: Theory*, Wiley 1975 (M/M/1, M/M/c,
+  Erlang C, Pollaczek–Khinchine, non-preemptive priority).
+- M. Reiser and S. Lavenberg, "Mean-value analysis of closed multichain queuing
+  networks", J. ACM 27(2), 1980 (closed-loop clients).
+- W. Kwon et al., "Efficient Memory Management for Large Language Model Serving
+  with PagedAttention", SOSP 2023 (continuous batching, vLLM).
+- A. Agrawal et al., "Taming Throughput-Latency Tradeoff in LLM Inference with
+  Sarathi-Serve", OSDI 2024 (chunked prefill).
+- Y. Leviathan, M. Kalman, Y. Matias, "Fast Inference from Transformers via
+  Speculative Decoding", ICML 2023 (expected tokens per step).
+- Y. Zhong et al., "DistServe: Disaggregating Prefill and Decoding", OSDI 2024.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from .errors import ValidationError
+
+__all__ = [
+    "mm1_waiting_time_s",
+    "mm1_sojourn_time_s",
+    "erlang_b",
+    "erlang_c",
+    "mmc_waiting_time_s",
+    "mmc_waiting_time_quantile_s",
+    "mg1_waiting_time_s",
+    "exponential_tail_quantile_s",
+    "replica_latency",
+    "closed_loop_latency",
+    "step_times",
+    "latency_under_load",
+    "capacity",
+    "speculative_tokens_per_step",
+    "speculative_decoding",
+    "prefix_cache",
+    "disaggregated_latency",
+    "validation_report",
+    "BLOCK_COLUMNS",
+    "DEFAULT_PREFILL_CHUNK_TOKENS",
+]
+
+#: The replica building blocks, in the order [t0 s, t1 s/sequence, p s/token, cap sequences].
+BLOCK_COLUMNS = ["decode_step_fixed_s", "decode_step_per_sequence_s", "prefill_s_per_token", "batch_cap"]
+
+#: Default token budget per engine step with chunked prefill [tokens]
+#: (vLLM ``max_num_batched_tokens`` for chunked prefill, SGLang ``chunked_prefill_size`` 2048-8192).
+DEFAULT_PREFILL_CHUNK_TOKENS = 2048
+
+_QUANTILES = {"p50": 0.5, "p90": 0.9, "p99": 0.99}
+_DISTS = {"fixed": 0, "exponential": 1, "lognormal": 2}
+
+
+# --------------------------------------------------------------------------- primitives
+
+
+def _arr(x: Any) -> np.ndarray:
+    if isinstance(x, pl.Series):
+        x = x.to_numpy()
+    return np.asarray(x, dtype=np.float64)
+
+
+def mm1_waiting_time_s(arrival_rate_per_s: Any, service_rate_per_s: Any) -> np.ndarray:
+    """Mean time waiting in queue of an M/M/1 queue (analytical, exact).
+
+    Parameters
+    ----------
+    arrival_rate_per_s : array-like
+        Poisson arrival rate λ [1/s].
+    service_rate_per_s : array-like
+        Exponential service rate μ [1/s].
+
+    Returns
+    -------
+    numpy.ndarray
+        Wq [s]; ``inf`` where ρ = λ/μ ≥ 1 (no steady state).
+
+    Notes
+    -----
+    ``Wq = ρ / (μ − λ)`` with ``ρ = λ / μ``.
+
+    References
+    ----------
+    Kleinrock (1975), Vol. 1, ch. 3.
+
+    Examples
+    --------
+    >>> float(mm1_waiting_time_s(0.5, 1.0)[()])  # ρ = 0.5: Wq = 0.5 / 0.5 = 1 s
+    1.0
+    """
+    lam, mu = _arr(arrival_rate_per_s), _arr(service_rate_per_s)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = (lam / mu) / (mu - lam)
+    return np.where(lam < mu, w, np.inf)
+
+
+def mm1_sojourn_time_s(arrival_rate_per_s: Any, service_rate_per_s: Any) -> np.ndarray:
+    """Mean time in system (wait + service) of an M/M/1 queue (analytical, exact).
+
+    Parameters
+    ----------
+    arrival_rate_per_s : array-like
+        λ [1/s].
+    service_rate_per_s : array-like
+        μ [1/s].
+
+    Returns
+    -------
+    numpy.ndarray
+        W [s]; ``inf`` where λ ≥ μ.
+
+    Notes
+    -----
+    ``W = 1 / (μ − λ)``.
+
+    References
+    ----------
+    Kleinrock (1975), Vol. 1, ch. 3.
+
+    Examples
+    --------
+    >>> float(mm1_sojourn_time_s(0.5, 1.0)[()])
+    2.0
+    """
+    lam, mu = _arr(arrival_rate_per_s), _arr(service_rate_per_s)
+    with np.errstate(divide="ignore"):
+        return np.where(lam < mu, 1.0 / (mu - lam), np.inf)
+
+
+def erlang_b(servers: Any, offered_load_erlangs: Any) -> np.ndarray:
+    """Erlang B blocking probability, by the numerically stable recursion (analytical).
+
+    Parameters
+    ----------
+    servers : array-like of int
+        c ≥ 1 [servers].
+    offered_load_erlangs : array-like
+        a = λ / μ [Erlang].
+
+    Returns
+    -------
+    numpy.ndarray
+        B(c, a) [probability].
+
+    Notes
+    -----
+    ``B(0, a) = 1``, ``B(k, a) = a B(k−1, a) / (k + a B(k−1, a))``. The recursion never
+    forms ``a^c / c!``, so it is stable for thousands of servers. Vectorized over rows
+    with different ``c`` (one pass to the largest ``c``, rows frozen at their own).
+
+    References
+    ----------
+    Kleinrock (1975), Vol. 1, §3.7.
+
+    Examples
+    --------
+    >>> float(erlang_b(2, 1.0)[()])  # (1/2) / (1 + 1 + 1/2) = 0.2
+    0.2
+    """
+    c = np.asarray(servers)
+    a = _arr(offered_load_erlangs)
+    c, a = np.broadcast_arrays(c, a)
+    if np.any(~np.isfinite(c.astype(float))) or np.any(c < 1) or np.any(c != np.round(c)):
+        raise ValidationError(f"servers: expected whole numbers >= 1, got {np.unique(c)[:5].tolist()}")
+    c = c.astype(np.int64)
+    b = np.ones(a.shape, dtype=np.float64)
+    for k in range(1, int(c.max(initial=1)) + 1):
+        nb = a * b / (k + a * b)
+        b = np.where(k <= c, nb, b)
+    return b
+
+
+def erlang_c(servers: Any, offered_load_erlangs: Any) -> np.ndarray:
+    """Erlang C: probability that an arrival waits in an M/M/c queue (analytical, exact).
+
+    Parameters
+    ----------
+    servers : array-like of int
+        c ≥ 1 [servers].
+    offered_load_erlangs : array-like
+        a = λ / μ [Erlang]; ρ = a / c.
+
+    Returns
+    -------
+    numpy.ndarray
+        C(c, a) [probability]; 1 where ρ ≥ 1.
+
+    Notes
+    -----
+    From Erlang B: ``C = B / (1 − ρ (1 − B))``.
+
+    References
+    ----------
+    Kleinrock (1975), Vol. 1, §3.5.
+
+    Examples
+    --------
+    >>> round(float(erlang_c(2, 1.0)[()]), 6)  # 0.2 / (1 − 0.5 × 0.8) = 1/3
+    0.333333
+    """
+    c = np.asarray(servers)
+    a = _arr(offered_load_erlangs)
+    b = erlang_b(c, a)
+    rho = a / c
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cc = b / (1.0 - rho * (1.0 - b))
+    return np.where(rho < 1.0, np.clip(cc, 0.0, 1.0), 1.0)
+
+
+def mmc_waiting_time_s(arrival_rate_per_s: Any, service_rate_per_s: Any, servers: Any) -> np.ndarray:
+    """Mean wait in queue of an M/M/c queue (analytical, exact).
+
+    Parameters
+    ----------
+    arrival_rate_per_s : array-like
+        λ [1/s].
+    service_rate_per_s : array-like
+        μ per server [1/s].
+    servers : array-like of int
+        c [servers].
+
+    Returns
+    -------
+    numpy.ndarray
+        Wq [s]; ``inf`` where λ ≥ c μ.
+
+    Notes
+    -----
+    ``Wq = C(c, λ/μ) / (c μ − λ)``.
+
+    References
+    ----------
+    Kleinrock (1975), Vol. 1, §3.5.
+
+    Examples
+    --------
+    >>> round(float(mmc_waiting_time_s(1.0, 1.0, 2)[()]), 6)  # (1/3) / (2 − 1)
+    0.333333
+    """
+    lam, mu, c = _arr(arrival_rate_per_s), _arr(service_rate_per_s), np.asarray(servers)
+    cc = erlang_c(c, lam / mu)
+    with np.errstate(divide="ignore"):
+        return np.where(lam < c * mu, cc / (c * mu - lam), np.inf)
+
+
+def mmc_waiting_time_quantile_s(arrival_rate_per_s: Any, service_rate_per_s: Any, servers: Any, q: float) -> np.ndarray:
+    """Quantile ``q`` of the wait in an M/M/c queue (analytical, exact).
+
+    Parameters
+    ----------
+    arrival_rate_per_s, service_rate_per_s : array-like
+        λ, μ [1/s].
+    servers : array-like of int
+        c.
+    q : float
+        Probability in (0, 1), e.g. 0.99.
+
+    Returns
+    -------
+    numpy.ndarray
+        t_q [s] with P(W ≤ t_q) = q; 0 where C ≤ 1 − q; ``inf`` where unstable.
+
+    Notes
+    -----
+    ``P(W > t) = C e^{−(cμ − λ) t}`` so ``t_q = max(0, ln(C / (1 − q)) / (cμ − λ))``.
+
+    References
+    ----------
+    Kleinrock (1975), Vol. 1, §3.5.
+
+    Examples
+    --------
+    >>> # M/M/1 as c = 1: C = ρ = 0.5; t_0.99 = ln(0.5/0.01) / 0.5 = 7.824 s
+    >>> round(float(mmc_waiting_time_quantile_s(0.5, 1.0, 1, 0.99)[()]), 3)
+    7.824
+    """
+    lam, mu, c = _arr(arrival_rate_per_s), _arr(service_rate_per_s), np.asarray(servers)
+    cc = erlang_c(c, lam / mu)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.log(cc / (1.0 - q)) / (c * mu - lam)
+    return np.where(lam < c * mu, np.maximum(t, 0.0), np.inf)
+
+
+def mg1_waiting_time_s(arrival_rate_per_s: Any, mean_service_s: Any, service_cv2: Any = 1.0) -> np.ndarray:
+    """Mean wait in queue of an M/G/1 queue, Pollaczek–Khinchine (analytical, exact).
+
+    Parameters
+    ----------
+    arrival_rate_per_s : array-like
+        λ [1/s].
+    mean_service_s : array-like
+        E[S] [s].
+    service_cv2 : array-like
+        Squared coefficient of variation of S (0 deterministic, 1 exponential).
+
+    Returns
+    -------
+    numpy.ndarray
+        Wq [s]; ``inf`` where ρ = λ E[S] ≥ 1.
+
+    Notes
+    -----
+    ``Wq = λ E[S²] / (2 (1 − ρ))`` with ``E[S²] = E[S]² (1 + cv²)``.
+
+    References
+    ----------
+    Kleinrock (1975), Vol. 1, §5.5.
+
+    Examples
+    --------
+    >>> float(mg1_waiting_time_s(0.5, 1.0, 1.0)[()])  # M/M/1 again: 1 s
+    1.0
+    >>> float(mg1_waiting_time_s(0.5, 1.0, 0.0)[()])  # M/D/1: half of it
+    0.5
+    """
+    lam, s, cv2 = _arr(arrival_rate_per_s), _arr(mean_service_s), _arr(service_cv2)
+    rho = lam * s
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = lam * s * s * (1.0 + cv2) / (2.0 * (1.0 - rho))
+    return np.where(rho < 1.0, w, np.inf)
+
+
+def exponential_tail_quantile_s(prob_wait: Any, mean_wait_s: Any, q: float) -> np.ndarray:
+    """Quantile of a wait whose tail is exponential: ``P(W > t) = P0 e^{−P0 t / E[W]}`` (analytical).
+
+    Exact for M/M/c (with ``P0 = C``); the usual heavy-traffic approximation for
+    M/G/1 and for sums of queueing delays.
+
+    Parameters
+    ----------
+    prob_wait : array-like
+        P0 = P(W > 0) [probability].
+    mean_wait_s : array-like
+        E[W] [s] (over all arrivals, including those that do not wait).
+    q : float
+        Probability in (0, 1).
+
+    Returns
+    -------
+    numpy.ndarray
+        t_q [s]: ``(E[W] / P0) ln(P0 / (1 − q))``, 0 where P0 ≤ 1 − q.
+
+    Notes
+    -----
+    The conditional wait given W > 0 is exponential with mean E[W] / P0.
+
+    References
+    ----------
+    Kleinrock (1975), Vol. 2, §2.1 (heavy-traffic exponential approximation).
+
+    Examples
+    --------
+    >>> round(float(exponential_tail_quantile_s(0.5, 1.0, 0.99)[()]), 3)  # same as M/M/1 above
+    7.824
+    """
+    p0, m = _arr(prob_wait), _arr(mean_wait_s)
+    p0 = np.clip(p0, 1e-12, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = (m / p0) * np.log(p0 / (1.0 - q))
+    return np.where(p0 > 1.0 - q, np.maximum(t, 0.0), 0.0)
+
+
+# --------------------------------------------------------------------------- replica model
+
+
+def _cornish_fisher(z: float, skew: np.ndarray) -> np.ndarray:
+    return z + (z * z - 1.0) * skew / 6.0
+
+
+def _z(q: float) -> float:
+    # inverse normal CDF (Acklam's rational approximation, |error| < 1.2e-9), scalar
+    a = [-3.969683028665376e01, 2.209460984245205e02, -2.759285104469687e02, 1.383577518672690e02,
+         -3.066479806614716e01, 2.506628277459239e00]
+    b = [-5.447609879822406e01, 1.615858368580409e02, -1.556989798598866e02, 6.680131188771972e01,
+         -1.328068155288572e01]
+    c = [-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e00, -2.549732539343734e00,
+         4.374664141464968e00, 2.938163982698783e00]
+    d = [7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e00, 3.754408661907416e00]
+    if q < 0.02425:
+        t = math.sqrt(-2 * math.log(q))
+        return (((((c[0] * t + c[1]) * t + c[2]) * t + c[3]) * t + c[4]) * t + c[5]) / (
+            (((d[0] * t + d[1]) * t + d[2]) * t + d[3]) * t + 1)
+    if q > 1 - 0.02425:
+        return -_z(1 - q)
+    r = q - 0.5
+    s = r * r
+    return (((((a[0] * s + a[1]) * s + a[2]) * s + a[3]) * s + a[4]) * s + a[5]) * r / (
+        ((((b[0] * s + b[1]) * s + b[2]) * s + b[3]) * s + b[4]) * s + 1)
+
+
+def _length_moments(mean: np.ndarray, dist: np.ndarray, cv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """E[L²]/E[L]² and E[L³]/E[L]³ of a length distribution (fixed, exponential, lognormal)."""
+    cv2 = np.where(dist == 0, 0.0, np.where(dist == 1, 1.0, cv * cv))
+    m2 = 1.0 + cv2
+    m3 = np.where(dist == 0, 1.0, np.where(dist == 1, 6.0, (1.0 + cv2) ** 3))
+    return m2, m3
+
+
+def replica_latency(
+    request_rate_per_s: Any,
+    input_tokens: Any,
+    output_tokens: Any,
+    decode_step_fixed_s: Any,
+    decode_step_per_sequence_s: Any,
+    prefill_s_per_token: Any,
+    batch_cap: Any,
+    *,
+    chunked_prefill: Any = True,
+    prefill_chunk_tokens: Any = DEFAULT_PREFILL_CHUNK_TOKENS,
+    input_length_dist: Any = "fixed",
+    output_length_dist: Any = "fixed",
+    length_cv: Any = 1.0,
+) -> dict[str, np.ndarray]:
+    """Latency of one continuously batching replica under Poisson arrivals (analytical).
+
+    Analytical because every piece has an accurate closed form (Little's law, Erlang C,
+    Pollaczek–Khinchine, compound-Poisson moments); the percentiles use exponential
+    tails for waits and a Cornish–Fisher expansion for TPOT. :func:`latency_under_load`
+    with ``method="simulation"`` checks the percentiles by simulation where the
+    closed forms are approximations (length distributions, sums of waits).
+
+    Parameters
+    ----------
+    request_rate_per_s : array-like
+        Arrivals at this replica λ [1/s].
+    input_tokens, output_tokens : array-like
+        Mean request shape I, O [tokens].
+    decode_step_fixed_s, decode_step_per_sequence_s : array-like
+        t0 [s], t1 [s/sequence] of the decode step ``t(B) = t0 + t1 B``.
+    prefill_s_per_token : array-like
+        p [s/token].
+    batch_cap : array-like
+        Largest running batch the engine admits (its max sequences, or what fits
+        in KV memory) [sequences].
+    chunked_prefill : array-like of bool
+        Prefills split into a per-step token budget (vLLM V1, SGLang) rather than
+        run as separate iterations.
+    prefill_chunk_tokens : array-like
+        Token budget per step with chunked prefill [tokens].
+    input_length_dist, output_length_dist : str or array-like of str
+        ``fixed``, ``exponential`` or ``lognormal`` around the mean.
+    length_cv : array-like
+        Coefficient of variation of lognormal lengths.
+
+    Returns
+    -------
+    dict of numpy.ndarray
+        ``utilization`` (λ / capacity), ``capacity_requests_per_s``, ``stable``,
+        ``batch_mean``, ``tpot_mean_s``, ``tpot_p50_s``/``p90``/``p99``,
+        ``ttft_mean_s``, ``ttft_p50_s``/``p90``/``p99``, ``queue_wait_s``, ``e2e_mean_s``.
+        Latencies are NaN where unstable (λ ≥ capacity).
+
+    Notes
+    -----
+    With ``Od = O − 1`` decode steps per request, ``ρ_p = λ I p`` and
+    ``t(B) = t0 + t1 B``:
+
+    - ``TPOT = t0 / (1 − ρ_p − λ Od t1)``, ``B = λ Od TPOT``; when ``B`` would exceed the
+      cap: ``B = cap``, ``TPOT = t(cap) / (1 − ρ_p)``.
+    - capacity ``λ_max = cap / (Od t(cap) + cap I p)``; utilization ``λ / λ_max``.
+    - admission: M/M/c, ``c = cap``, slot holding time ``D = Od t(cap) / (1 − ρ_p)``,
+      wait ``C(c, λD) / (c/D − λ)``.
+    - prefill service: unchunked ``s = I p``; chunked ``s = I p + I t(B) / (chunk − B)``
+      (the request's tokens ride ``I / (chunk − B)`` steps). Prefill queue M/G/1 with
+      the decode step in progress as residual: ``W = (λ E[s²] / 2 + ρ_d t(B) / 2) / (1 − λ E[s])``,
+      ``ρ_d = (1 − λ E[s]) (1 − e^{−B})`` the share of time spent in decode steps
+      (non-preemptive priority of prefills over decode steps; Kleinrock Vol. 2 §3.6).
+    - TTFT = admission wait + prefill wait + s. Percentiles: exponential tail of the
+      total wait with ``P0 = 1 − (1 − C)(1 − λ E[s])``.
+    - TPOT of one request: ``t(B) + X / Od`` where X, the prefill work landing in its
+      lifetime, is compound Poisson with mean ``λ Od TPOT E[s_p]``; quantiles by
+      Cornish–Fisher from its variance and skew. Batch-size fluctuations around ``B``
+      are averaged over the request's lifetime and neglected.
+
+    References
+    ----------
+    Kleinrock (1975); Agrawal et al. (2024) Sarathi-Serve; Kwon et al. (2023) vLLM.
+
+    Examples
+    --------
+    >>> r = replica_latency(1.0, 1000, 201, 0.010, 0.0001, 0.0001, 256, chunked_prefill=False)
+    >>> # ρ_p = 1 × 1000 × 1e-4 = 0.1; TPOT = 0.010 / (1 − 0.1 − 1 × 200 × 1e-4) = 0.010 / 0.88
+    >>> round(float(r["tpot_mean_s"][0]), 6)
+    0.011364
+    >>> round(float(r["batch_mean"][0]), 4)  # B = 1 × 200 × 0.011364
+    2.2727
+    """
+    lam = _arr(request_rate_per_s)
+    arrays = np.broadcast_arrays(
+        lam, _arr(input_tokens), _arr(output_tokens), _arr(decode_step_fixed_s),
+        _arr(decode_step_per_sequence_s), _arr(prefill_s_per_token), _arr(batch_cap),
+        np.asarray(chunked_prefill, dtype=bool), _arr(prefill_chunk_tokens), _arr(length_cv),
+    )
+    lam, I, O, t0, t1, p, cap, chunked, chunk, cv = (np.atleast_1d(a).astype(float) for a in arrays)
+    chunked = chunked.astype(bool)
+    n = lam.shape[0]
+    din = _dist_codes(input_length_dist, n)
+    _dist_codes(output_length_dist, n)  # validated here; used by the simulation
+    Od = np.maximum(O - 1.0, 0.0)
+    sp = I * p  # prefill work per request [s]
+    rho_p = lam * sp
+    t_cap = t0 + t1 * cap
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lam_max = cap / (Od * t_cap + cap * sp)
+        util = lam / lam_max
+        stable = util < 1.0
+        denom = 1.0 - rho_p - lam * Od * t1
+        tpot_free = t0 / denom
+        b_free = lam * Od * tpot_free
+        sat = (b_free > cap) | (denom <= 0)
+        tpot = np.where(sat, t_cap / (1.0 - rho_p), tpot_free)
+        B = np.where(sat, cap, b_free)
+        tB = t0 + t1 * B
+        # admission to a batch slot: M/M/c
+        D = Od * t_cap / (1.0 - rho_p)
+        a_adm = lam * D
+        c_int = np.maximum(np.round(np.where(np.isfinite(cap), cap, 1.0)), 1.0)
+        ok = stable & (D > 0)
+        cc = np.zeros(n)
+        if ok.any():
+            cc[ok] = erlang_c(c_int[ok], a_adm[ok])
+        w_adm = np.where(ok, cc / (c_int / np.where(D > 0, D, 1.0) - lam), 0.0)
+        # prefill service time and queue
+        m2_in, m3_in = _length_moments(I, din, cv)
+        room = np.maximum(chunk - B, 1.0)
+        s_pf = np.where(chunked, sp + I * tB / room, sp)
+        rho_s = lam * s_pf
+        rho_d = np.clip(1.0 - rho_s, 0.0, 1.0) * (1.0 - np.exp(-B))  # share of time in decode steps
+        resid = rho_d * tB / 2.0
+        w_pf = (lam * s_pf * s_pf * m2_in / 2.0 + resid) / (1.0 - rho_s)
+        w_pf = np.where(rho_s < 1.0, w_pf, np.inf)
+        stable = stable & (rho_s < 1.0)
+        ttft_mean = w_adm + w_pf + s_pf
+        p0 = 1.0 - (1.0 - cc) * (1.0 - np.minimum(rho_s, 1.0))
+        wait_mean = w_adm + w_pf
+        out: dict[str, np.ndarray] = {}
+        # input length spread moves the prefill service itself: s scales with I
+        s_sd = s_pf * np.sqrt(m2_in - 1.0)
+        for k, q in _QUANTILES.items():
+            wq = exponential_tail_quantile_s(np.maximum(p0, 1e-9), wait_mean, q)
+            sq = np.maximum(s_pf + _z(q) * s_sd, s_pf * 0.05)
+            out[f"ttft_{k}_s"] = wq + np.where(din == 0, s_pf, sq)
+        # TPOT distribution: compound Poisson prefill work over the request lifetime
+        life = Od * tpot
+        n_pf = lam * life  # expected prefills landing during one request's decode
+        mean_x = n_pf * sp
+        var_x = n_pf * sp * sp * m2_in
+        skew_x = np.where(var_x > 0, n_pf * sp**3 * m3_in / np.power(np.maximum(var_x, 1e-300), 1.5), 0.0)
+        safe_od = np.maximum(Od, 1.0)
+        for k, q in _QUANTILES.items():
+            x_q = np.maximum(mean_x + np.sqrt(var_x) * _cornish_fisher(_z(q), skew_x), 0.0)
+            # output length spread: a request at the q-th shortest length sees the same work rate
+            # over fewer tokens; the per-token extra stays ≈ mean_x / Od for fixed lengths
+            out[f"tpot_{k}_s"] = tB + x_q / safe_od
+        out["tpot_mean_s"] = tpot
+        out["ttft_mean_s"] = ttft_mean
+        out["queue_wait_s"] = wait_mean
+        out["e2e_mean_s"] = ttft_mean + Od * tpot
+    for k in list(out):
+        out[k] = np.where(stable, out[k], np.nan)
+    out["utilization"] = util
+    out["capacity_requests_per_s"] = lam_max
+    out["batch_mean"] = np.where(stable, B, np.nan)
+    out["stable"] = stable
+    out["requests_per_s"] = np.where(stable, lam, np.minimum(lam, lam_max))
+    return out
+
+
+def _dist_codes(value: Any, n: int) -> np.ndarray:
+    if isinstance(value, str):
+        value = [value] * n
+    vals = list(pl.Series(value, dtype=pl.String).fill_null("fixed").to_list())
+    bad = sorted({v for v in vals if v not in _DISTS})
+    if bad:
+        raise ValidationError(f"length distribution: unknown {bad}; expected one of {sorted(_DISTS)}")
+    codes = np.array([_DISTS[v] for v in vals], dtype=np.int64) if len(vals) != 1 else np.full(n, _DISTS[vals[0]])
+    return np.broadcast_to(codes, (n,)).copy()
+
+
+def closed_loop_latency(
+    concurrency: Any,
+    input_tokens: Any,
+    output_tokens: Any,
+    decode_step_fixed_s: Any,
+    decode_step_per_sequence_s: Any,
+    prefill_s_per_token: Any,
+    batch_cap: Any,
+    *,
+    chunked_prefill: Any = True,
+    prefill_chunk_tokens: Any = DEFAULT_PREFILL_CHUNK_TOKENS,
+) -> dict[str, np.ndarray]:
+    """Latency of one replica driven by N closed-loop clients (analytical, mean-value analysis).
+
+    Each client sends its next request as soon as the last one completes (zero think
+    time), the way vLLM's, SGLang's and AIPerf's benchmarks run with
+    ``--max-concurrency``. Solved by exact-recursion mean-value analysis of a two-station
+    closed network: a FIFO prefill station and a decode station with ``cap`` slots
+    (Seidmann's multi-server approximation beyond the cap), with the decode holding time
+    updated from the running batch at every population step. Analytical: MVA is exact
+    for product-form networks and accurate here; no simulation needed.
+
+    Parameters
+    ----------
+    concurrency : array-like
+        Clients N ≥ 1 at this replica [requests].
+    input_tokens, output_tokens, decode_step_fixed_s, decode_step_per_sequence_s, prefill_s_per_token, batch_cap
+        As in :func:`replica_latency`.
+    chunked_prefill, prefill_chunk_tokens
+        As in :func:`replica_latency`.
+
+    Returns
+    -------
+    dict of numpy.ndarray
+        ``requests_per_s`` (X), ``utilization``, ``capacity_requests_per_s``, ``batch_mean``,
+        ``ttft_mean_s``, ``tpot_mean_s``, ``queue_wait_s``, ``e2e_mean_s``, percentiles as
+        in :func:`replica_latency`, ``stable`` (always true: a closed loop cannot overflow).
+
+    Notes
+    -----
+    For n = 1..N: ``R_pf(n) = s (1 + Q_pf(n−1)) + (1 − e^{−B}) t(B)/2``; decode holding time
+    ``D = Od t(B) / (1 − X s_p)``; ``R_dec(n) = D`` while n ≤ cap, else
+    ``D (c−1)/c + (D/c)(1 + Q_q(n−1))``; ``X(n) = n / (R_pf + R_dec)``;
+    ``Q = X R`` (Little). TTFT = R_pf + (R_dec − D); TPOT = D / Od.
+
+    References
+    ----------
+    Reiser & Lavenberg (1980); K. Seidmann et al., "Computerized closed queueing network
+    models of flexible manufacturing systems", Large Scale Systems 12, 1987.
+
+    Examples
+    --------
+    >>> r = closed_loop_latency(1, 100, 101, 0.01, 0.0, 0.0001, 64, chunked_prefill=False)
+    >>> # one client, nobody else's prefills: X = 1 / (100 × 1e-4 + 100 × 0.01) = 1 / 1.01
+    >>> round(float(r["requests_per_s"][0]), 4)
+    0.9901
+    """
+    arrays = np.broadcast_arrays(
+        _arr(concurrency), _arr(input_tokens), _arr(output_tokens), _arr(decode_step_fixed_s),
+        _arr(decode_step_per_sequence_s), _arr(prefill_s_per_token), _arr(batch_cap),
+        np.asarray(chunked_prefill, dtype=bool), _arr(prefill_chunk_tokens),
+    )
+    N, I, O, t0, t1, p, cap, chunked, chunk = (np.atleast_1d(a).astype(float) for a in arrays)
+    chunked = chunked.astype(bool)
+    if np.any(~np.isfinite(N)) or np.any(N < 1):
+        raise ValidationError("concurrency: expected whole numbers >= 1")
+    Od = np.maximum(O - 1.0, 0.0)
+    sp = I * p
+    n_max = int(N.max(initial=1))
+    q_pf = np.zeros_like(N)
+    q_q = np.zeros_like(N)
+    X = np.zeros_like(N)
+    B = np.zeros_like(N)
+    r_pf = np.zeros_like(N)
+    r_dec = np.zeros_like(N)
+    D = np.zeros_like(N)
+    cap_c = np.maximum(cap, 1.0)
+    for k in range(1, n_max + 1):
+        act = k <= N
+        tB = t0 + t1 * np.minimum(np.maximum(B, 1.0), cap_c)
+        room = np.maximum(chunk - B, 1.0)
+        s = np.where(chunked, sp + I * tB / room, sp)
+        rho_p = np.minimum(X * sp * (k - 1.0) / k, 0.95)  # prefills of the other clients
+        Dk = Od * tB / (1.0 - rho_p)
+        rp = s * (1.0 + q_pf) + np.where(k > 1, (1.0 - np.exp(-B)) * tB / 2.0, 0.0)
+        over = k > cap_c
+        rd = np.where(over, Dk * (cap_c - 1.0) / cap_c + (Dk / cap_c) * (1.0 + q_q), Dk)
+        Xk = k / (rp + rd)
+        upd = act
+        X = np.where(upd, Xk, X)
+        r_pf = np.where(upd, rp, r_pf)
+        r_dec = np.where(upd, rd, r_dec)
+        D = np.where(upd, Dk, D)
+        q_pf = np.where(upd, Xk * rp, q_pf)
+        q_q = np.where(upd & over, Xk * (rd - Dk * (cap_c - 1.0) / cap_c), np.where(upd, 0.0, q_q))
+        B = np.where(upd, np.minimum(Xk * Dk, cap_c), B)
+    t_cap = t0 + t1 * cap_c
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lam_max = cap_c / (Od * t_cap + cap_c * sp)
+        tpot = np.where(Od > 0, D / np.maximum(Od, 1.0), t0 + t1 * B)
+        adm = np.maximum(r_dec - D, 0.0)
+        ttft = r_pf + adm
+        tB = t0 + t1 * B
+        room = np.maximum(chunk - B, 1.0)
+        s = np.where(chunked, sp + I * tB / room, sp)
+        wait = np.maximum(ttft - s, 0.0)
+        p0 = np.clip(np.maximum(X * s, np.where(N > cap_c, 1.0, 0.0)), 1e-9, 1.0)
+    out = {
+        "requests_per_s": X,
+        "utilization": X / lam_max,
+        "capacity_requests_per_s": lam_max,
+        "batch_mean": B,
+        "ttft_mean_s": ttft,
+        "tpot_mean_s": tpot,
+        "queue_wait_s": wait,
+        "e2e_mean_s": ttft + Od * tpot,
+        "stable": np.ones(N.shape, dtype=bool),
+    }
+    n_pf = X * Od * tpot
+    for k, q in _QUANTILES.items():
+        out[f"ttft_{k}_s"] = s + exponential_tail_quantile_s(p0, wait, q)
+        mean_x, var_x = n_pf * sp, n_pf * sp * sp
+        skew = np.where(n_pf > 0, 1.0 / np.sqrt(np.maximum(n_pf, 1e-300)), 0.0)
+        x_q = np.maximum(mean_x + np.sqrt(var_x) * _cornish_fisher(_z(q), skew), 0.0)
+        out[f"tpot_{k}_s"] = tB + x_q / np.maximum(Od, 1.0)
+    return out
+
+
+# --------------------------------------------------------------------------- simulation
+
+
+def _sample_lengths(rng: np.random.Generator, mean: np.ndarray, dist: np.ndarray, cv: np.ndarray, size: int) -> np.ndarray:
+    """Samples [rows × size] of lengths around ``mean`` (fixed, exponential, lognormal), ≥ 1 token."""
+    rows = mean.shape[0]
+    out = np.repeat(mean[:, None], size, axis=1)
+    e = dist == 1
+    if e.any():
+        out[e] = rng.exponential(1.0, (int(e.sum()), size)) * mean[e, None]
+    ln = dist == 2
+    if ln.any():
+        s2 = np.log1p(cv[ln] ** 2)
+        z = rng.standard_normal((int(ln.sum()), size))
+        out[ln] = mean[ln, None] * np.exp(np.sqrt(s2)[:, None] * z - s2[:, None] / 2.0)
+    del rows
+    return np.maximum(out, 1.0)
+
+
+def _simulate_open_loop(
+    lam: np.ndarray, I: np.ndarray, O: np.ndarray, t0: np.ndarray, t1: np.ndarray, p: np.ndarray,
+    cap: np.ndarray, chunked: np.ndarray, chunk: np.ndarray, din: np.ndarray, dout: np.ndarray,
+    cv: np.ndarray, analytic: dict[str, np.ndarray], n_requests: int, seed: int,
+) -> dict[str, np.ndarray]:
+    """Percentiles of TTFT and TPOT by Monte Carlo (simulation; vectorized across rows).
+
+    The prefill queue is simulated request by request with Lindley's recursion
+    ``W_{k+1} = max(0, W_k + S_k − A_{k+1})`` (exact for a FIFO server, any service
+    distribution), one numpy operation per request across all rows; the batch-slot
+    wait is drawn from its exact M/M/c law; TPOT of each request is its decode step
+    plus the prefill work of the Poisson number of arrivals during its own lifetime,
+    with sampled input and output lengths. Seeded, so repeatable.
+    """
+    rng = np.random.default_rng(seed)
+    n = lam.shape[0]
+    m = n_requests
+    B = np.nan_to_num(analytic["batch_mean"], nan=0.0)
+    tB = t0 + t1 * B
+    tpot = np.nan_to_num(analytic["tpot_mean_s"], nan=0.0)
+    Ii = _sample_lengths(rng, I, din, cv, m)
+    Oi = _sample_lengths(rng, O, dout, cv, m)
+    room = np.maximum(chunk - B, 1.0)
+    s = Ii * p[:, None] + np.where(chunked[:, None], Ii * tB[:, None] / room[:, None], 0.0)
+    gaps = rng.exponential(1.0, (n, m)) / np.where(lam > 0, lam, 1.0)[:, None]
+    w = np.zeros((n, m))
+    for k in range(1, m):
+        w[:, k] = np.maximum(0.0, w[:, k - 1] + s[:, k - 1] - gaps[:, k])
+    busy = (1.0 - np.exp(-B))[:, None] * (rng.random((n, m)) < np.clip(1.0 - lam * (I * p), 0.0, 1.0)[:, None])
+    resid = busy * rng.random((n, m)) * tB[:, None]
+    Od = np.maximum(O - 1.0, 0.0)
+    t_cap = t0 + t1 * cap
+    with np.errstate(divide="ignore", invalid="ignore"):
+        D = Od * t_cap / (1.0 - lam * I * p)
+        rate = np.maximum(cap, 1.0) / np.where(D > 0, D, np.inf) - lam
+    cc = np.zeros(n)
+    ok = analytic["stable"] & (D > 0)
+    if ok.any():
+        cc[ok] = erlang_c(np.maximum(np.round(cap[ok]), 1.0), lam[ok] * D[ok])
+    adm = (rng.random((n, m)) < cc[:, None]) * rng.exponential(1.0, (n, m)) / np.where(rate > 0, rate, np.inf)[:, None]
+    ttft = adm + w + resid + s
+    Odi = np.maximum(Oi - 1.0, 1.0)
+    k_pf = rng.poisson(np.maximum(lam[:, None] * Odi * tpot[:, None], 0.0))
+    # the prefill work of k arrivals: k E[s_p] ± √k sd(s_p) (normal for the sum of k lengths)
+    m2_in, _ = _length_moments(I, din, cv)
+    sd = I * p * np.sqrt(m2_in - 1.0)
+    work = k_pf * (I * p)[:, None] + np.sqrt(k_pf) * sd[:, None] * rng.standard_normal((n, m))
+    tp = tB[:, None] + np.maximum(work, 0.0) / Odi
+    keep = slice(m // 10, m)  # drop the warm-up of the queue
+    out = {}
+    for k, q in _QUANTILES.items():
+        out[f"ttft_{k}_s"] = np.quantile(ttft[:, keep], q, axis=1)
+        out[f"tpot_{k}_s"] = np.quantile(tp[:, keep], q, axis=1)
+    out["ttft_mean_s"] = ttft[:, keep].mean(axis=1)
+    return out
+
+
+# --------------------------------------------------------------------------- frames
+
+
+def step_times(frame: pl.DataFrame, *, efficiency: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Replica building blocks from the performance core (analytical, via ``perf.estimate``).
+
+    Calls :func:`infer_econ.perf.estimate` three times in one frame: with the row's
+    ``batch_size`` if given (else null: the engine's max batch that fits), at batch 1
+    and at that cap, and fits the linear decode step through the two batch points.
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        Scenarios with the estimator's required columns (``model``, ``hardware``,
+        ``precision``, ``engine``, ``n_devices``, ``input_tokens``, ``output_tokens``)
+        and optionally ``batch_cap`` [sequences] (a limit below the engine's, e.g. an
+        SLO-driven ``max_num_seqs``).
+    efficiency : polars.DataFrame, optional
+        Calibration passed through to ``estimate``.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``frame`` with ``decode_step_fixed_s`` [s], ``decode_step_per_sequence_s``
+        [s/sequence], ``prefill_s_per_token`` [s/token], ``batch_cap`` [sequences]
+        and ``fits``; null blocks where the model does not fit.
+
+    Notes
+    -----
+    ``t1 = (tpot(cap) − tpot(1)) / (cap − 1)``, ``t0 = tpot(1) − t1``,
+    ``p = prefill_s(batch 1) / input_tokens``. ``tpot`` already averages the KV read
+    over the growing context, so ``t1`` carries the request's mean context.
+
+    References
+    ----------
+    The performance core (issue 3): ``infer_econ.perf``.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from infer_econ import serving
+    >>> f = pl.DataFrame({"model": ["llama-3.1-8b"], "hardware": ["h100-sxm"], "precision": ["bf16"],
+    ...     "engine": ["vllm"], "n_devices": [1], "input_tokens": [1000], "output_tokens": [200]})
+    >>> b = serving.step_times(f)  # doctest: +SKIP
+    >>> b["decode_step_fixed_s"].item() > 0  # doctest: +SKIP
+    True
+    """
+    from . import perf
+
+    n = frame.height
+    base = frame.with_row_index("_row")
+    user_cap = "batch_cap" in frame.columns
+    cap_in = base.with_columns(
+        (pl.col("batch_cap").cast(pl.Int64) if user_cap else pl.lit(None, pl.Int64)).alias("batch_size")
+    )
+    kw = {} if efficiency is None else {"efficiency": efficiency}
+    capped = perf.estimate(cap_in.drop([c for c in BLOCK_COLUMNS if c in cap_in.columns]), **kw)
+    cap = capped["batch_size_used"].cast(pl.Float64)
+    one = perf.estimate(
+        pl.concat([
+            cap_in.drop([c for c in BLOCK_COLUMNS if c in cap_in.columns]).with_columns(pl.lit(1, pl.Int64).alias("batch_size")),
+        ]), **kw,
+    )
+    t_one = one["tpot_s"].to_numpy().astype(float)
+    t_cap = capped["tpot_s"].to_numpy().astype(float)
+    capn = cap.to_numpy().astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t1 = np.where(capn > 1, (t_cap - t_one) / (capn - 1.0), 0.0)
+    t1 = np.maximum(t1, 0.0)
+    t0 = t_one - t1
+    p = one["prefill_s"].to_numpy().astype(float) / frame["input_tokens"].cast(pl.Float64).to_numpy()
+    fits = capped["fits"].fill_null(False) & one["fits"].fill_null(False)
+    del n
+    out = frame.drop([c for c in BLOCK_COLUMNS + ["fits"] if c in frame.columns]).with_columns(
+        pl.Series("decode_step_fixed_s", t0),
+        pl.Series("decode_step_per_sequence_s", t1),
+        pl.Series("prefill_s_per_token", p),
+        pl.Series("batch_cap", capn),
+        fits.alias("fits"),
+    )
+    return out.with_columns(
+        [pl.when(pl.col("fits")).then(pl.col(c)).otherwise(None).fill_nan(None).alias(c) for c in BLOCK_COLUMNS]
+    )
+
+
+def _col(frame: pl.DataFrame, name: str, default: Any, dtype: Any = pl.Float64) -> np.ndarray:
+    if name in frame.columns:
+        s = frame[name]
+        if dtype == pl.Boolean:
+            return s.cast(pl.Boolean).fill_null(default).to_numpy()
+        if dtype == pl.String:
+            return s
+        return s.cast(pl.Float64).fill_null(default).to_numpy()
+    if dtype == pl.String:
+        return pl.Series([default] * frame.height, dtype=pl.String)
+    return np.full(frame.height, default, dtype=bool if dtype == pl.Boolean else float)
+
+
+def _check_positive(frame: pl.DataFrame, cols: list[str], allow_zero: tuple[str, ...] = ()) -> None:
+    for c in cols:
+        if c not in frame.columns:
+            continue
+        s = frame[c].cast(pl.Float64, strict=False)
+        nonnull = s.drop_nulls()
+        bad = nonnull.is_nan() | nonnull.is_infinite() | ((nonnull < 0) if c in allow_zero else (nonnull <= 0))
+        if bad.any():
+            row = int(np.flatnonzero((s.is_nan() | s.is_infinite() | ((s < 0) if c in allow_zero else (s <= 0))).fill_null(False).to_numpy())[0])
+            what = ">= 0" if c in allow_zero else "> 0"
+            raise ValidationError(f"column {c!r}: row {row} has {frame[c][row]!r}; expected a finite number {what}")
+
+
+def latency_under_load(
+    frame: pl.DataFrame,
+    *,
+    method: str = "analytical",
+    n_requests: int = 4000,
+    seed: int = 0,
+    efficiency: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Latency and throughput of a deployment under open-loop or closed-loop load.
+
+    The function ``evaluate`` calls when ``request_rate_per_s`` or ``concurrency`` is
+    present. Analytical by default (:func:`replica_latency`, :func:`closed_loop_latency`:
+    closed forms, a million rows in about a second); ``method="simulation"`` replaces
+    the open-loop percentiles by a seeded Monte Carlo (:func:`_simulate_open_loop`:
+    Lindley recursion of the prefill queue, exact M/M/c slot waits, sampled lengths),
+    which is more accurate for p99 with spread-out lengths and costs ``n_requests``
+    vector operations.
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        One row per scenario. Load: ``request_rate_per_s`` [1/s] (Poisson, whole
+        deployment) or ``concurrency`` [clients] (closed loop); a row uses the rate when
+        both are given and not null. Shape: ``input_tokens``, ``output_tokens`` [tokens].
+        Replica building blocks ``decode_step_fixed_s``, ``decode_step_per_sequence_s``,
+        ``prefill_s_per_token``, ``batch_cap`` (computed by :func:`step_times` from the
+        estimator when absent). Optional: ``replicas`` (default 1; load split evenly),
+        ``chunked_prefill`` (default true), ``prefill_chunk_tokens`` (default 2048),
+        ``input_length_dist``/``output_length_dist`` (fixed, exponential, lognormal;
+        default fixed), ``length_cv`` (lognormal; default 1).
+    method : {"analytical", "simulation"}
+        How open-loop percentiles are computed.
+    n_requests : int
+        Simulated requests per row (simulation only).
+    seed : int
+        Random seed (simulation only).
+    efficiency : polars.DataFrame, optional
+        Calibration passed to the estimator.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``frame`` plus ``utilization`` (offered load / capacity), ``capacity_requests_per_s``
+        (whole deployment), ``requests_per_s`` (achieved, whole deployment), ``stable``,
+        ``batch_mean``, ``ttft_mean_s``, ``ttft_p50_s``, ``ttft_p90_s``, ``ttft_p99_s``,
+        ``tpot_mean_s``, ``tpot_p50_s``, ``tpot_p90_s``, ``tpot_p99_s``, ``queue_wait_s``,
+        ``e2e_mean_s``. Latencies are null where unstable or where the model does not fit.
+
+    Raises
+    ------
+    ValidationError
+        Neither load column present; non-positive or non-finite rates, tokens or blocks.
+
+    Notes
+    -----
+    See :func:`replica_latency` and :func:`closed_loop_latency` for the formulas.
+
+    References
+    ----------
+    Kleinrock (1975); Reiser & Lavenberg (1980); Agrawal et al. (2024).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> f = pl.DataFrame({"request_rate_per_s": [1.0, 5.0], "input_tokens": [1000, 1000],
+    ...     "output_tokens": [201, 201], "decode_step_fixed_s": [0.01, 0.01],
+    ...     "decode_step_per_sequence_s": [1e-4, 1e-4], "prefill_s_per_token": [1e-4, 1e-4],
+    ...     "batch_cap": [256, 256]})
+    >>> out = latency_under_load(f)
+    >>> out.select("stable", "utilization").rows()  # capacity = 256 / (200 × 0.0356 + 25.6) = 7.82/s
+    [(True, 0.127...), (True, 0.639...)]
+    >>> bool(out["ttft_p99_s"][1] > out["ttft_p99_s"][0])
+    True
+    """
+    if method not in ("analytical", "simulation"):
+        raise ValidationError(f"method: expected 'analytical' or 'simulation', got {method!r}")
+    has_rate, has_conc = "request_rate_per_s" in frame.columns, "concurrency" in frame.columns
+    if not (has_rate or has_conc):
+        raise ValidationError("latency_under_load needs a 'request_rate_per_s' or a 'concurrency' column")
+    for c in ("input_tokens", "output_tokens"):
+        if c not in frame.columns:
+            raise ValidationError(f"latency_under_load: missing column {c!r} [tokens]")
+    _check_positive(frame, ["input_tokens", "output_tokens", "request_rate_per_s", "concurrency", "replicas",
+                            "prefill_chunk_tokens", "batch_cap", "length_cv"])
+    _check_positive(frame, ["decode_step_fixed_s", "decode_step_per_sequence_s", "prefill_s_per_token"],
+                    allow_zero=("decode_step_per_sequence_s", "prefill_s_per_token"))
+    work = frame if all(c in frame.columns for c in BLOCK_COLUMNS) else step_times(frame, efficiency=efficiency)
+    n = work.height
+    reps = np.maximum(_col(work, "replicas", 1.0), 1.0)
+    rate = _col(work, "request_rate_per_s", np.nan) if has_rate else np.full(n, np.nan)
+    conc = _col(work, "concurrency", np.nan) if has_conc else np.full(n, np.nan)
+    use_rate = np.isfinite(rate)
+    use_conc = ~use_rate & np.isfinite(conc)
+    I = _col(work, "input_tokens", np.nan)
+    O = _col(work, "output_tokens", np.nan)
+    blocks = [_col(work, c, np.nan) for c in BLOCK_COLUMNS]
+    t0, t1, p, cap = blocks
+    have = np.isfinite(t0) & np.isfinite(t1) & np.isfinite(p) & np.isfinite(cap)
+    chunked = _col(work, "chunked_prefill", True, pl.Boolean).astype(bool)
+    chunk = _col(work, "prefill_chunk_tokens", float(DEFAULT_PREFILL_CHUNK_TOKENS))
+    cv = _col(work, "length_cv", 1.0)
+    din_s = _col(work, "input_length_dist", "fixed", pl.String)
+    dout_s = _col(work, "output_length_dist", "fixed", pl.String)
+    din, dout = _dist_codes(din_s, n), _dist_codes(dout_s, n)
+    names = ["utilization", "capacity_requests_per_s", "requests_per_s", "stable", "batch_mean",
+             "ttft_mean_s", "ttft_p50_s", "ttft_p90_s", "ttft_p99_s",
+             "tpot_mean_s", "tpot_p50_s", "tpot_p90_s", "tpot_p99_s", "queue_wait_s", "e2e_mean_s"]
+    res = {k: np.full(n, np.nan) for k in names}
+    res["stable"] = np.zeros(n, dtype=bool)
+    fill = lambda x: np.where(have, x, 1.0)  # noqa: E731 - placeholder inputs for rows without blocks, masked below
+    o_idx = np.flatnonzero(use_rate & have)
+    if o_idx.size:
+        sel = lambda x: fill(x)[o_idx]  # noqa: E731
+        r = replica_latency(
+            sel(rate / reps), sel(I), sel(O), sel(t0), sel(t1), sel(p), sel(cap),
+            chunked_prefill=chunked[o_idx], prefill_chunk_tokens=sel(chunk),
+            input_length_dist=din_s.gather(o_idx), output_length_dist=dout_s.gather(o_idx), length_cv=sel(cv),
+        )
+        if method == "simulation":
+            st = r["stable"]
+            if st.any():
+                j = np.flatnonzero(st)
+                sim = _simulate_open_loop(
+                    sel(rate / reps)[j], sel(I)[j], sel(O)[j], sel(t0)[j], sel(t1)[j], sel(p)[j], sel(cap)[j],
+                    chunked[o_idx][j], sel(chunk)[j], din[o_idx][j], dout[o_idx][j], sel(cv)[j],
+                    {k: v[j] for k, v in r.items()}, n_requests, seed,
+                )
+                for k, v in sim.items():
+                    r[k][j] = v
+        for k in names:
+            res[k][o_idx] = r[k]
+    c_idx = np.flatnonzero(use_conc & have)
+    if c_idx.size:
+        sel = lambda x: fill(x)[c_idx]  # noqa: E731
+        r = closed_loop_latency(
+            np.maximum(np.ceil(sel(conc / reps)), 1.0), sel(I), sel(O), sel(t0), sel(t1), sel(p), sel(cap),
+            chunked_prefill=chunked[c_idx], prefill_chunk_tokens=sel(chunk),
+        )
+        for k in names:
+            res[k][c_idx] = r[k]
+    per_replica = ["capacity_requests_per_s", "requests_per_s"]
+    cols = []
+    for k in names:
+        v = res[k]
+        if k in per_replica:
+            v = v * reps
+        if k == "stable":
+            cols.append(pl.Series(k, np.where(have & (use_rate | use_conc), v, False)).cast(pl.Boolean))
+            continue
+        s = pl.Series(k, v, dtype=pl.Float64).fill_nan(None)
+        cols.append(s)
+    out = work.with_columns(cols)
+    unknown = ~(have & (use_rate | use_conc))
+    if unknown.any():
+        out = out.with_columns(
+            pl.when(pl.Series(unknown)).then(None).otherwise(pl.col("stable")).alias("stable")
+        )
+    return out
+
+
+# --------------------------------------------------------------------------- capacity for an SLO
+
+
+def _prices(frame: pl.DataFrame, provider: str | None, price_model: str, region: str | None,
+            prices: pl.DataFrame | None) -> np.ndarray:
+    if "usd_per_device_hour" in frame.columns and frame["usd_per_device_hour"].null_count() == 0:
+        _check_positive(frame, ["usd_per_device_hour"], allow_zero=("usd_per_device_hour",))
+        return frame["usd_per_device_hour"].cast(pl.Float64).to_numpy()
+    if provider is None and "provider" not in frame.columns:
+        raise ValidationError(
+            "capacity: give a 'usd_per_device_hour' column or a provider (and price_model) to look prices up in cloud_prices"
+        )
+    from . import cost
+
+    prov = pl.col("provider") if "provider" in frame.columns else pl.lit(provider, pl.String)
+    keys = frame.select(
+        "hardware", prov.alias("provider"), pl.lit(price_model).alias("price_model"),
+        pl.lit(region, pl.String).alias("region"),
+    )
+    return cost.rented_usd_per_device_hour(keys, prices)["rented_usd_per_device_hour"].to_numpy()
+
+
+def capacity(
+    candidates: pl.DataFrame,
+    *,
+    request_rate_per_s: float,
+    input_tokens: float,
+    output_tokens: float,
+    slo_ttft_p99_s: float,
+    slo_tpot_p99_s: float,
+    provider: str | None = None,
+    price_model: str = "on_demand",
+    region: str | None = None,
+    prices: pl.DataFrame | None = None,
+    batch_caps: list[int] | None = None,
+    max_replicas: int = 100_000,
+    chunked_prefill: bool = True,
+    efficiency: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Cheapest fleet meeting a latency SLO, per model / hardware / precision (analytical search).
+
+    For every candidate replica layout (``n_devices`` per replica) and every batch cap
+    (powers of two up to the engine's, plus the engine's own), a vectorized bisection
+    over the replica count finds the fewest replicas at which TTFT p99 and TPOT p99
+    (from :func:`replica_latency`) meet the SLO; the cheapest configuration per
+    model / hardware / precision is returned. Analytical: latency falls monotonically
+    with the replica count, so bisection is exact on the model.
+
+    Parameters
+    ----------
+    candidates : polars.DataFrame
+        ``model``, ``hardware``, ``precision``, ``engine``, ``n_devices`` (devices per
+        replica) and optionally the replica building blocks (:data:`BLOCK_COLUMNS`) and
+        ``usd_per_device_hour`` [USD/h]; without blocks :func:`step_times` calls the
+        estimator.
+    request_rate_per_s : float
+        Demand, whole fleet [requests/s].
+    input_tokens, output_tokens : float
+        Mean request shape [tokens].
+    slo_ttft_p99_s, slo_tpot_p99_s : float
+        Latency targets [s].
+    provider, price_model, region : str, optional
+        Cloud price lookup in ``cloud_prices`` (via :func:`infer_econ.cost.rented_usd_per_device_hour`)
+        when no ``usd_per_device_hour`` column is given.
+    prices : polars.DataFrame, optional
+        A ``cloud_prices`` catalog to use instead of the shipped one.
+    batch_caps : list of int, optional
+        Batch caps to try (default: 1, 2, 4, … up to each engine cap, and the cap).
+    max_replicas : int
+        Largest fleet considered.
+    chunked_prefill : bool
+        Engine setting used for the latency model.
+    efficiency : polars.DataFrame, optional
+        Calibration passed to the estimator.
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per model / hardware / precision that can meet the SLO: ``engine``,
+        ``n_devices`` (per replica), ``replicas``, ``devices_total``, ``batch_cap``,
+        ``utilization``, ``ttft_p99_s``, ``tpot_p99_s``, ``usd_per_device_hour``,
+        ``usd_per_hour``, ``usd_per_million_tokens``, ``usd_per_million_output_tokens``,
+        sorted by ``usd_per_hour``.
+
+    Raises
+    ------
+    ValidationError
+        No candidate can meet the SLO at any fleet size: the message names the
+        constraint that cannot be met and the best value any candidate achieves.
+
+    Notes
+    -----
+    ``usd_per_hour = replicas × n_devices × usd_per_device_hour``;
+    ``usd_per_million_tokens = usd_per_hour / (λ (I + O) × 3600) × 10⁶``.
+    The lowest TPOT any fleet can reach is ``t(1)`` at batch 1; the lowest TTFT the
+    unloaded prefill: adding replicas cannot go below these floors.
+
+    References
+    ----------
+    Kleinrock (1975) (queueing); Y. Zhong et al. (2024) on SLO-attained goodput.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> c = pl.DataFrame({"model": ["m"], "hardware": ["h"], "precision": ["bf16"], "engine": ["vllm"],
+    ...     "n_devices": [1], "decode_step_fixed_s": [0.01], "decode_step_per_sequence_s": [1e-4],
+    ...     "prefill_s_per_token": [1e-4], "batch_cap": [256], "usd_per_device_hour": [2.0]})
+    >>> r = capacity(c, request_rate_per_s=20, input_tokens=1000, output_tokens=201,
+    ...     slo_ttft_p99_s=2.0, slo_tpot_p99_s=0.05)
+    >>> r.select("replicas", "usd_per_hour").row(0)
+    (4, 8.0)
+    """
+    for name, v in {"request_rate_per_s": request_rate_per_s, "input_tokens": input_tokens,
+                    "output_tokens": output_tokens, "slo_ttft_p99_s": slo_ttft_p99_s,
+                    "slo_tpot_p99_s": slo_tpot_p99_s}.items():
+        if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+            raise ValidationError(f"capacity: {name} must be a finite number > 0, got {v!r}")
+    need = ["model", "hardware", "precision", "engine", "n_devices"]
+    missing = [c for c in need if c not in candidates.columns]
+    if missing:
+        raise ValidationError(f"capacity: candidates frame is missing column(s) {missing}")
+    cand = candidates.with_columns(pl.lit(float(input_tokens)).alias("input_tokens"),
+                                   pl.lit(float(output_tokens)).alias("output_tokens"))
+    if not all(c in cand.columns for c in BLOCK_COLUMNS):
+        cand = step_times(cand.with_columns(pl.col("input_tokens").round(0).cast(pl.Int64),
+                                            pl.col("output_tokens").round(0).cast(pl.Int64)),
+                          efficiency=efficiency)
+    cand = cand.with_columns(pl.lit(float(input_tokens)).alias("input_tokens"),
+                             pl.lit(float(output_tokens)).alias("output_tokens"))
+    price = _prices(cand, provider, price_model, region, prices)
+    cand = cand.with_columns(pl.Series("usd_per_device_hour", price, dtype=pl.Float64))
+    cand = cand.filter(pl.all_horizontal([pl.col(c).is_not_null() for c in BLOCK_COLUMNS]))
+    if cand.height == 0:
+        raise ValidationError("capacity: no candidate fits in memory (the estimator returned fits=false for all)")
+    # expand batch caps
+    engine_cap = cand["batch_cap"].to_numpy()
+    rows, caps = [], []
+    for i, ec in enumerate(engine_cap):
+        opts = sorted({int(b) for b in (batch_caps or []) if 1 <= b <= ec}) if batch_caps else \
+            sorted({2**k for k in range(int(math.log2(max(ec, 1))) + 1)} | {int(ec)})
+        rows += [i] * len(opts)
+        caps += opts
+    grid = cand[rows].with_columns(pl.Series("batch_cap", np.array(caps, dtype=float)))
+    t0, t1, p, cap = (grid[c].to_numpy().astype(float) for c in BLOCK_COLUMNS)
+    n = grid.height
+    lam, I, O = float(request_rate_per_s), float(input_tokens), float(output_tokens)
+
+    def evaluate(r: np.ndarray) -> dict[str, np.ndarray]:
+        return replica_latency(lam / r, np.full(n, I), np.full(n, O), t0, t1, p, cap,
+                               chunked_prefill=chunked_prefill)
+
+    def feasible(res: dict[str, np.ndarray]) -> np.ndarray:
+        return res["stable"] & (res["ttft_p99_s"] <= slo_ttft_p99_s) & (res["tpot_p99_s"] <= slo_tpot_p99_s)
+
+    hi = np.full(n, float(max_replicas))
+    best = evaluate(hi)
+    ok = feasible(best)
+    if not ok.any():
+        floor_ttft = np.nanmin(best["ttft_p99_s"]) if np.isfinite(best["ttft_p99_s"]).any() else float("inf")
+        floor_tpot = np.nanmin(best["tpot_p99_s"]) if np.isfinite(best["tpot_p99_s"]).any() else float("inf")
+        parts = []
+        if floor_ttft > slo_ttft_p99_s:
+            parts.append(f"TTFT p99 <= {slo_ttft_p99_s:g} s cannot be met: the best achievable is {floor_ttft:.4g} s")
+        if floor_tpot > slo_tpot_p99_s:
+            parts.append(f"TPOT p99 <= {slo_tpot_p99_s:g} s cannot be met: the best achievable is {floor_tpot:.4g} s")
+        if not parts:
+            parts.append("TTFT and TPOT targets cannot both be met by one configuration "
+                         f"(best TTFT p99 {floor_ttft:.4g} s, best TPOT p99 {floor_tpot:.4g} s)")
+        raise ValidationError("capacity: " + "; ".join(parts) +
+                              f" (any candidate, any batch cap, up to {max_replicas} replicas)")
+    lo = np.maximum(np.floor(lam / np.maximum(evaluate(np.ones(n))["capacity_requests_per_s"], 1e-300)), 0.0)
+    lo = np.minimum(lo, hi - 1)  # lo infeasible (or 0), hi feasible
+    for _ in range(64):
+        if np.all(hi - lo <= 1):
+            break
+        mid = np.floor((lo + hi) / 2.0)
+        f = feasible(evaluate(np.maximum(mid, 1.0))) & (mid >= 1)
+        hi = np.where(ok & f, mid, hi)
+        lo = np.where(ok & ~f, mid, lo)
+    reps = np.where(ok, hi, np.nan)
+    final = evaluate(np.where(ok, hi, 1.0))
+    dev = grid["n_devices"].cast(pl.Float64).to_numpy()
+    usd_h = reps * dev * grid["usd_per_device_hour"].to_numpy()
+    out = grid.select("model", "hardware", "precision", "engine", "n_devices").with_columns(
+        pl.Series("replicas", reps).cast(pl.Int64, strict=False),
+        pl.Series("devices_total", reps * dev).cast(pl.Int64, strict=False),
+        pl.Series("batch_cap", cap).cast(pl.Int64),
+        pl.Series("utilization", final["utilization"]),
+        pl.Series("ttft_p99_s", final["ttft_p99_s"]),
+        pl.Series("tpot_p99_s", final["tpot_p99_s"]),
+        grid["usd_per_device_hour"],
+        pl.Series("usd_per_hour", usd_h),
+        pl.Series("usd_per_million_tokens", usd_h / (lam * (I + O) * 3600.0) * 1e6),
+        pl.Series("usd_per_million_output_tokens", usd_h / (lam * O * 3600.0) * 1e6),
+    ).filter(pl.Series(ok))
+    return (
+        out.sort(["usd_per_hour", "devices_total", "batch_cap"])
+        .group_by(["model", "hardware", "precision"], maintain_order=True)
+        .first()
+        .sort("usd_per_hour")
+    )
+
+
+# --------------------------------------------------------------------------- serving optimizations
+
+
+def speculative_tokens_per_step(acceptance_rate: Any, draft_tokens: Any) -> np.ndarray:
+    """Expected tokens emitted per target-model step with speculative decoding (analytical, exact).
+
+    Parameters
+    ----------
+    acceptance_rate : array-like
+        α in [0, 1]: probability that each drafted token is accepted (i.i.d.).
+    draft_tokens : array-like
+        γ ≥ 1 tokens drafted per step.
+
+    Returns
+    -------
+    numpy.ndarray
+        E[tokens per step] = ``(1 − α^{γ+1}) / (1 − α)`` (``γ + 1`` at α = 1).
+
+    Notes
+    -----
+    The accepted prefix length is truncated geometric; the target step always adds one
+    token of its own (Leviathan et al. 2023, eq. 1).
+
+    References
+    ----------
+    Y. Leviathan, M. Kalman, Y. Matias, ICML 2023.
+
+    Examples
+    --------
+    >>> round(float(speculative_tokens_per_step(0.8, 4)[()]), 4)  # (1 − 0.8⁵) / 0.2
+    3.3616
+    """
+    a, g = _arr(acceptance_rate), _arr(draft_tokens)
+    if np.any((a < 0) | (a > 1)) or np.any(~np.isfinite(a)):
+        raise ValidationError("spec_acceptance_rate: expected values in [0, 1]")
+    if np.any(g < 1) or np.any(~np.isfinite(g)):
+        raise ValidationError("spec_draft_tokens: expected whole numbers >= 1")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        e = (1.0 - a ** (g + 1.0)) / (1.0 - a)
+    return np.where(a < 1.0, e, g + 1.0)
+
+
+def speculative_decoding(frame: pl.DataFrame) -> pl.DataFrame:
+    """Replica building blocks with speculative decoding (analytical).
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        Building blocks (:data:`BLOCK_COLUMNS`) plus ``spec_acceptance_rate`` (α),
+        ``spec_draft_tokens`` (γ) and ``spec_draft_cost_ratio`` (r: one draft-model step
+        as a fraction of one target step, e.g. 0.05 for a 1B draft of a 70B target).
+
+    Returns
+    -------
+    polars.DataFrame
+        ``frame`` with the blocks replaced by per-token equivalents and
+        ``spec_tokens_per_step`` added; feed it to :func:`latency_under_load` or
+        :func:`capacity`.
+
+    Notes
+    -----
+    One iteration = γ draft steps + one verify step over γ + 1 positions, emitting
+    E = (1 − α^{γ+1}) / (1 − α) tokens. The verify step reads the weights once (t0)
+    and does γ + 1 times the per-sequence work (conservative: the KV read does not
+    grow, the compute does). Per emitted token::
+
+        t0' = t0 (1 + γ r) / E,   t1' = t1 (γ + 1 + γ r) / E,   p' = p (1 + r)
+
+    so speculative decoding pays at small batch (t0 dominates) and loses at large
+    batch (t1 B dominates), as measured in practice. The draft's own KV cache and
+    weights are not subtracted from the batch cap.
+
+    References
+    ----------
+    Leviathan et al. (2023); Chen et al., "Accelerating LLM decoding with speculative
+    sampling", arXiv:2302.01318.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> f = pl.DataFrame({"decode_step_fixed_s": [0.02], "decode_step_per_sequence_s": [1e-4],
+    ...     "prefill_s_per_token": [1e-4], "batch_cap": [64.0], "spec_acceptance_rate": [0.8],
+    ...     "spec_draft_tokens": [4], "spec_draft_cost_ratio": [0.05]})
+    >>> round(speculative_decoding(f)["decode_step_fixed_s"].item(), 6)  # 0.02 × 1.2 / 3.3616
+    0.00714
+    """
+    need = BLOCK_COLUMNS + ["spec_acceptance_rate", "spec_draft_tokens", "spec_draft_cost_ratio"]
+    missing = [c for c in need if c not in frame.columns]
+    if missing:
+        raise ValidationError(f"speculative_decoding: missing column(s) {missing}")
+    _check_positive(frame, ["spec_draft_cost_ratio"], allow_zero=("spec_draft_cost_ratio",))
+    e = speculative_tokens_per_step(frame["spec_acceptance_rate"], frame["spec_draft_tokens"])
+    g = frame["spec_draft_tokens"].cast(pl.Float64).to_numpy()
+    r = frame["spec_draft_cost_ratio"].cast(pl.Float64).to_numpy()
+    t0, t1, p = (frame[c].cast(pl.Float64).to_numpy() for c in BLOCK_COLUMNS[:3])
+    return frame.with_columns(
+        pl.Series("decode_step_fixed_s", t0 * (1.0 + g * r) / e),
+        pl.Series("decode_step_per_sequence_s", t1 * (g + 1.0 + g * r) / e),
+        pl.Series("prefill_s_per_token", p * (1.0 + r)),
+        pl.Series("spec_tokens_per_step", e),
+    )
+
+
+def prefix_cache(frame: pl.DataFrame) -> pl.DataFrame:
+    """Replica building blocks with a prefix-cache hit rate (analytical).
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        Building blocks plus ``prefix_cache_hit_rate`` (share of input tokens found in
+        the cache, 0..1, e.g. a shared system prompt).
+
+    Returns
+    -------
+    polars.DataFrame
+        ``frame`` with ``prefill_s_per_token`` scaled by ``1 − hit rate``.
+
+    Notes
+    -----
+    Cached tokens skip prefill compute; their KV is still read in decode, so t0 and
+    t1 do not change. ``p' = p (1 − h)``.
+
+    References
+    ----------
+    vLLM automatic prefix caching; L. Zheng et al., "SGLang: Efficient Execution of
+    Structured Language Model Programs" (RadixAttention), NeurIPS 2024.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> f = pl.DataFrame({"decode_step_fixed_s": [0.02], "decode_step_per_sequence_s": [1e-4],
+    ...     "prefill_s_per_token": [1e-4], "batch_cap": [64.0], "prefix_cache_hit_rate": [0.75]})
+    >>> prefix_cache(f)["prefill_s_per_token"].item()
+    2.5e-05
+    """
+    if "prefix_cache_hit_rate" not in frame.columns:
+        raise ValidationError("prefix_cache: missing column 'prefix_cache_hit_rate' (fraction 0..1)")
+    h = frame["prefix_cache_hit_rate"].cast(pl.Float64)
+    if ((h < 0) | (h > 1) | h.is_nan()).fill_null(True).any():
+        raise ValidationError("column 'prefix_cache_hit_rate': expected values in [0, 1]")
+    return frame.with_columns((pl.col("prefill_s_per_token") * (1.0 - pl.col("prefix_cache_hit_rate"))).alias(
+        "prefill_s_per_token"))
+
+
+def disaggregated_latency(frame: pl.DataFrame) -> pl.DataFrame:
+    """Latency of disaggregated prefill and decode pools (analytical).
+
+    Prefill replicas run prefills only (no decode steps to wait behind); decode
+    replicas run decode steps only (no prefill stalls: TPOT is the bare ``t(B)``); the
+    KV cache moves from one to the other in ``kv_transfer_s``.
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        Building blocks, ``request_rate_per_s`` (whole deployment), ``input_tokens``,
+        ``output_tokens``, ``prefill_replicas`` and ``decode_replicas`` (≥ 1 each),
+        optionally ``kv_transfer_s`` [s per request, default 0].
+
+    Returns
+    -------
+    polars.DataFrame
+        ``frame`` plus ``utilization`` (the busier pool), ``capacity_requests_per_s``,
+        ``requests_per_s``, ``stable``, ``ttft_mean_s``, ``ttft_p50_s``, ``ttft_p99_s``,
+        ``tpot_mean_s``, ``tpot_p50_s``, ``tpot_p99_s``, ``replicas`` (sum of pools).
+
+    Notes
+    -----
+    Prefill pool: each replica an M/D/1 queue with service ``s = I p`` at rate
+    ``λ / R_p``: ``W = λ_p s² / (2 (1 − λ_p s))``; TTFT = W + s + kv_transfer_s, tail
+    exponential. Decode pool: :func:`replica_latency` with ``p = 0`` at ``λ / R_d``.
+    Capacity = ``min(R_p / s, R_d λ_max,decode)``.
+
+    References
+    ----------
+    Zhong et al. (2024) DistServe; P. Patel et al., "Splitwise", ISCA 2024.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> f = pl.DataFrame({"request_rate_per_s": [4.0], "input_tokens": [1000], "output_tokens": [201],
+    ...     "decode_step_fixed_s": [0.01], "decode_step_per_sequence_s": [1e-4],
+    ...     "prefill_s_per_token": [1e-4], "batch_cap": [256.0], "prefill_replicas": [1],
+    ...     "decode_replicas": [1]})
+    >>> r = disaggregated_latency(f)
+    >>> round(r["ttft_mean_s"].item(), 4)  # s = 0.1; W = 4 × 0.01 / (2 × 0.6) = 0.0333
+    0.1333
+    """
+    need = BLOCK_COLUMNS + ["request_rate_per_s", "input_tokens", "output_tokens", "prefill_replicas", "decode_replicas"]
+    missing = [c for c in need if c not in frame.columns]
+    if missing:
+        raise ValidationError(f"disaggregated_latency: missing column(s) {missing}")
+    _check_positive(frame, ["request_rate_per_s", "input_tokens", "output_tokens", "prefill_replicas", "decode_replicas"])
+    lam = _col(frame, "request_rate_per_s", np.nan)
+    I, O = _col(frame, "input_tokens", np.nan), _col(frame, "output_tokens", np.nan)
+    t0, t1, p, cap = (_col(frame, c, np.nan) for c in BLOCK_COLUMNS)
+    rp, rd = _col(frame, "prefill_replicas", 1.0), _col(frame, "decode_replicas", 1.0)
+    kv = _col(frame, "kv_transfer_s", 0.0)
+    s = I * p
+    lp = lam / rp
+    rho = lp * s
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = np.where(rho < 1, lp * s * s / (2.0 * (1.0 - rho)), np.inf)
+    dec = replica_latency(lam / rd, I, O, t0, t1, np.zeros_like(p), cap, chunked_prefill=False)
+    stable = (rho < 1) & dec["stable"]
+    cap_total = np.minimum(rp / s, rd * dec["capacity_requests_per_s"])
+    res = {
+        "utilization": np.maximum(rho, dec["utilization"]),
+        "capacity_requests_per_s": cap_total,
+        "requests_per_s": np.minimum(lam, cap_total),
+        "ttft_mean_s": w + s + kv,
+        "tpot_mean_s": dec["tpot_mean_s"],
+        "tpot_p50_s": dec["tpot_p50_s"],
+        "tpot_p99_s": dec["tpot_p99_s"],
+    }
+    for k, q in (("p50", 0.5), ("p99", 0.99)):
+        res[f"ttft_{k}_s"] = s + kv + exponential_tail_quantile_s(np.minimum(rho, 1.0), w, q)
+    cols = [pl.Series("stable", stable)]
+    for k, v in res.items():
+        if k.endswith("_s"):
+            v = np.where(stable, v, np.nan)
+        cols.append(pl.Series(k, v, dtype=pl.Float64).fill_nan(None))
+    cols.append(pl.Series("replicas", rp + rd))
+    return frame.with_columns(cols)
