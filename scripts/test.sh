@@ -1,16 +1,12 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh Debian machine with Python 3.11+:
 # makes .venv, installs the package with its app and test extras, installs
-# Debian's Chromium for the browser tests when it is missing, then runs pytest
-# (unit, doctest, property, notebook, browser and Binder tests).
-# Extra arguments go to pytest, e.g.  bash scripts/test.sh -k catalog
+# Debian's Chromium for the browser tests when it is missing, then runs pytest:
+# unit, doctest, property, notebook (nbval), browser (Voila, JupyterLab) and
+# Binder tests. Extra arguments go to pytest, e.g.  bash scripts/test.sh -k catalog
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=${PYTHON:-python3}
-if [ ! -x .venv/bin/python ]; then
-  "$PY" -m venv .venv
-fi
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[app,test]'
+source scripts/_venv.sh "app,test"
 if ! command -v chromium >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ]; then
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null
@@ -18,4 +14,4 @@ if ! command -v chromium >/dev/null 2>&1; then
     sudo sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium' >/dev/null
   fi
 fi
-exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+exec .venv/bin/python -m pytest -p no:cacheprovider "$@"

@@ -1,0 +1,80 @@
+"""What every workbook page must do in a real browser, shared by the Voila,
+JupyterLab and Binder tests and by the benchmarks."""
+
+from __future__ import annotations
+
+import time
+
+CHART = ".vega-embed svg.marks"
+SLIDER = ".widget-slider"
+PRIMARY = ".ie-primary"
+HEADLINE = ".ie-headline"
+
+_SNAPSHOT_JS = """() => ({
+  charts: Array.from(document.querySelectorAll('.vega-embed svg.marks')).map(s => s.innerHTML),
+  headlines: Array.from(document.querySelectorAll('.ie-headline, .widget-html, .widget-htmlmath'))
+      .map(h => h.innerText),
+})"""
+
+_ERROR_MARKERS = ["Traceback (most recent call last)", "There was an error when executing cell", "Error in callback"]
+
+
+def snapshot(page) -> dict:
+    return page.evaluate(_SNAPSHOT_JS)
+
+
+def wait_for_charts(page, timeout_s: float = 90) -> int:
+    """Wait until at least one chart has drawn marks; return the number of charts."""
+    page.wait_for_selector(CHART, timeout=timeout_s * 1000)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        ok = page.evaluate(
+            """() => { const s = Array.from(document.querySelectorAll('.vega-embed svg.marks'));
+                 return s.length > 0 && s.every(x => x.getBoundingClientRect().width > 50
+                   && x.getBoundingClientRect().height > 30 && x.querySelectorAll('path, rect, line, circle, text').length > 3); }"""
+        )
+        if ok:
+            return page.locator(CHART).count()
+        time.sleep(0.2)
+    raise AssertionError("charts did not draw: an svg is empty or has no marks")
+
+
+def assert_no_error_output(page) -> None:
+    text = page.inner_text("body")
+    for marker in _ERROR_MARKERS:
+        assert marker not in text, f"page shows an error: {marker!r}"
+    assert page.locator('[data-mime-type="application/vnd.jupyter.stderr"]').count() == 0, "stderr output on page"
+    assert page.locator(".ie-error:visible").count() == 0, "the app shows an error message"
+
+
+def knobs(page):
+    """The sliders the test turns: those marked primary (class ie-primary), else all sliders."""
+    primary = page.locator(f"{PRIMARY}{SLIDER}, {PRIMARY} {SLIDER}")
+    return primary if primary.count() else page.locator(SLIDER)
+
+
+def turn(page, slider, presses: int = 3) -> None:
+    """Move a slider by keyboard, right unless it sits at its maximum."""
+    handle = slider.locator(".noUi-handle").first
+    handle.scroll_into_view_if_needed()
+    now, top = handle.get_attribute("aria-valuenow"), handle.get_attribute("aria-valuemax")
+    key = "ArrowLeft" if now is not None and top is not None and float(now) >= float(top) else "ArrowRight"
+    handle.focus()
+    for _ in range(presses):
+        handle.press(key)
+
+
+def wait_change(page, before: dict, *, need_headline: bool, timeout_s: float = 15) -> dict:
+    deadline = time.monotonic() + timeout_s
+    after = before
+    while time.monotonic() < deadline:
+        after = snapshot(page)
+        chart_changed = after["charts"] != before["charts"]
+        head_changed = after["headlines"] != before["headlines"]
+        if chart_changed and (head_changed or not need_headline):
+            return after
+        time.sleep(0.05)
+    raise AssertionError(
+        "turning the knob changed "
+        + ("nothing" if after == before else "the headline but no chart" if after["charts"] == before["charts"] else "the chart but no headline")
+    )

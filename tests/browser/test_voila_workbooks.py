@@ -1,0 +1,44 @@
+"""Every workbook in Voila, driven by Debian's Chromium: it renders with no
+error output, every chart draws, each primary knob changes the chart and the
+headline numbers, the console has no errors and nothing leaves localhost."""
+
+from __future__ import annotations
+
+import pytest
+
+from . import pagecheck
+from .conftest import workbooks
+
+pytestmark = pytest.mark.browser
+
+WORKBOOKS = workbooks()
+
+
+def test_there_are_workbooks():
+    assert WORKBOOKS, "no workbooks/NN_*.ipynb found"
+
+
+@pytest.mark.parametrize("nb", WORKBOOKS, ids=[p.stem for p in WORKBOOKS])
+def test_workbook_in_voila(nb, voila_server, page):
+    pg = page.page
+    pg.goto(f"{voila_server.base}/voila/render/workbooks/{nb.name}", wait_until="domcontentloaded")
+    n_charts = pagecheck.wait_for_charts(pg)
+    assert n_charts >= 1
+    pagecheck.assert_no_error_output(pg)
+    sliders = pagecheck.knobs(pg)
+    assert sliders.count() >= 1, "a workbook needs at least one slider driving a chart"
+    for i in range(sliders.count()):
+        before = pagecheck.snapshot(pg)
+        pagecheck.turn(pg, sliders.nth(i))
+        pagecheck.wait_change(pg, before, need_headline=True)
+    pagecheck.assert_no_error_output(pg)
+    page.assert_clean()
+
+
+def test_gallery_tree_lists_workbooks(voila_server, page):
+    pg = page.page
+    pg.goto(f"{voila_server.base}/voila/tree/workbooks", wait_until="domcontentloaded")
+    pg.wait_for_selector("a[href*='00_start_here.ipynb']", timeout=30000)
+    for nb in WORKBOOKS:
+        assert pg.locator(f"a[href*='{nb.name}']").count() >= 1, nb.name
+    page.assert_clean()
