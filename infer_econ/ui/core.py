@@ -1,0 +1,567 @@
+"""State and views: knobs set state, the state calls the library, views draw what comes back.
+
+- :class:`State` holds the knob values and the last result (frames and
+  headline numbers) or the error that replaced it.
+- :class:`ChartView` shows one chart in an ``alt.JupyterChart``. The chart is
+  built once; on later updates only its rows are swapped in the Vega-Lite spec
+  (no altair rebuild, no validation), and Vega params (a highlighted point, an
+  SLO line) move without touching the data.
+- :class:`TableView` shows a small frame as an HTML table.
+- :class:`App` wires knobs → state → views and headline cards, coalesces
+  bursts of knob changes, shows errors as a friendly message (never a
+  traceback), and gives each chart and table an export button (CSV, PNG).
+
+No formulas here: ``compute`` functions live in :mod:`infer_econ.ui.apps` and
+call the library.
+
+Examples
+--------
+>>> import polars as pl
+>>> from infer_econ import plot
+>>> from infer_econ.ui import knobs
+>>> def compute(v):
+...     f = pl.DataFrame({"hardware": ["a", "b"], "usd_per_hour": [v["price"], 2 * v["price"]]})
+...     return Result(frames={"cost": f}, headline={"usd_per_hour": v["price"]})
+>>> app = App("demo", {"price": knobs.slider("Price", 1.0, 0.5, 4.0, 0.5, unit="USD/h")}, compute,
+...           [ChartView("cost", lambda f: plot.bars(f, "usd_per_hour", "hardware"))])
+>>> app.knobs["price"].value = 3.0
+>>> app.state.headline["usd_per_hour"]
+3.0
+>>> app.views[0].rows()[1]["usd_per_hour"]
+6.0
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import copy
+import html
+import logging
+import time
+import traceback
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import altair as alt
+import ipywidgets as w
+import polars as pl
+
+from .. import plot
+from ..errors import InferEconError
+from .cards import Cards, fmt
+from .offline import enable_offline
+
+__all__ = ["Result", "State", "ChartView", "TableView", "App", "clean_frame", "download_link"]
+
+log = logging.getLogger("infer_econ.ui")
+
+
+@dataclass
+class Result:
+    """What a compute function returns.
+
+    Attributes
+    ----------
+    frames : dict of str to pl.DataFrame
+        Named frames the views draw.
+    headline : dict of str to number
+        Headline numbers (keys of the cards).
+    notes : dict of str to str
+        Optional small print under a card.
+    message : str, optional
+        Information for the user (e.g. "does not fit: weights need 140 GB").
+    """
+
+    frames: dict[str, pl.DataFrame] = field(default_factory=dict)
+    headline: dict[str, Any] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
+    message: str | None = None
+
+
+class State:
+    """Knob values and the last computed result.
+
+    Attributes
+    ----------
+    values : dict
+        Current knob values.
+    frames, headline, notes : dict
+        From the last successful compute.
+    message : str or None
+        The compute's note for the user.
+    error : str or None
+        Friendly message of the last failed compute (results then stay those
+        of the last good one).
+    computes : int
+        How many computes ran (cache hits do not count).
+    """
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+        self.frames: dict[str, pl.DataFrame] = {}
+        self.headline: dict[str, Any] = {}
+        self.notes: dict[str, str] = {}
+        self.message: str | None = None
+        self.error: str | None = None
+        self.traceback: str | None = None
+        self.computes = 0
+        self.last_compute_s = 0.0
+
+    def __repr__(self) -> str:
+        return f"State(values={self.values!r}, headline={self.headline!r}, error={self.error!r})"
+
+
+def clean_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    """Replace NaN and infinities by null in float columns (JSON has neither).
+
+    Examples
+    --------
+    >>> clean_frame(pl.DataFrame({"a": [1.0, float("nan"), float("inf")]}))["a"].to_list()
+    [1.0, None, None]
+    """
+    floats = [c for c, t in frame.schema.items() if t.is_float()]
+    if not floats:
+        return frame
+    return frame.with_columns(
+        pl.when(pl.col(c).is_finite()).then(pl.col(c)).otherwise(None).alias(c) for c in floats
+    )
+
+
+def download_link(data: bytes, filename: str, mime: str) -> str:
+    """HTML for a link that downloads ``data`` as ``filename`` (a data URI; works offline in Voila).
+
+    Examples
+    --------
+    >>> download_link(b"a,b", "x.csv", "text/csv")[:30]
+    '<a download="x.csv" href="data'
+    """
+    b64 = base64.b64encode(data).decode("ascii")
+    name = html.escape(filename)
+    return (f'<a download="{name}" href="data:{mime};base64,{b64}" '
+            f'style="color:#1f5fa8;text-decoration:underline">download {name}</a>')
+
+
+def _export_csv(frame: pl.DataFrame) -> bytes:
+    return frame.write_csv().encode("utf-8")
+
+
+class _Exports:
+    """CSV and PNG buttons that turn into download links."""
+
+    def __init__(self, name: str, get_frame: Callable[[], pl.DataFrame | None],
+                 get_spec: Callable[[], dict | None] | None):
+        self.name = name
+        self._frame = get_frame
+        self._spec = get_spec
+        self.link = w.HTML()
+        self.csv = w.Button(description="CSV", tooltip=f"Export the numbers of {name} as CSV", icon="download",
+                            layout=w.Layout(width="80px"))
+        self.csv.on_click(self._on_csv)
+        buttons = [self.csv]
+        if get_spec is not None:
+            self.png = w.Button(description="PNG", tooltip=f"Export the chart {name} as a PNG image", icon="image",
+                                layout=w.Layout(width="80px"))
+            self.png.on_click(self._on_png)
+            buttons.append(self.png)
+        self.widget = w.HBox([*buttons, self.link])
+
+    def _on_csv(self, _b=None) -> None:
+        frame = self._frame()
+        if frame is None:
+            self.link.value = "nothing to export yet"
+            return
+        self.link.value = download_link(_export_csv(frame), f"{self.name}.csv", "text/csv")
+
+    def _on_png(self, _b=None) -> None:
+        spec = self._spec() if self._spec else None
+        if spec is None:
+            self.link.value = "nothing to export yet"
+            return
+        try:
+            import vl_convert as vlc
+
+            png = vlc.vegalite_to_png(spec, scale=2)
+        except Exception as exc:  # vl-convert raises ValueError with the renderer's message
+            self.link.value = html.escape(f"could not render the PNG ({str(exc).splitlines()[0]})")
+            return
+        self.link.value = download_link(png, f"{self.name}.png", "image/png")
+
+
+class ChartView:
+    """One live chart.
+
+    Parameters
+    ----------
+    name : str
+        Key of the frame in the result (and the export file name).
+    build : callable
+        ``build(frame, **options) -> altair chart`` (a :mod:`infer_econ.plot`
+        function). It runs on the first update and whenever ``options`` or
+        the frame's columns change; otherwise only the rows are swapped.
+    options : callable, optional
+        ``options(values) -> dict`` of keyword arguments for ``build``.
+    params : callable, optional
+        ``params(values) -> dict`` of Vega param values (e.g. ``highlight``)
+        set on the live chart without rebuilding it.
+    frame : str, optional
+        Key of the frame in the result, if not ``name``.
+    export : bool
+        Show CSV/PNG export buttons.
+
+    Attributes
+    ----------
+    jchart : altair.JupyterChart
+        The widget in the page.
+    spec : dict or None
+        The Vega-Lite spec now shown (data included).
+    builds : int
+        How many times the chart was built by altair.
+    """
+
+    def __init__(self, name: str, build: Callable[..., Any], *, options: Callable[[dict], dict] | None = None,
+                 params: Callable[[dict], dict] | None = None, frame: str | None = None, export: bool = True):
+        enable_offline()
+        self.name = name
+        self.key = frame or name
+        self._build = build
+        self._options = options
+        self._params = params
+        self.spec: dict | None = None
+        self.frame: pl.DataFrame | None = None
+        self.builds = 0
+        self._sig: tuple | None = None
+        self._dataset: str | None = None
+        self.jchart = alt.JupyterChart(
+            alt.Chart(pl.DataFrame({"x": [0]})).mark_point(opacity=0),
+            embed_options={"actions": {"export": True, "source": False, "compiled": False, "editor": False},
+                           "renderer": "svg"},
+        )
+        self.exports = _Exports(name, lambda: self.frame, lambda: self.spec) if export else None
+        kids = [self.jchart] + ([self.exports.widget] if self.exports else [])
+        self.widget = w.VBox(kids, layout=w.Layout(margin="0 0 12px 0"))
+
+    def rows(self) -> list[dict]:
+        """The rows now in the chart (for tests and exports)."""
+        if self.spec is None or self._dataset is None:
+            return []
+        return self.spec["datasets"][self._dataset]
+
+    def update(self, frames: Mapping[str, pl.DataFrame], values: Mapping[str, Any]) -> None:
+        """Redraw from the result frames and knob values."""
+        frame = frames.get(self.key)
+        if frame is None:
+            return
+        frame = clean_frame(frame)
+        opts = self._options(dict(values)) if self._options else {}
+        params = self._params(dict(values)) if self._params else {}
+        sig = (tuple(frame.schema.items()), repr(sorted(opts.items())))
+        if sig != self._sig or self.spec is None:
+            chart = self._build(frame, **opts)
+            spec = chart.to_dict()
+            datasets = spec.get("datasets", {})
+            self._dataset = next(iter(datasets)) if len(datasets) == 1 else None
+            self._set_params_in(spec, params)
+            self.spec = spec
+            self.builds += 1
+            self._sig = sig
+            self.frame = frame
+            self.jchart.chart = chart
+            if params:
+                self.jchart.spec = spec
+            return
+        if frame.equals(self.frame) if self.frame is not None else False:
+            self._move_params(params)
+            return
+        self.frame = frame
+        if self._dataset is None:  # several data sets: rebuild
+            chart = self._build(frame, **opts)
+            spec = chart.to_dict()
+            self.builds += 1
+        else:
+            spec = dict(self.spec)
+            spec["datasets"] = {self._dataset: frame.to_dicts()}
+        self._set_params_in(spec, params)
+        self.spec = spec
+        self.jchart.spec = spec
+
+    @staticmethod
+    def _set_params_in(spec: dict, params: Mapping[str, Any]) -> None:
+        if not params:
+            return
+        new = []
+        for p in spec.get("params", []):
+            if p.get("name") in params and "select" not in p:
+                p = {**p, "value": params[p["name"]]}
+            new.append(p)
+        spec["params"] = new
+
+    def _move_params(self, params: Mapping[str, Any]) -> None:
+        if not params or self.spec is None:
+            return
+        current = {p["name"]: p.get("value") for p in self.spec.get("params", []) if "select" not in p}
+        changed = {k: v for k, v in params.items() if k in current and current[k] != v}
+        if not changed:
+            return
+        spec = dict(self.spec)
+        self._set_params_in(spec, changed)
+        self.spec = spec
+        for k, v in changed.items():
+            setattr(self.jchart.params, k, v)
+
+
+class TableView:
+    """A small frame as an HTML table, with column titles and units from :func:`infer_econ.plot.label`.
+
+    Parameters
+    ----------
+    name : str
+        Key of the frame in the result (and the export file name).
+    columns : sequence of str, optional
+        Columns to show, in order (default: all).
+    formats : dict of str to str, optional
+        Column → a :data:`infer_econ.ui.cards.FORMATS` key (default ``si`` for numbers).
+    max_rows : int
+        Rows shown (all rows are exported).
+    export : bool
+        Show a CSV export button.
+    """
+
+    def __init__(self, name: str, columns: Sequence[str] | None = None, formats: Mapping[str, str] | None = None,
+                 *, max_rows: int = 30, frame: str | None = None, export: bool = True):
+        self.name = name
+        self.key = frame or name
+        self.columns = list(columns) if columns is not None else None
+        self.formats = dict(formats or {})
+        self.max_rows = max_rows
+        self.frame: pl.DataFrame | None = None
+        self.html = w.HTML()
+        self.exports = _Exports(name, lambda: self.frame, None) if export else None
+        self.widget = w.VBox([self.html] + ([self.exports.widget] if self.exports else []))
+
+    def update(self, frames: Mapping[str, pl.DataFrame], values: Mapping[str, Any]) -> None:
+        """Rewrite the table from the result frames."""
+        frame = frames.get(self.key)
+        if frame is None:
+            return
+        cols = [c for c in (self.columns or frame.columns) if c in frame.columns]
+        frame = frame.select(cols)
+        self.frame = frame
+        head = "".join(f"<th style='text-align:left;padding:2px 8px'>{html.escape(plot.label(c))}</th>" for c in cols)
+        body = []
+        for row in frame.head(self.max_rows).iter_rows(named=True):
+            cells = "".join(
+                f"<td style='padding:2px 8px'>{html.escape(fmt(row[c], self.formats.get(c, 'si')))}</td>"
+                for c in cols
+            )
+            body.append(f"<tr>{cells}</tr>")
+        more = (f"<div style='color:#777;font-size:11px'>{frame.height - self.max_rows} more rows in the export</div>"
+                if frame.height > self.max_rows else "")
+        self.html.value = (f"<table class='ie-table' style='border-collapse:collapse;font-size:12px'>"
+                           f"<thead style='border-bottom:1px solid #ccc'><tr>{head}</tr></thead>"
+                           f"<tbody>{''.join(body)}</tbody></table>{more}")
+
+
+def _friendly(exc: BaseException) -> str:
+    if isinstance(exc, InferEconError):
+        return str(exc)
+    msg = str(exc).splitlines()[0] if str(exc) else ""
+    return f"This combination could not be computed ({type(exc).__name__}{': ' + msg if msg else ''})."
+
+
+def _key(values: Mapping[str, Any]) -> tuple | None:
+    try:
+        k = tuple(sorted(values.items()))
+        hash(k)
+        return k
+    except TypeError:
+        return None
+
+
+class App:
+    """A workbook app: knobs, a compute function, headline cards and views.
+
+    Parameters
+    ----------
+    title : str
+        Shown above the app.
+    knobs : dict of str to widget
+        Knob name → widget with a ``value`` trait; ``values[name]`` is passed
+        to ``compute``.
+    compute : callable
+        ``compute(values: dict) -> Result``; calls the library, nothing else.
+    views : list of ChartView or TableView
+        Drawn from the result, in order.
+    cards : Cards, optional
+        Headline numbers.
+    groups : list of (str, list of str), optional
+        Knob sections (title, knob names); default one section with all knobs.
+    cache_size : int
+        Results kept for recently seen knob values (toggling back is instant).
+
+    Attributes
+    ----------
+    state : State
+        Values and the last result.
+    status : ipywidgets.HTML
+        Friendly messages (errors, notes) for the user.
+    widget : ipywidgets.Widget
+        The whole app; displaying the App displays it.
+
+    Notes
+    -----
+    Knob changes are coalesced: a change that arrives while a compute runs
+    (or inside :meth:`hold`) only marks the state dirty; one compute then runs
+    with the final values, so a storm of changes ends in the correct state.
+    In the browser, ipywidgets also sends only the latest value of a knob
+    while the kernel is busy.
+    """
+
+    def __init__(self, title: str, knobs: Mapping[str, Any], compute: Callable[[dict], Result],
+                 views: Sequence[ChartView | TableView], *, cards: Cards | None = None,
+                 groups: Sequence[tuple[str, Sequence[str]]] | None = None, cache_size: int = 64):
+        enable_offline()
+        self.title = title
+        self.knobs = dict(knobs)
+        self.compute = compute
+        self.views = list(views)
+        self.cards = cards
+        self.state = State()
+        self.status = w.HTML(layout=w.Layout(min_height="22px"))
+        self._cache: OrderedDict[tuple, Result] = OrderedDict()
+        self._cache_size = cache_size
+        self._busy = False
+        self._dirty = False
+        self._held = 0
+        groups = groups or [("Knobs", list(self.knobs))]
+        panels = []
+        for gtitle, names in groups:
+            missing = [n for n in names if n not in self.knobs]
+            if missing:
+                raise ValueError(f"app {title!r}: group {gtitle!r} names unknown knobs {missing}")
+            panels.append(w.HTML(f"<b style='font-size:13px'>{html.escape(gtitle)}</b>"))
+            panels.extend(self.knobs[n] for n in names)
+        self.knob_panel = w.VBox(panels, layout=w.Layout(width="360px", min_width="340px", padding="0 12px 0 0"))
+        right = ([cards.widget] if cards else []) + [self.status] + [v.widget for v in self.views]
+        self.output_panel = w.VBox(right, layout=w.Layout(flex="1 1 auto"))
+        self.widget = w.VBox([
+            w.HTML(f"<h3 style='margin:4px 0'>{html.escape(title)}</h3>"),
+            w.HBox([self.knob_panel, self.output_panel], layout=w.Layout(flex_flow="row wrap")),
+        ])
+        for name, knob in self.knobs.items():
+            knob.observe(self._on_change, "value")
+        self.refresh()
+
+    # -- values
+    def values(self) -> dict[str, Any]:
+        """Current knob values."""
+        return {name: knob.value for name, knob in self.knobs.items()}
+
+    def set(self, **values: Any) -> None:
+        """Set several knobs at once; one compute runs at the end."""
+        unknown = [k for k in values if k not in self.knobs]
+        if unknown:
+            raise ValueError(f"unknown knob(s) {unknown}; knobs: {list(self.knobs)}")
+        with self.hold():
+            for k, v in values.items():
+                self.knobs[k].value = v
+
+    @contextlib.contextmanager
+    def hold(self):
+        """Suspend recomputes; one runs on exit if a knob changed."""
+        self._held += 1
+        try:
+            yield self
+        finally:
+            self._held -= 1
+            if self._held == 0 and self._dirty:
+                self.refresh()
+
+    # -- wiring
+    def _on_change(self, _change=None) -> None:
+        self._dirty = True
+        if self._busy or self._held:
+            return
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Recompute from the current knob values and redraw (until no change is pending)."""
+        if self._busy:
+            self._dirty = True
+            return
+        self._busy = True
+        try:
+            while True:
+                self._dirty = False
+                self._run_once()
+                if not self._dirty:
+                    break
+        finally:
+            self._busy = False
+
+    def _run_once(self) -> None:
+        values = self.values()
+        self.state.values = values
+        key = _key(values)
+        t0 = time.perf_counter()
+        try:
+            result = self._cache.get(key) if key is not None else None
+            if result is None:
+                result = self.compute(dict(values))
+                self.state.computes += 1
+                if key is not None:
+                    self._cache[key] = result
+                    if len(self._cache) > self._cache_size:
+                        self._cache.popitem(last=False)
+            else:
+                self._cache.move_to_end(key)
+        except Exception as exc:  # shown to the user as a message, never as a traceback
+            self.state.error = _friendly(exc)
+            self.state.traceback = traceback.format_exc()
+            log.info("compute failed for %r: %s", values, self.state.traceback)
+            self.status.value = (
+                "<div class='ie-status ie-error' style='background:#fff4e5;border:1px solid #f0b060;"
+                f"padding:4px 8px;border-radius:4px'>⚠ {html.escape(self.state.error)}</div>"
+            )
+            return
+        self.state.error = None
+        self.state.traceback = None
+        self.state.frames = result.frames
+        self.state.headline = result.headline
+        self.state.notes = result.notes
+        self.state.message = result.message
+        try:
+            if self.cards:
+                self.cards.update(result.headline, result.notes)
+            for view in self.views:
+                view.update(result.frames, values)
+        except Exception as exc:  # a drawing bug must not leave a traceback in the app either
+            self.state.error = _friendly(exc)
+            self.state.traceback = traceback.format_exc()
+            log.info("drawing failed for %r: %s", values, self.state.traceback)
+            self.status.value = (f"<div class='ie-status ie-error' style='background:#fff4e5;padding:4px 8px'>"
+                                 f"⚠ {html.escape(self.state.error)}</div>")
+            return
+        self.state.last_compute_s = time.perf_counter() - t0
+        self.status.value = (
+            f"<div class='ie-status ie-note' style='color:#445;font-size:12px'>{html.escape(result.message)}</div>"
+            if result.message else ""
+        )
+
+    # -- display
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
+
+    def chart(self, name: str) -> ChartView:
+        """The chart view called ``name``."""
+        for v in self.views:
+            if isinstance(v, ChartView) and v.name == name:
+                return v
+        raise KeyError(f"no chart {name!r}; charts: {[v.name for v in self.views if isinstance(v, ChartView)]}")
+
+
+def copy_spec(spec: dict) -> dict:
+    """A deep copy of a spec (tests compare before/after)."""
+    return copy.deepcopy(spec)

@@ -1,0 +1,245 @@
+"""Tests of the UI kit (infer_econ.ui): knobs, cards, state, views and app wiring, without a browser."""
+
+from __future__ import annotations
+
+import altair as alt
+import polars as pl
+import pytest
+
+from infer_econ import plot
+from infer_econ.errors import ValidationError
+from infer_econ.ui import knobs
+from infer_econ.ui.cards import Card, Cards, fmt
+from infer_econ.ui.core import App, ChartView, Result, TableView, clean_frame, download_link
+from infer_econ.ui.offline import cache_path, enable_offline
+
+
+# ----------------------------------------------------------------------------- offline
+def test_offline_bundle_has_no_cdn_import():
+    enable_offline()
+    assert alt.JupyterChart._is_offline
+    src = alt.JupyterChart._esm
+    assert "esm.sh" not in src and "cdn.jsdelivr" not in src
+    assert cache_path().is_file()
+
+
+# ----------------------------------------------------------------------------- knobs
+def test_volume_is_log_slider_with_unit():
+    k = knobs.volume(1e6, min=1e3, max=1e10, unit="tokens/month")
+    assert (k.min, k.max, k.base) == (3.0, 10.0, 10.0)
+    assert k.description == "Tokens/month"
+
+
+def test_log_slider_rejects_bad_range():
+    with pytest.raises(ValueError, match="0 < min < max"):
+        knobs.log_slider("x", 1.0, 0.0, 10.0)
+
+
+def test_model_knob_lists_catalog_ids():
+    k = knobs.model("llama-3.1-70b")
+    ids = [v for _, v in k.options]
+    assert "llama-3.1-8b" in ids and k.value == "llama-3.1-70b"
+    assert "resnet-50" not in ids  # text generation only by default
+
+
+def test_model_knob_unknown_id_lists_valid_ones():
+    with pytest.raises(Exception, match="llama-3.1-8b"):
+        knobs.model("no-such-model")
+
+
+def test_hardware_picker_search_and_category():
+    p = knobs.hardware("h100-sxm")
+    p.category.value = "apple"
+    assert p.value.startswith("apple-")  # h100 no longer matches: first Apple chip chosen
+    p.category.value = ""
+    p.search.value = "4090"
+    assert p.value == "rtx-4090"
+    p.search.value = "zzzz-nothing"
+    assert p.value == "rtx-4090"  # no match keeps the last list and choice
+    p.value = "l4"  # set from code: filters clear so the choice is visible
+    assert p.choice.value == "l4" and p.search.value == ""
+
+
+def test_slider_labels_have_units():
+    assert knobs.slider("Utilization", 0.5, 0.05, 1.0, 0.05, unit="fraction").description == "Utilization [fraction]"
+    assert knobs.tokens("Prompt", 512).description == "Prompt [tokens]"
+
+
+# ----------------------------------------------------------------------------- cards
+def test_fmt():
+    # 12,345 USD -> 3 significant digits with k suffix
+    assert fmt(12345.0, "usd") == "$12.3k"
+    assert fmt(1.5, "usd") == "$1.50"
+    assert fmt(0.0042, "ms") == "4.2 ms"
+    assert fmt(float("nan")) == "—"
+    assert fmt(True) == "yes"
+
+
+def test_cards_update_and_missing_values():
+    cs = Cards([Card("usd_per_month", "Cost per month", "usd"), Card("x", "X")])
+    cs.update({"usd_per_month": 2_500_000.0})
+    assert "$2.5M" in cs.cards[0].html.value
+    assert "—" in cs.cards[1].html.value
+
+
+def test_card_rejects_unknown_format():
+    with pytest.raises(ValueError, match="format"):
+        Card("a", "A", "dollars")
+
+
+# ----------------------------------------------------------------------------- views and app
+def _frame(price: float) -> pl.DataFrame:
+    return pl.DataFrame({"hardware": ["a", "b", "c"], "category": ["x", "x", "y"],
+                         "usd_per_hour": [price, 2 * price, 3 * price],
+                         "output_tokens_per_s": [100.0, 200.0, 50.0],
+                         "usd_per_million_output_tokens": [price, price / 2, 6 * price]})
+
+
+def _app(calls=None):
+    def compute(v):
+        if calls is not None:
+            calls.append(dict(v))
+        if v["price"] > 9:
+            raise ValidationError("column 'usd_per_device_hour': 9.5 is above the catalog's range")
+        if v["price"] > 8:
+            raise ZeroDivisionError("float division by zero")
+        f = _frame(v["price"])
+        return Result(frames={"hw": f}, headline={"usd_per_hour": v["price"] * v["devices"]},
+                      message=f"{v['devices']} devices")
+
+    ks = {"price": knobs.slider("Price", 1.0, 0.5, 10.0, 0.5, unit="USD/h"),
+          "devices": knobs.int_slider("Devices", 1, 1, 8),
+          "hardware": knobs.dropdown("Pick", ["a", "b", "c"], "a")}
+    views = [
+        ChartView("hw", plot.cost_vs_throughput, params=lambda v: {"highlight": v["hardware"]}),
+        ChartView("bars", lambda f: plot.bars(f, "usd_per_hour", "hardware"), frame="hw"),
+        TableView("table", ["hardware", "usd_per_hour"], {"usd_per_hour": "usd"}, frame="hw"),
+    ]
+    return App("test", ks, compute, views, cards=Cards([Card("usd_per_hour", "Cost", "usd")]))
+
+
+def test_app_initial_state_and_knob_change():
+    app = _app()
+    assert app.state.headline == {"usd_per_hour": 1.0}
+    before = app.chart("hw").spec
+    app.knobs["price"].value = 2.0
+    assert app.state.headline["usd_per_hour"] == 2.0
+    after = app.chart("hw").jchart.spec
+    assert after != before
+    # the rows moved: hardware b costs 2 x 2.0 per hour
+    assert [r["usd_per_hour"] for r in app.chart("bars").rows()] == [2.0, 4.0, 6.0]
+    assert "$2.00" in app.cards.cards[0].html.value
+    assert "$4.00" in app.views[2].html.value
+    assert app.status.value and "1 devices" in app.status.value
+
+
+def test_data_swap_does_not_rebuild_chart():
+    app = _app()
+    view = app.chart("hw")
+    assert view.builds == 1
+    for p in (2.0, 3.0, 4.0):
+        app.knobs["price"].value = p
+    assert view.builds == 1  # rows swapped in the spec, altair not called again
+    assert view.jchart.spec["datasets"][view._dataset][0]["usd_per_hour"] == 4.0
+
+
+def test_param_moves_without_new_data():
+    app = _app()
+    view = app.chart("hw")
+    spec_before = view.jchart.spec
+    app.knobs["hardware"].value = "b"
+    assert view.jchart.params.highlight == "b"
+    assert view.jchart.spec is spec_before  # no re-embed for a highlight move
+    assert {p["name"]: p.get("value") for p in view.spec["params"]}["highlight"] == "b"
+
+
+def test_highlight_is_in_spec_after_data_change():
+    app = _app()
+    app.knobs["hardware"].value = "c"
+    app.knobs["price"].value = 3.0
+    params = {p["name"]: p.get("value") for p in app.chart("hw").jchart.spec["params"]}
+    assert params["highlight"] == "c"
+
+
+def test_error_shows_friendly_message_and_keeps_last_result():
+    app = _app()
+    app.knobs["price"].value = 9.5
+    assert app.state.error.startswith("column 'usd_per_device_hour'")
+    assert "Traceback" not in app.status.value and "⚠" in app.status.value
+    assert app.state.headline["usd_per_hour"] == 1.0  # last good result stays
+    app.knobs["price"].value = 8.5
+    assert "ZeroDivisionError" in app.state.error and "Traceback" not in app.status.value
+    app.knobs["price"].value = 3.0
+    assert app.state.error is None and "⚠" not in app.status.value
+    assert app.state.headline["usd_per_hour"] == 3.0
+
+
+def test_storm_of_changes_ends_in_final_state():
+    app = _app()
+    for i in range(200):
+        app.knobs["price"].value = 0.5 + (i % 19) * 0.5
+        app.knobs["devices"].value = 1 + i % 8
+    # last: i = 199 -> price 0.5 + (199 % 19) * 0.5 = 0.5 + 9 * 0.5 = 5.0; devices 1 + 199 % 8 = 8
+    assert app.state.values["price"] == 5.0 and app.state.values["devices"] == 8
+    assert app.state.headline["usd_per_hour"] == 40.0
+    assert app.chart("bars").rows()[0]["usd_per_hour"] == 5.0
+
+
+def test_hold_coalesces_into_one_compute():
+    calls = []
+    app = _app(calls)
+    n = len(calls)
+    app.set(price=2.5, devices=3, hardware="c")
+    assert len(calls) == n + 1
+    assert app.state.headline["usd_per_hour"] == 7.5
+
+
+def test_change_during_compute_is_not_lost():
+    app = _app()
+    inner = app.compute
+
+    def compute(v):
+        if v["devices"] == 2:
+            app.knobs["devices"].value = 5  # a knob changed while computing
+        return inner(v)
+
+    app.compute = compute
+    app.knobs["devices"].value = 2
+    assert app.state.values["devices"] == 5 and app.state.headline["usd_per_hour"] == 5.0
+
+
+def test_cache_serves_repeated_values():
+    calls = []
+    app = _app(calls)
+    app.knobs["price"].value = 2.0
+    app.knobs["price"].value = 1.0
+    app.knobs["price"].value = 2.0
+    assert len(calls) == 2  # initial 1.0 and 2.0; the returns were cached
+    assert app.state.headline["usd_per_hour"] == 2.0
+
+
+def test_set_rejects_unknown_knob():
+    with pytest.raises(ValueError, match="unknown knob"):
+        _app().set(nope=1)
+
+
+def test_exports_make_download_links():
+    app = _app()
+    view = app.chart("hw")
+    view.exports.csv.click()
+    assert 'download="hw.csv"' in view.exports.link.value and "data:text/csv;base64," in view.exports.link.value
+    view.exports.png.click()
+    assert 'download="hw.png"' in view.exports.link.value and "data:image/png;base64,iVBOR" in view.exports.link.value
+    table = app.views[2]
+    table.exports.csv.click()
+    assert 'download="table.csv"' in table.exports.link.value
+
+
+def test_clean_frame_and_download_link():
+    assert clean_frame(pl.DataFrame({"a": [float("-inf"), 2.0]}))["a"].to_list() == [None, 2.0]
+    assert "base64,YSxi" in download_link(b"a,b", "x.csv", "text/csv")
+
+
+def test_app_displays_as_widget():
+    bundle = _app()._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
