@@ -1,0 +1,347 @@
+"""Exports: result frames to CSV / Parquet / JSON, charts to PNG / SVG, and the
+planner's one-page, self-contained HTML report.
+
+Every file is written atomically: to a temporary file in the same folder, then
+moved over the target with :func:`os.replace`, so a crash never leaves half a
+file and an existing file stays intact until the new one is complete.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import html
+import json
+import math
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from ..errors import ValidationError
+
+__all__ = ["atomic_write", "export_frame", "export_chart", "chart_svg", "report_html", "write_report",
+           "collect_sources"]
+
+_FRAME_SUFFIXES = (".csv", ".parquet", ".json", ".ndjson", ".jsonl")
+_CHART_SUFFIXES = (".svg", ".png", ".html")
+
+
+def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
+    """Run ``write(tmp_path)`` then move the temporary file over ``path``.
+
+    The temporary file lives in the target's folder (so :func:`os.replace` is a
+    rename on one file system); on any exception it is removed and the old
+    file, if any, is left as it was.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> atomic_write(d / "a.txt", lambda t: t.write_text("hello")).read_text()
+    'hello'
+    """
+    target = Path(path)
+    if not target.parent.is_dir():
+        raise ValidationError(f"{target}: folder {target.parent} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        write(tmp_path)
+        os.replace(tmp_path, target)
+    except BaseException:
+        tmp_path.unlink(missing_ok=True)
+        raise
+    return target
+
+
+def export_frame(frame: pl.DataFrame | pl.LazyFrame, path: str | Path) -> Path:
+    """Write a result frame to CSV, Parquet, JSON (rows) or NDJSON, chosen by the suffix.
+
+    Parameters
+    ----------
+    frame : polars.DataFrame or LazyFrame
+        Any result frame (``estimate``, ``evaluate`` …); column names keep their
+        units.
+    path : str or Path
+        Target file; suffix ``.csv``, ``.parquet``, ``.json`` (a list of row
+        objects), ``.ndjson`` or ``.jsonl``.
+
+    Returns
+    -------
+    Path
+        The written file.
+
+    Notes
+    -----
+    CSV cannot hold nested columns (lists, structs): those are refused with a
+    message naming the columns. ``inf`` floats are written as ``inf`` in CSV;
+    JSON has no ``inf``/``NaN``, so such frames are refused for JSON rather than
+    silently turned into ``null``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> f = pl.DataFrame({"hardware": ["h100-sxm"], "usd_per_hour": [3.5]})
+    >>> export_frame(f, d / "out.csv").read_text()
+    'hardware,usd_per_hour\\nh100-sxm,3.5\\n'
+    >>> pl.read_parquet(export_frame(f, d / "out.parquet")).equals(f)
+    True
+    """
+    if isinstance(frame, pl.LazyFrame):
+        frame = frame.collect()
+    if not isinstance(frame, pl.DataFrame):
+        raise ValidationError(f"export_frame: expected a polars DataFrame, got {type(frame).__name__}")
+    target = Path(path)
+    suffix = target.suffix.lower()
+    if suffix not in _FRAME_SUFFIXES:
+        raise ValidationError(f"{target}: suffix {target.suffix!r} is not one of {list(_FRAME_SUFFIXES)}")
+    nested = [c for c, t in frame.schema.items() if t.is_nested()]
+    if suffix == ".csv" and nested:
+        raise ValidationError(f"{target}: CSV cannot hold nested column(s) {nested}; use .parquet or .json")
+    if suffix in (".json", ".ndjson", ".jsonl"):
+        floats = [c for c, t in frame.schema.items() if t.is_float()]
+        if floats:
+            bad = frame.select(pl.any_horizontal(pl.col(floats).is_infinite() | pl.col(floats).is_nan()).any())
+            if bad.item():
+                raise ValidationError(f"{target}: JSON cannot hold inf/NaN (in {floats}); use .csv or .parquet")
+    writers = {
+        ".csv": lambda t: frame.write_csv(t),
+        ".parquet": lambda t: frame.write_parquet(t),
+        ".json": lambda t: frame.write_json(t),
+        ".ndjson": lambda t: frame.write_ndjson(t),
+        ".jsonl": lambda t: frame.write_ndjson(t),
+    }
+    return atomic_write(target, writers[suffix])
+
+
+def _spec(chart: Any) -> dict:
+    if isinstance(chart, Mapping):
+        return dict(chart)
+    to_dict = getattr(chart, "to_dict", None)
+    if to_dict is None:
+        raise ValidationError(f"expected an altair chart or a Vega-Lite dict, got {type(chart).__name__}")
+    return to_dict()
+
+
+def chart_svg(chart: Any) -> str:
+    """Render an altair chart (or a Vega-Lite spec dict) to an SVG string, offline (vl-convert).
+
+    Examples
+    --------
+    >>> import altair as alt
+    >>> c = alt.Chart(pl.DataFrame({"x": [1, 2]})).mark_point().encode(x="x:Q")
+    >>> chart_svg(c).lstrip().startswith("<svg")
+    True
+    """
+    import vl_convert as vlc
+
+    return vlc.vegalite_to_svg(_spec(chart))
+
+
+def export_chart(chart: Any, path: str | Path, *, scale: float = 2.0) -> Path:
+    """Write a chart to PNG, SVG or standalone HTML, offline (vl-convert, no browser, no network).
+
+    Parameters
+    ----------
+    chart : altair chart or dict
+        The chart or its Vega-Lite spec.
+    path : str or Path
+        ``.png``, ``.svg`` or ``.html``.
+    scale : float
+        PNG pixel scale [dimensionless], 2 for slides.
+
+    Returns
+    -------
+    Path
+        The written file.
+
+    Examples
+    --------
+    >>> import altair as alt, tempfile, pathlib
+    >>> c = alt.Chart(pl.DataFrame({"x": [1, 2]})).mark_point().encode(x="x:Q")
+    >>> export_chart(c, pathlib.Path(tempfile.mkdtemp()) / "c.png").read_bytes()[:4]
+    b'\\x89PNG'
+    """
+    import vl_convert as vlc
+
+    target = Path(path)
+    suffix = target.suffix.lower()
+    if suffix not in _CHART_SUFFIXES:
+        raise ValidationError(f"{target}: suffix {target.suffix!r} is not one of {list(_CHART_SUFFIXES)}")
+    if not (isinstance(scale, (int, float)) and 0 < scale <= 10):
+        raise ValidationError(f"scale={scale!r} must be in (0, 10]")
+    spec = _spec(chart)
+    if suffix == ".svg":
+        data = vlc.vegalite_to_svg(spec).encode()
+    elif suffix == ".png":
+        data = vlc.vegalite_to_png(spec, scale=scale)
+    else:
+        data = vlc.vegalite_to_html(spec, bundle=True).encode()
+    return atomic_write(target, lambda t: t.write_bytes(data))
+
+
+def collect_sources(frames: Mapping[str, pl.DataFrame] | None = None, sources: Iterable[str] | None = None) -> list[str]:
+    """Source keys used: ``sources`` plus every value of ``source`` / ``*_source`` columns in ``frames``.
+
+    Examples
+    --------
+    >>> collect_sources({"a": pl.DataFrame({"hardware_source": ["x", "y"], "source": ["x", None]})}, ["z"])
+    ['x', 'y', 'z']
+    """
+    keys: set[str] = set()
+    for f in (frames or {}).values():
+        if isinstance(f, pl.LazyFrame):
+            f = f.collect()
+        for c in f.columns:
+            if (c == "source" or c.endswith("_source")) and f.schema[c] == pl.String:
+                for v in f[c].drop_nulls().unique().to_list():
+                    keys.update(s.strip() for s in v.split(";") if s.strip())
+    keys.update(str(s) for s in (sources or []))
+    return sorted(keys)
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "NaN"
+        if math.isinf(v):
+            return "∞" if v > 0 else "−∞"
+        a = abs(v)
+        return f"{v:,.0f}" if a >= 1000 else f"{v:.4g}"
+    if isinstance(v, (list, tuple, dict)):
+        return json.dumps(v, default=str)
+    return str(v)
+
+
+def _table(frame: pl.DataFrame, max_rows: int) -> str:
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in frame.columns)
+    body = []
+    for row in frame.head(max_rows).iter_rows():
+        body.append("<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>")
+    more = (f"<p class='note'>{frame.height - max_rows:,} more rows not shown (export the frame for all).</p>"
+            if frame.height > max_rows else "")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{more}"
+
+
+_CSS = """body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:70em;
+color:#222;line-height:1.4}h1{font-size:1.6em}h2{font-size:1.2em;border-bottom:1px solid #ccc;margin-top:1.6em}
+table{border-collapse:collapse;font-size:.85em;margin:.5em 0}th,td{border:1px solid #ddd;padding:.2em .5em;
+text-align:left}th{background:#f4f4f4}td{font-variant-numeric:tabular-nums}.note{color:#666;font-size:.85em}
+figure{margin:1em 0}figcaption{font-weight:600}"""
+
+
+def report_html(scenario: Mapping[str, Any], frames: Mapping[str, pl.DataFrame] | None = None,
+                charts: Mapping[str, Any] | None = None, sources: Iterable[str] | None = None, *,
+                title: str = "infer-econ report", max_rows: int = 50) -> str:
+    """Build the planner's one-page HTML report: scenario, figures, charts and sources.
+
+    Parameters
+    ----------
+    scenario : mapping
+        The planner's knobs (e.g. a :mod:`infer_econ.scenario` dict); shown as a
+        key/value table.
+    frames : mapping of str to polars.DataFrame, optional
+        Titled result frames (the figures), each shown as a table of at most
+        ``max_rows`` rows.
+    charts : mapping of str to altair chart, optional
+        Titled charts, inlined as SVG (no script, no external asset).
+    sources : iterable of str, optional
+        Source keys of the catalog values used; the ``source`` / ``*_source``
+        columns of ``frames`` are added (:func:`collect_sources`). Each key is
+        looked up in ``catalog.load('sources')``; keys not there (a user's own
+        rows) are listed as given by the user.
+    title : str
+        Page title.
+    max_rows : int
+        Rows shown per frame [rows].
+
+    Returns
+    -------
+    str
+        A complete, self-contained HTML document (UTF-8). Every text is
+        HTML-escaped.
+
+    Examples
+    --------
+    >>> page = report_html({"model": "llama-3.1-8b", "n_devices": 1},
+    ...                    {"Cost": pl.DataFrame({"usd_per_million_output_tokens": [0.42]})})
+    >>> "<td>llama-3.1-8b</td>" in page and "usd_per_million_output_tokens" in page
+    True
+    >>> "<script" in page or "src=" in page
+    False
+    """
+    from .. import catalog
+
+    if not isinstance(scenario, Mapping):
+        raise ValidationError(f"report_html: scenario must be a mapping of knob → value, got {type(scenario).__name__}")
+    if not (isinstance(max_rows, int) and max_rows >= 1):
+        raise ValidationError(f"max_rows={max_rows!r} must be an integer ≥ 1")
+    frames = {k: (v.collect() if isinstance(v, pl.LazyFrame) else v) for k, v in (frames or {}).items()}
+    for k, v in frames.items():
+        if not isinstance(v, pl.DataFrame):
+            raise ValidationError(f"report_html: frames[{k!r}] is a {type(v).__name__}, not a polars DataFrame")
+    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+             f"<style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1>"]
+    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    from .. import __version__
+
+    parts.append(f"<p class='note'>Generated by infer-econ {html.escape(__version__)} on {stamp}.</p>")
+    parts.append("<h2>Scenario</h2><table><tbody>")
+    for k, v in scenario.items():
+        parts.append(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(_fmt(v))}</td></tr>")
+    parts.append("</tbody></table>")
+    if frames:
+        parts.append("<h2>Figures</h2>")
+        for name, f in frames.items():
+            parts.append(f"<h3>{html.escape(str(name))}</h3>{_table(f, max_rows)}")
+    if charts:
+        parts.append("<h2>Charts</h2>")
+        for name, c in charts.items():
+            svg = chart_svg(c)
+            parts.append(f"<figure><figcaption>{html.escape(str(name))}</figcaption>{svg}</figure>")
+    keys = collect_sources(frames, sources)
+    parts.append("<h2>Sources</h2>")
+    if keys:
+        known = catalog.load("sources")
+        known = known.filter(pl.col("id").is_in(keys))
+        by_id = {r["id"]: r for r in known.iter_rows(named=True)}
+        parts.append("<table><thead><tr><th>key</th><th>title</th><th>publisher</th><th>where</th><th>as of</th>"
+                     "</tr></thead><tbody>")
+        for k in keys:
+            r = by_id.get(k)
+            if r is None:
+                parts.append(f"<tr><td>{html.escape(k)}</td><td colspan='4'>given by the user (not in the shipped "
+                             "sources)</td></tr>")
+            else:
+                parts.append("<tr>" + "".join(f"<td>{html.escape(_fmt(r.get(c)))}</td>"
+                                              for c in ("id", "title", "publisher", "url", "as_of")) + "</tr>")
+        parts.append("</tbody></table>")
+    else:
+        parts.append("<p class='note'>No catalog values with a source were used.</p>")
+    parts.append("</body></html>")
+    return "".join(parts)
+
+
+def write_report(path: str | Path, scenario: Mapping[str, Any], frames: Mapping[str, pl.DataFrame] | None = None,
+                 charts: Mapping[str, Any] | None = None, sources: Iterable[str] | None = None, **kwargs: Any) -> Path:
+    """Write :func:`report_html` to ``path`` (``.html``) atomically; return the path.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = write_report(pathlib.Path(tempfile.mkdtemp()) / "r.html", {"model": "llama-3.1-8b"})
+    >>> p.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    True
+    """
+    target = Path(path)
+    if target.suffix.lower() not in (".html", ".htm"):
+        raise ValidationError(f"{target}: a report is written as .html")
+    page = report_html(scenario, frames, charts, sources, **kwargs)
+    return atomic_write(target, lambda t: t.write_text(page, encoding="utf-8"))
