@@ -1,0 +1,276 @@
+"""What users feel, measured in Debian's Chromium against Voila on this machine.
+
+- knob → chart redrawn, per workbook: p50 / p95 over ``--moves`` moves of its
+  first primary slider (time from the key event to the chart's svg changing);
+- Voila first render per workbook, cold (fresh kernel) and preheated;
+- peak memory (VmHWM) of one workbook kernel;
+- ``import infer_econ`` time (and first use of ``estimate``);
+- 20 simultaneous Voila sessions, each opening a workbook and turning a knob:
+  first-render p50 / p95 and error count, with the default pool (1 kernel per
+  workbook) and a workshop pool (20 pre-heated kernels of one workbook).
+
+Figures are printed and written into the ``## Browser and Voila`` section of
+docs/benchmarks.md.  Run:  .venv/bin/python benchmarks/bench_browser.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks._report import write_section  # noqa: E402
+from infer_econ.cli.serve import free_port, voila_command, voila_env  # noqa: E402
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, LOCAL_PREFIXES, _wait_http, workbooks  # noqa: E402
+from tests.browser import pagecheck  # noqa: E402
+
+MOVE_JS = """async ([sel, idx]) => {
+  const sliders = document.querySelectorAll(sel);
+  const handle = sliders[idx].querySelector('.noUi-handle');
+  const now = parseFloat(handle.getAttribute('aria-valuenow')), top = parseFloat(handle.getAttribute('aria-valuemax'));
+  const key = (now >= top) ? 'ArrowLeft' : 'ArrowRight';
+  const charts = () => Array.from(document.querySelectorAll('.vega-embed svg.marks')).map(s => s.innerHTML).join('|');
+  const before = charts();
+  return await new Promise((resolve) => {
+    const t0 = performance.now();
+    const done = () => { if (charts() !== before) { obs.disconnect(); clearTimeout(to); resolve(performance.now() - t0); } };
+    const obs = new MutationObserver(done);
+    document.querySelectorAll('.vega-embed').forEach(e => obs.observe(e, {subtree: true, childList: true, attributes: true, characterData: true}));
+    const to = setTimeout(() => { obs.disconnect(); resolve(-1); }, 10000);
+    handle.dispatchEvent(new KeyboardEvent('keydown', {key, keyCode: key === 'ArrowRight' ? 39 : 37, which: key === 'ArrowRight' ? 39 : 37, bubbles: true}));
+  });
+}"""
+
+
+def pct(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    if not xs:
+        return float("nan")
+    k = (len(xs) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
+
+
+class Voila:
+    def __init__(self, preheat: bool, pool: int = 1, only: str | None = None):
+        self.port = free_port()
+        cmd = voila_command(ROOT, self.port, preheat=preheat)
+        if preheat:
+            cmd = [c for c in cmd if not c.startswith("--pool_size")] + [f"--pool_size={pool}"]
+            if only:  # pre-heat only this workbook (others start kernels on demand)
+                others = [f"workbooks/{p.name}" for p in workbooks() if p.name != only]
+                cmd.append(f"--VoilaKernelManager.preheat_denylist={json.dumps(others)}")
+        self.log = open(ROOT / "test-artifacts" / f"bench-voila-{self.port}.log", "w")
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=voila_env(), stdout=self.log, stderr=subprocess.STDOUT)
+        self.base = f"http://127.0.0.1:{self.port}"
+        _wait_http(self.base + "/voila/tree/workbooks", self.proc, 120, Path(self.log.name))
+
+    def wait_pools(self, n_expected: int, timeout_s: float = 600) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            filled = Path(self.log.name).read_text().count("is filled with")
+            if filled >= n_expected:
+                return
+            time.sleep(1)
+
+    def kernel_peak_mb(self) -> float:
+        import psutil
+
+        peaks = []
+        for child in psutil.Process(self.proc.pid).children(recursive=True):
+            try:
+                status = Path(f"/proc/{child.pid}/status").read_text()
+                hwm = next(ln for ln in status.splitlines() if ln.startswith("VmHWM"))
+                peaks.append(int(hwm.split()[1]) / 1024)
+            except Exception:
+                continue
+        return max(peaks) if peaks else float("nan")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+def render_s(page, url: str) -> float:
+    t0 = time.perf_counter()
+    page.goto(url, wait_until="domcontentloaded")
+    pagecheck.wait_for_charts(page, timeout_s=120)
+    return time.perf_counter() - t0
+
+
+def per_workbook(moves: int) -> tuple[list[dict], list[str]]:
+    from playwright.sync_api import sync_playwright
+
+    rows, errors = [], []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        cold = Voila(preheat=False)
+        try:
+            for nb in workbooks():
+                ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+                ctx.route(lambda u: not u.startswith(LOCAL_PREFIXES), lambda r: r.abort())
+                pg = ctx.new_page()
+                row = {"workbook": nb.stem}
+                try:
+                    row["cold_s"] = render_s(pg, f"{cold.base}/voila/render/workbooks/{nb.name}")
+                    sel = ".ie-primary.widget-slider, .ie-primary .widget-slider"
+                    if pg.locator(sel).count() == 0:
+                        sel = ".widget-slider"
+                    lat = [pg.evaluate(MOVE_JS, [sel, 0]) for _ in range(moves)]
+                    ok = [x for x in lat if x >= 0]
+                    row.update(knob_p50_ms=pct(ok, 0.5), knob_p95_ms=pct(ok, 0.95), knob_n=len(ok), knob_timeouts=len(lat) - len(ok))
+                    row["kernel_peak_mb"] = cold.kernel_peak_mb()
+                except Exception as exc:
+                    errors.append(f"{nb.stem}: {exc}")
+                ctx.close()
+                rows.append(row)
+        finally:
+            cold.stop()
+        warm = Voila(preheat=True)
+        try:
+            warm.wait_pools(len(workbooks()))
+            for row, nb in zip(rows, workbooks()):
+                ctx = browser.new_context()
+                ctx.route(lambda u: not u.startswith(LOCAL_PREFIXES), lambda r: r.abort())
+                pg = ctx.new_page()
+                try:
+                    row["preheated_s"] = render_s(pg, f"{warm.base}/voila/render/workbooks/{nb.name}")
+                except Exception as exc:
+                    errors.append(f"{nb.stem} preheated: {exc}")
+                ctx.close()
+                warm.wait_pools(len(workbooks()) + 1)  # let the pool refill before the next one
+        finally:
+            warm.stop()
+        browser.close()
+    return rows, errors
+
+
+async def _session(browser, url: str) -> tuple[float, str | None]:
+    ctx = await browser.new_context()
+    await ctx.route(lambda u: not u.startswith(LOCAL_PREFIXES), lambda r: r.abort())
+    pg = await ctx.new_page()
+    errs: list[str] = []
+    pg.on("pageerror", lambda e: errs.append(str(e)))
+    t0 = time.perf_counter()
+    try:
+        await pg.goto(url, wait_until="domcontentloaded", timeout=180000)
+        await pg.wait_for_selector(pagecheck.CHART, timeout=180000)
+        first = time.perf_counter() - t0
+        before = await pg.evaluate("() => Array.from(document.querySelectorAll('.vega-embed svg.marks')).map(s => s.innerHTML).join('|')")
+        handle = pg.locator(".widget-slider .noUi-handle").first
+        await handle.focus()
+        await handle.press("ArrowRight")
+        await pg.wait_for_function(
+            "(b) => Array.from(document.querySelectorAll('.vega-embed svg.marks')).map(s => s.innerHTML).join('|') !== b",
+            arg=before, timeout=60000,
+        )
+        text = await pg.inner_text("body")
+        if "error when executing" in text or "Traceback" in text:
+            errs.append("error output on page")
+        return first, ("; ".join(errs) or None)
+    except Exception as exc:
+        return time.perf_counter() - t0, f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+    finally:
+        await ctx.close()
+
+
+async def _concurrent(url: str, n: int) -> list[tuple[float, str | None]]:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        res = await asyncio.gather(*[_session(browser, url) for _ in range(n)])
+        await browser.close()
+    return res
+
+
+def concurrency(n: int) -> list[dict]:
+    nb = workbooks()[0].name
+    out = []
+    for label, pool in (("default pool (1 pre-heated kernel per workbook)", 1), (f"workshop pool ({n} pre-heated kernels of {nb})", n)):
+        srv = Voila(preheat=True, pool=pool, only=nb)
+        try:
+            srv.wait_pools(1, timeout_s=900)
+            time.sleep(2)
+            res = asyncio.run(_concurrent(f"{srv.base}/voila/render/workbooks/{nb}", n))
+        finally:
+            srv.stop()
+        firsts = [r[0] for r in res]
+        errs = [r[1] for r in res if r[1]]
+        out.append({"config": label, "sessions": n, "p50_s": pct(firsts, 0.5), "p95_s": pct(firsts, 0.95), "errors": len(errs), "error_samples": errs[:3]})
+        time.sleep(3)
+    return out
+
+
+def import_time() -> dict:
+    code = "import time; t=time.perf_counter(); import infer_econ; a=time.perf_counter()-t; import polars as pl; t=time.perf_counter(); from infer_econ import estimate; b=time.perf_counter()-t; print(a, b)"
+    runs = [tuple(map(float, subprocess.check_output([sys.executable, "-c", code], cwd="/tmp").split())) for _ in range(5)]
+    return {"import_s": statistics.median(r[0] for r in runs), "first_estimate_import_s": statistics.median(r[1] for r in runs)}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--moves", type=int, default=20)
+    ap.add_argument("--sessions", type=int, default=20)
+    ap.add_argument("--skip-concurrency", action="store_true")
+    args = ap.parse_args()
+    (ROOT / "test-artifacts").mkdir(exist_ok=True)
+    imp = import_time()
+    print("import:", imp, flush=True)
+    rows, errors = per_workbook(args.moves)
+    for r in rows:
+        print(r, flush=True)
+    conc = [] if args.skip_concurrency else concurrency(args.sessions)
+    for c in conc:
+        print(c, flush=True)
+
+    def f(x, nd=0):
+        return "—" if x is None or x != x else f"{x:.{nd}f}"
+
+    lines = [
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+        f"Chromium {subprocess.run([CHROMIUM, '--version'], capture_output=True, text=True).stdout.strip()}; "
+        f"date {time.strftime('%Y-%m-%d')}. Command: `.venv/bin/python benchmarks/bench_browser.py`.",
+        "",
+        f"`import infer_econ`: {imp['import_s'] * 1000:.0f} ms (target ≤ 300 ms); first `from infer_econ import estimate` "
+        f"after polars is loaded: {imp['first_estimate_import_s'] * 1000:.0f} ms.",
+        "",
+        f"Knob → chart redrawn: time from the slider's key event to the chart's svg changing, {args.moves} moves of the first "
+        "primary slider (target p95 ≤ 50 ms). First render: page request to every chart drawn, cold (fresh kernel) and "
+        "pre-heated (target ≤ 2 s). Kernel peak: VmHWM of the workbook's kernel (target ≤ 250 MB).",
+        "",
+        "| workbook | knob p50 ms | knob p95 ms | cold render s | pre-heated render s | kernel peak MB |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['workbook']} | {f(r.get('knob_p50_ms'))} | {f(r.get('knob_p95_ms'))} | {f(r.get('cold_s'), 2)} | "
+            f"{f(r.get('preheated_s'), 2)} | {f(r.get('kernel_peak_mb'))} |"
+        )
+    if errors:
+        lines += ["", "Errors: " + "; ".join(errors)]
+    if conc:
+        lines += ["", f"{args.sessions} simultaneous sessions (each opens the workbook and turns a knob; target 0 errors, first render p95 ≤ 5 s):", "",
+                  "| configuration | sessions | first render p50 s | p95 s | errors |", "|---|---|---|---|---|"]
+        for c in conc:
+            lines.append(f"| {c['config']} | {c['sessions']} | {f(c['p50_s'], 2)} | {f(c['p95_s'], 2)} | {c['errors']} |")
+    write_section("Browser and Voila", "\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
