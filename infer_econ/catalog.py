@@ -103,8 +103,49 @@ def _read_csv(path: Path, where: str) -> pl.DataFrame:
     try:
         return pl.read_csv(path, infer_schema=False, encoding="utf8")
     except Exception as exc:  # polars raises several exception types for malformed CSV
+        ragged = _ragged_row(path)
+        if ragged:
+            raise CatalogError(f"{where}: {ragged}") from None
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise CatalogError(f"{where}: not a readable CSV file ({msg})") from None
+
+
+_INTEGER_TEXT = re.compile(r"^\s*-?\d+\s*$")
+
+
+def _ragged_row(path: Path) -> str | None:
+    """Describe the first row whose field count differs from the header's, or None.
+
+    An unquoted decimal comma (``2,50``) splits one value into two fields; when a
+    row has one field too many and two neighbouring fields are both digits, the
+    message names that row and column.
+    """
+    import csv
+
+    try:
+        with path.open(newline="", encoding="utf8") as f:
+            rows = csv.reader(f)
+            header = next(rows, None)
+            if not header:
+                return None
+            for line, fields in enumerate(rows, start=2):
+                if not fields or len(fields) == len(header):
+                    continue
+                if len(fields) == len(header) + 1:
+                    for i in range(len(header)):
+                        a, b = fields[i], fields[i + 1]
+                        if _INTEGER_TEXT.match(a) and _INTEGER_TEXT.match(b):
+                            return (
+                                f"row {line}, column {header[i]!r}: '{a.strip()},{b.strip()}' is not a valid number "
+                                f"(decimal comma? write {a.strip()}.{b.strip()}; quote text that contains commas)"
+                            )
+                return (
+                    f"row {line}: {len(fields)} fields but the header has {len(header)} "
+                    "(an unquoted comma inside a value?)"
+                )
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+    return None
 
 
 def _to_strings(frame: pl.DataFrame) -> pl.DataFrame:
