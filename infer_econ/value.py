@@ -1,0 +1,552 @@
+"""Value: accuracy in dollars, Pareto frontiers, cascades, build vs buy, lock-in, edge vs cloud, payback.
+
+Expression functions (one output) take polars expressions or numbers with
+glossary-name defaults; frame functions (several outputs: :func:`pareto_frontier`,
+:func:`cascade`, :func:`lock_in`, :func:`edge_vs_cloud`, :func:`savings_waterfall`)
+take a frame and return it with columns added. One month = 730 hours.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from .cost import HOURS_PER_MONTH
+from .errors import ValidationError
+
+__all__ = [
+    "net_value_usd",
+    "usd_per_correct_answer",
+    "marginal_value_of_accuracy",
+    "accuracy_upgrade_net_usd",
+    "pareto_frontier",
+    "cascade",
+    "api_monthly_cost_usd",
+    "self_hosted_replicas",
+    "self_hosted_monthly_cost_usd",
+    "break_even_tokens_per_month",
+    "lock_in",
+    "edge_vs_cloud",
+    "training_cost_usd",
+    "payback_months",
+]
+
+SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600.0
+Num = pl.Expr | float | int
+
+
+def _e(x: Num) -> pl.Expr:
+    return x if isinstance(x, pl.Expr) else pl.lit(x, pl.Float64)
+
+
+def net_value_usd(
+    requests: Num = pl.col("requests_per_month"),
+    value_per_correct_usd: Num = pl.col("value_per_correct_usd"),
+    cost_per_error_usd: Num = pl.col("cost_per_error_usd"),
+    accuracy: Num = pl.col("accuracy"),
+    usd_per_request: Num = pl.col("usd_per_request"),
+) -> pl.Expr:
+    """Net value of serving ``requests`` answers [USD].
+
+    Parameters
+    ----------
+    requests : expr or float
+        Requests in the period [count].
+    value_per_correct_usd : expr or float
+        What a correct answer is worth [USD].
+    cost_per_error_usd : expr or float
+        What a wrong answer costs (rework, refunds, escalation) [USD].
+    accuracy : expr or float
+        Share of correct answers [fraction].
+    usd_per_request : expr or float
+        Inference cost per request [USD].
+
+    Notes
+    -----
+    net = requests × (value × accuracy − cost_per_error × (1 − accuracy) − usd_per_request).
+
+    Examples
+    --------
+    1e6 requests × (0.05 × 0.9 − 0.2 × 0.1 − 0.001) = 1e6 × 0.024 = 24,000 USD:
+
+    >>> round(pl.select(net_value_usd(1e6, 0.05, 0.2, 0.9, 0.001)).item(), 6)
+    24000.0
+    """
+    a = _e(accuracy)
+    return (
+        _e(requests) * (_e(value_per_correct_usd) * a - _e(cost_per_error_usd) * (1.0 - a) - _e(usd_per_request))
+    ).alias("net_value_usd")
+
+
+def usd_per_correct_answer(usd_per_request: Num = pl.col("usd_per_request"), accuracy: Num = pl.col("accuracy")) -> pl.Expr:
+    """Inference cost per correct answer [USD].
+
+    Notes
+    -----
+    usd_per_correct_answer = usd_per_request / accuracy.
+
+    Examples
+    --------
+    >>> pl.select(usd_per_correct_answer(0.002, 0.8)).item()
+    0.0025
+    """
+    return (_e(usd_per_request) / _e(accuracy)).alias("usd_per_correct_answer")
+
+
+def marginal_value_of_accuracy(
+    requests: Num = pl.col("requests_per_month"),
+    value_per_correct_usd: Num = pl.col("value_per_correct_usd"),
+    cost_per_error_usd: Num = pl.col("cost_per_error_usd"),
+) -> pl.Expr:
+    """What one more point (0.01) of accuracy is worth at a volume [USD per period].
+
+    Notes
+    -----
+    d(net)/d(accuracy) × 0.01 = requests × (value_per_correct + cost_per_error) × 0.01: a point of
+    accuracy turns 1 % of the answers from wrong into right.
+
+    Examples
+    --------
+    >>> round(pl.select(marginal_value_of_accuracy(1e6, 0.05, 0.2)).item(), 6)
+    2500.0
+    """
+    return (_e(requests) * (_e(value_per_correct_usd) + _e(cost_per_error_usd)) * 0.01).alias(
+        "marginal_value_of_accuracy_usd"
+    )
+
+
+def accuracy_upgrade_net_usd(
+    accuracy_gain: Num = pl.col("accuracy_gain"),
+    usd_per_request_increase: Num = pl.col("usd_per_request_increase"),
+    requests: Num = pl.col("requests_per_month"),
+    value_per_correct_usd: Num = pl.col("value_per_correct_usd"),
+    cost_per_error_usd: Num = pl.col("cost_per_error_usd"),
+) -> pl.Expr:
+    """Net gain of switching to a more accurate but dearer option (bigger model, higher precision) [USD].
+
+    Notes
+    -----
+    gain = requests × ((value + cost_per_error) × Δaccuracy − Δusd_per_request); positive means it pays.
+
+    Examples
+    --------
+    +2 points at +0.0005 USD per request on 1e6 requests: 1e6 × (0.25 × 0.02 − 0.0005) = 4,500 USD.
+
+    >>> round(pl.select(accuracy_upgrade_net_usd(0.02, 0.0005, 1e6, 0.05, 0.2)).item(), 6)
+    4500.0
+    """
+    return (
+        _e(requests) * ((_e(value_per_correct_usd) + _e(cost_per_error_usd)) * _e(accuracy_gain) - _e(usd_per_request_increase))
+    ).alias("accuracy_upgrade_net_usd")
+
+
+def pareto_frontier(frame: pl.DataFrame, cost_col: str = "usd_per_million_output_tokens", quality_col: str = "accuracy") -> pl.DataFrame:
+    """Rows no other row beats on both cost (lower) and quality (higher), sorted by cost.
+
+    Rows with a null cost or quality are dropped. Ties: of equal-cost rows only the best quality stays.
+
+    Notes
+    -----
+    Sort by cost ascending (quality descending within a cost); a row is on the frontier when its
+    quality exceeds the running maximum of the rows before it.
+
+    Examples
+    --------
+    >>> f = pl.DataFrame({"m": ["a", "b", "c", "d"], "usd": [1.0, 2.0, 3.0, 4.0], "acc": [0.6, 0.5, 0.8, 0.8]})
+    >>> pareto_frontier(f, "usd", "acc")["m"].to_list()
+    ['a', 'c']
+    """
+    f = frame.filter(pl.col(cost_col).is_not_null() & pl.col(quality_col).is_not_null()).sort(
+        [cost_col, quality_col], descending=[False, True]
+    )
+    prev_best = pl.col(quality_col).cum_max().shift(1)
+    return f.filter(prev_best.is_null() | (pl.col(quality_col) > prev_best))
+
+
+def cascade(
+    frame: pl.DataFrame,
+    small_usd_per_request: str = "small_usd_per_request",
+    small_accuracy: str = "small_accuracy",
+    large_usd_per_request: str = "large_usd_per_request",
+    large_accuracy: str = "large_accuracy",
+    escalation_share: str = "escalation_share",
+    kept_accuracy: str | None = None,
+) -> pl.DataFrame:
+    """Small model first, a share escalated to a large one: blended cost and accuracy.
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        One row per cascade with the named columns [USD per request; fraction].
+    escalation_share : str
+        Column: share of requests the router sends on to the large model [fraction].
+    kept_accuracy : str, optional
+        Column: accuracy of the small model on the requests it keeps. Default: its overall accuracy (a
+        router with no skill); a good router keeps the easy ones, so this is higher.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``frame`` with ``cascade_usd_per_request`` and ``cascade_accuracy``.
+
+    Notes
+    -----
+    cost = small_cost + share × large_cost (every request runs on the small model first);
+    accuracy = (1 − share) × kept_accuracy + share × large_accuracy.
+
+    Examples
+    --------
+    >>> f = pl.DataFrame({"small_usd_per_request": [0.001], "small_accuracy": [0.7],
+    ...     "large_usd_per_request": [0.01], "large_accuracy": [0.9], "escalation_share": [0.2], "kept": [0.8]})
+    >>> r = cascade(f, kept_accuracy="kept")
+    >>> round(r["cascade_usd_per_request"].item(), 6), round(r["cascade_accuracy"].item(), 6)
+    (0.003, 0.82)
+    """
+    s = pl.col(escalation_share)
+    kept = pl.col(kept_accuracy) if kept_accuracy else pl.col(small_accuracy)
+    bad = frame.filter((s < 0) | (s > 1))
+    if bad.height:
+        raise ValidationError(f"column {escalation_share!r}: {bad[escalation_share][0]} is outside [0, 1]")
+    return frame.with_columns(
+        (pl.col(small_usd_per_request) + s * pl.col(large_usd_per_request)).alias("cascade_usd_per_request"),
+        ((1.0 - s) * kept + s * pl.col(large_accuracy)).alias("cascade_accuracy"),
+    )
+
+
+def api_monthly_cost_usd(
+    input_tokens_per_month: Num = pl.col("input_tokens_per_month"),
+    output_tokens_per_month: Num = pl.col("output_tokens_per_month"),
+    usd_per_million_input_tokens: Num = pl.col("usd_per_million_input_tokens"),
+    usd_per_million_output_tokens: Num = pl.col("usd_per_million_output_tokens"),
+    usd_per_million_cached_input_tokens: Num = pl.col("usd_per_million_cached_input_tokens"),
+    cached_input_share: Num = 0.0,
+    batch_share: Num = 0.0,
+    batch_discount_fraction: Num = pl.col("batch_discount_fraction"),
+) -> pl.Expr:
+    """Monthly bill of a hosted API [USD/month].
+
+    Parameters
+    ----------
+    input_tokens_per_month, output_tokens_per_month : expr or float
+        Volume [tokens/month].
+    usd_per_million_input_tokens, usd_per_million_output_tokens, usd_per_million_cached_input_tokens
+        Prices [USD/1M tokens] (``api_prices``); a null cached price bills cached tokens as uncached.
+    cached_input_share : expr or float
+        Share of input tokens read from the provider's prompt cache [fraction].
+    batch_share : expr or float
+        Share of traffic sent through the asynchronous batch API [fraction].
+    batch_discount_fraction : expr or float
+        Discount of the batch API on both prices [fraction]; null = no batch API (no discount).
+
+    Notes
+    -----
+    input = in × ((1 − c) × p_in + c × p_cached); output = out × p_out;
+    bill = (input + output) / 1e6 × (1 − batch_share × discount).
+
+    Examples
+    --------
+    1e9 input (half cached) and 2e8 output tokens at 3 / 15 / 0.3 USD, 40 % batched at 50 % off:
+    (1e9 × (0.5 × 3 + 0.5 × 0.3) + 2e8 × 15) / 1e6 = 1650 + 3000 = 4650; × (1 − 0.2) = 3720.
+
+    >>> round(pl.select(api_monthly_cost_usd(1e9, 2e8, 3.0, 15.0, 0.3, 0.5, 0.4, 0.5)).item(), 6)
+    3720.0
+    """
+    c = _e(cached_input_share)
+    p_cached = pl.coalesce(_e(usd_per_million_cached_input_tokens), _e(usd_per_million_input_tokens))
+    inp = _e(input_tokens_per_month) * ((1.0 - c) * _e(usd_per_million_input_tokens) + c * p_cached)
+    out = _e(output_tokens_per_month) * _e(usd_per_million_output_tokens)
+    disc = _e(batch_share) * _e(batch_discount_fraction).fill_null(0.0)
+    return ((inp + out) / 1e6 * (1.0 - disc)).alias("api_monthly_cost_usd")
+
+
+def self_hosted_replicas(
+    output_tokens_per_month: Num = pl.col("output_tokens_per_month"),
+    output_tokens_per_s: Num = pl.col("output_tokens_per_s"),
+    peak_to_mean: Num = 1.0,
+    target_utilization: Num = 1.0,
+) -> pl.Expr:
+    """Replicas a self-hosted fleet needs for a monthly volume, at least one [count].
+
+    Notes
+    -----
+    replicas = max(1, ceil(demand_tokens_per_s × peak_to_mean / (output_tokens_per_s × target_utilization)))
+    with demand_tokens_per_s = output_tokens_per_month / (730 × 3600).
+
+    Examples
+    --------
+    >>> pl.select(self_hosted_replicas(2.628e10, 4000.0, 2.0, 0.8)).item()
+    7
+    """
+    demand = _e(output_tokens_per_month) / SECONDS_PER_MONTH * _e(peak_to_mean)
+    cap = _e(output_tokens_per_s) * _e(target_utilization)
+    return (demand / cap).ceil().clip(lower_bound=1.0).cast(pl.Int64).alias("replicas")
+
+
+def self_hosted_monthly_cost_usd(
+    output_tokens_per_month: Num = pl.col("output_tokens_per_month"),
+    output_tokens_per_s: Num = pl.col("output_tokens_per_s"),
+    usd_per_hour: Num = pl.col("usd_per_hour"),
+    peak_to_mean: Num = 1.0,
+    target_utilization: Num = 1.0,
+) -> pl.Expr:
+    """Monthly cost of a self-hosted fleet sized for a volume, idle time included [USD/month].
+
+    Every replica is paid all month (a fleet sized for the peak idles off-peak).
+
+    Notes
+    -----
+    cost = :func:`self_hosted_replicas` × usd_per_hour × 730.
+
+    Examples
+    --------
+    >>> round(pl.select(self_hosted_monthly_cost_usd(2.628e10, 4000.0, 8.0, 2.0, 0.8)).item(), 6)
+    40880.0
+    """
+    return (self_hosted_replicas(output_tokens_per_month, output_tokens_per_s, peak_to_mean, target_utilization) * _e(usd_per_hour) * HOURS_PER_MONTH).alias(
+        "self_hosted_monthly_cost_usd"
+    )
+
+
+def break_even_tokens_per_month(
+    usd_per_hour: Num = pl.col("usd_per_hour"),
+    output_tokens_per_s: Num = pl.col("output_tokens_per_s"),
+    api_usd_per_million_output_tokens: Num = pl.col("api_usd_per_million_output_tokens"),
+    peak_to_mean: Num = 1.0,
+    target_utilization: Num = 1.0,
+) -> pl.Expr:
+    """Smallest monthly output volume at which one self-hosted replica costs no more than the API [tokens/month].
+
+    Parameters
+    ----------
+    usd_per_hour : expr or float
+        One replica's price [USD/h].
+    output_tokens_per_s : expr or float
+        One replica's throughput [tokens/s].
+    api_usd_per_million_output_tokens : expr or float
+        The API's blended price per million output tokens (input tokens folded in, e.g.
+        :func:`api_monthly_cost_usd` of a month divided by its output tokens) [USD/1M tokens].
+    peak_to_mean, target_utilization
+        As in :func:`self_hosted_replicas`.
+
+    Returns
+    -------
+    polars.Expr
+        ``break_even_tokens_per_month``; null when even a full replica costs more per token than the
+        API (self-hosting never wins at this price).
+
+    Notes
+    -----
+    API cost a·V with a = price / 1e6; one replica costs C = usd_per_hour × 730. They meet at
+    V* = C / a, valid while V* fits in one replica: V* ≤ capacity = output_tokens_per_s × target_utilization /
+    peak_to_mean × 730 × 3600. (Each added replica is a step up in the self-hosted curve, so just above
+    a multiple of the capacity the API can briefly be cheaper again.)
+
+    Examples
+    --------
+    $8/h, 4,000 tokens/s, API $2 per million: C = 5,840; V* = 5,840 / 2e-6 = 2.92e9 tokens/month
+    (capacity 1.05e10, so valid):
+
+    >>> pl.select(break_even_tokens_per_month(8.0, 4000.0, 2.0)).item()
+    2920000000.0
+    """
+    c = _e(usd_per_hour) * HOURS_PER_MONTH
+    a = _e(api_usd_per_million_output_tokens) / 1e6
+    v = c / a
+    capacity = _e(output_tokens_per_s) * _e(target_utilization) / _e(peak_to_mean) * SECONDS_PER_MONTH
+    return pl.when(v <= capacity).then(v).otherwise(None).alias("break_even_tokens_per_month")
+
+
+def lock_in(
+    frame: pl.DataFrame,
+    api_monthly_cost_usd: str = "api_monthly_cost_usd",
+    self_hosted_monthly_cost_usd: str = "self_hosted_monthly_cost_usd",
+    api_price_change: float | str = 0.0,
+    gpu_price_change: float | str = 0.0,
+    switching_cost_usd: float | str = 0.0,
+    horizon_months: float | str = 24.0,
+) -> pl.DataFrame:
+    """Put a number on vendor lock-in: price shocks and a one-off switching cost.
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        Rows with the two monthly costs [USD/month].
+    api_price_change, gpu_price_change : float or column name
+        Relative price change after the shock (0.3 = +30 %, −0.2 = −20 %) [fraction].
+    switching_cost_usd : float or column name
+        One-off cost of moving (migration, re-evaluation, prompt rework) [USD].
+    horizon_months : float or column name
+        Period compared [months].
+
+    Returns
+    -------
+    polars.DataFrame
+        ``frame`` with ``api_cost_after_shock_usd_per_month``, ``self_hosted_cost_after_shock_usd_per_month``,
+        ``stay_cost_usd`` and ``switch_cost_usd`` over the horizon, ``lock_in_cost_usd``
+        (= stay − switch: what staying costs over switching; negative means staying is cheaper) and
+        ``switch_payback_months`` (null when switching never pays).
+
+    Notes
+    -----
+    api' = api × (1 + Δapi); self' = self × (1 + Δgpu); stay = api' × H; switch = S + self' × H;
+    payback = S / (api' − self').
+
+    Examples
+    --------
+    >>> f = pl.DataFrame({"api_monthly_cost_usd": [10000.0], "self_hosted_monthly_cost_usd": [7000.0]})
+    >>> r = lock_in(f, api_price_change=0.2, gpu_price_change=-0.1, switching_cost_usd=30000.0, horizon_months=24)
+    >>> r["lock_in_cost_usd"].item(), r["switch_payback_months"].item()
+    (106800.0, 5.2631578947368425)
+    """
+
+    def v(x):
+        return pl.col(x) if isinstance(x, str) else pl.lit(float(x))
+
+    api_after = pl.col(api_monthly_cost_usd) * (1.0 + v(api_price_change))
+    self_after = pl.col(self_hosted_monthly_cost_usd) * (1.0 + v(gpu_price_change))
+    gap = api_after - self_after
+    return frame.with_columns(
+        api_after.alias("api_cost_after_shock_usd_per_month"),
+        self_after.alias("self_hosted_cost_after_shock_usd_per_month"),
+        (api_after * v(horizon_months)).alias("stay_cost_usd"),
+        (v(switching_cost_usd) + self_after * v(horizon_months)).alias("switch_cost_usd"),
+        (api_after * v(horizon_months) - v(switching_cost_usd) - self_after * v(horizon_months)).alias("lock_in_cost_usd"),
+        pl.when(gap > 0).then(v(switching_cost_usd) / gap).otherwise(None).alias("switch_payback_months"),
+    )
+
+
+def edge_vs_cloud(
+    frame: pl.DataFrame,
+    *,
+    edge_capex_usd: str = "edge_capex_usd",
+    edge_lifetime_years: str = "edge_lifetime_years",
+    edge_power_w: str = "edge_power_w",
+    edge_idle_power_w: str = "edge_idle_power_w",
+    edge_requests_per_s: str = "edge_requests_per_s",
+    edge_latency_s: str = "edge_latency_s",
+    electricity_usd_per_kwh: str = "electricity_usd_per_kwh",
+    cloud_usd_per_request: str = "cloud_usd_per_request",
+    cloud_latency_s: str = "cloud_latency_s",
+    egress_gb_per_request: str = "egress_gb_per_request",
+    egress_usd_per_gb: str | None = None,
+    cloud_rtt_s: str | None = None,
+) -> pl.DataFrame:
+    """Edge device vs cloud API or fleet: break-even requests per day per device, and latency.
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        One row per comparison. Edge: device price [USD], life [years], power busy and idle [W],
+        throughput [requests/s] (from ``estimate`` on the edge hardware), latency of one request [s];
+        electricity [USD/kWh]. Cloud: cost per request [USD] (``evaluate``'s ``usd_per_request`` or an
+        API price), latency without the network [s], egress per request [GB].
+    egress_usd_per_gb, cloud_rtt_s : str, optional
+        Columns; default the ``egress_usd_per_gb`` and ``cloud_rtt_s`` defaults (``data/defaults.csv``).
+
+    Returns
+    -------
+    polars.DataFrame
+        ``frame`` with ``edge_fixed_usd_per_day`` (capex straight-line plus idle energy),
+        ``edge_marginal_usd_per_request`` (the extra energy of a request), ``cloud_total_usd_per_request``,
+        ``edge_capacity_requests_per_day``, ``break_even_requests_per_day`` (null when the edge never
+        wins: cloud is cheaper per request at the margin, or the break-even exceeds the device's
+        capacity), ``cloud_total_latency_s`` (+ RTT) and ``edge_latency_advantage_s``.
+
+    Notes
+    -----
+    fixed/day = capex / (365 × life) + idle_w × 24 / 1000 × price;
+    marginal = (busy_w − idle_w) / requests_per_s / 3.6e6 × price;
+    cloud = cloud_usd_per_request + egress_gb × usd_per_gb;
+    R* = fixed / (cloud − marginal), valid when cloud > marginal and R* ≤ requests_per_s × 86,400.
+
+    Examples
+    --------
+    >>> f = pl.DataFrame({"edge_capex_usd": [2000.0], "edge_lifetime_years": [4.0], "edge_power_w": [60.0],
+    ...     "edge_idle_power_w": [10.0], "edge_requests_per_s": [0.5], "edge_latency_s": [2.0],
+    ...     "electricity_usd_per_kwh": [0.2], "cloud_usd_per_request": [0.001], "cloud_latency_s": [1.0],
+    ...     "egress_gb_per_request": [0.001], "egress_usd_per_gb": [0.09], "cloud_rtt_s": [0.05]})
+    >>> r = edge_vs_cloud(f, egress_usd_per_gb="egress_usd_per_gb", cloud_rtt_s="cloud_rtt_s")
+    >>> round(r["break_even_requests_per_day"].item(), 1)
+    1307.5
+    """
+    from . import defaults
+
+    egress = pl.col(egress_usd_per_gb) if egress_usd_per_gb else pl.lit(defaults.value("egress_usd_per_gb"))
+    rtt = pl.col(cloud_rtt_s) if cloud_rtt_s else pl.lit(defaults.value("cloud_rtt_s"))
+    price = pl.col(electricity_usd_per_kwh)
+    fixed = pl.col(edge_capex_usd) / (365.0 * pl.col(edge_lifetime_years)) + pl.col(edge_idle_power_w) * 24.0 / 1000.0 * price
+    marginal = (pl.col(edge_power_w) - pl.col(edge_idle_power_w)) / pl.col(edge_requests_per_s) / 3.6e6 * price
+    cloud = pl.col(cloud_usd_per_request) + pl.col(egress_gb_per_request) * egress
+    capacity = pl.col(edge_requests_per_s) * 86400.0
+    r_star = fixed / (cloud - marginal)
+    return frame.with_columns(
+        fixed.alias("edge_fixed_usd_per_day"),
+        marginal.alias("edge_marginal_usd_per_request"),
+        cloud.alias("cloud_total_usd_per_request"),
+        capacity.alias("edge_capacity_requests_per_day"),
+        pl.when((cloud > marginal) & (r_star <= capacity)).then(r_star).otherwise(None).alias("break_even_requests_per_day"),
+        (pl.col(cloud_latency_s) + rtt).alias("cloud_total_latency_s"),
+        (pl.col(cloud_latency_s) + rtt - pl.col(edge_latency_s)).alias("edge_latency_advantage_s"),
+    )
+
+
+def training_cost_usd(
+    params_b: Num = pl.col("params_b"),
+    training_tokens: Num = pl.col("training_tokens"),
+    peak_tflops: Num = pl.col("peak_tflops"),
+    usd_per_device_hour: Num = pl.col("usd_per_device_hour"),
+    mfu: Num | None = None,
+) -> pl.Expr:
+    """Compute cost of a one-off training run (distillation, QAT, fine-tuning) [USD].
+
+    Parameters
+    ----------
+    params_b : expr or float
+        Parameters trained [1e9] (for parameter-efficient fine-tuning, still the full forward and
+        backward pass: use the model's parameters).
+    training_tokens : expr or float
+        Tokens processed [tokens].
+    peak_tflops : expr or float
+        Dense peak of one device at the training precision [TFLOP/s].
+    usd_per_device_hour : expr or float
+        Price of a device-hour [USD/h].
+    mfu : expr or float, optional
+        Model FLOPs utilization [fraction]; default the ``training_mfu`` default (``data/defaults.csv``).
+
+    Notes
+    -----
+    FLOPs = 6 × params × tokens; device-hours = FLOPs / (peak × mfu) / 3600; cost = device-hours × price.
+
+    Examples
+    --------
+    8B params on 1e9 tokens at 989 TFLOP/s, MFU 0.4, $2.5/h: 4.8e19 / 3.956e14 = 121,335 s = 33.70 h; 84.26 USD.
+
+    >>> round(pl.select(training_cost_usd(8.0, 1e9, 989.0, 2.5, 0.4)).item(), 2)
+    84.26
+    """
+    if mfu is None:
+        from . import defaults
+
+        mfu = defaults.value("training_mfu")
+    flops = 6.0 * _e(params_b) * 1e9 * _e(training_tokens)
+    hours = flops / (_e(peak_tflops) * 1e12 * _e(mfu)) / 3600.0
+    return (hours * _e(usd_per_device_hour)).alias("training_cost_usd")
+
+
+def payback_months(
+    one_off_cost_usd: Num = pl.col("one_off_cost_usd"),
+    monthly_saving_usd: Num = pl.col("monthly_saving_usd"),
+) -> pl.Expr:
+    """Months until a one-off optimization has paid for itself [months]; null if it saves nothing.
+
+    Notes
+    -----
+    payback = one_off_cost / monthly_saving, for monthly_saving > 0. The saving should be net of any
+    value lost to an accuracy change (:func:`marginal_value_of_accuracy`).
+
+    Examples
+    --------
+    >>> pl.select(payback_months(12000.0, 3000.0)).item()
+    4.0
+    """
+    s = _e(monthly_saving_usd)
+    return pl.when(s > 0).then(_e(one_off_cost_usd) / s).otherwise(None).alias("payback_months")
