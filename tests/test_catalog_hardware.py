@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -35,6 +36,13 @@ FAMILIES = {
     "apple-m", "grace-blackwell-soc", "ampere-soc", "xeon",
 }
 PEAKS = ["fp32_tflops", "fp16_tflops", "bf16_tflops", "fp8_tflops", "int8_tops", "fp4_tflops"]
+# the column contract other modules code against (names and order)
+COLUMNS = [
+    "id", "name", "vendor", "category", "family", "form_factor", "memory_gb", "memory_type",
+    "memory_bandwidth_gb_per_s", *PEAKS, "interconnect", "interconnect_gb_per_s", "pcie_gen", "tdp_w", "idle_w",
+    "idle_w_is_estimate", "gpu_cores", "launch_year", "source", "source_detail", "source_status", "as_of", "notes",
+]
+REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
 
 
 @pytest.fixture(scope="module")
@@ -67,9 +75,10 @@ def _frame(rows: list[dict]) -> pl.DataFrame:
 
 def test_exact_columns_match_dictionary(hw):
     cols = catalog.schema("hardware")["column"].to_list()
-    assert hw.columns == cols + ["origin"]
+    assert cols == COLUMNS
+    assert hw.columns == COLUMNS + ["origin"]
     with open(catalog.data_dir() / "hardware.csv", encoding="utf8") as f:  # the file itself, same order
-        assert f.readline().strip().split(",") == cols
+        assert f.readline().strip().split(",") == COLUMNS
 
 
 def test_required_and_reference_ids_present(hw):
@@ -90,6 +99,31 @@ def test_measurement_hardware_ids_resolve(hw):
     apple = [("m1", 7), ("m1-max", 24), ("m1-max", 32), ("m1-pro", 14), ("m1-pro", 16), ("m2", 8), ("m2", 10),
              ("m2-ultra", 76), ("m3", 10), ("m3-max", 40)]
     catalog.check_ids("hardware", m | {f"apple-{c}-{n}c" for c, n in apple}, hw)
+
+
+# measurement files name a few devices by another id; these are the same silicon as a catalog row
+REFERENCE_ALIASES = {"h100-pcie-80gb": "h100-pcie", "gb10": "dgx-spark"}
+# rows whose device variant the source does not state: they cannot be mapped to one catalog row
+REFERENCE_UNMAPPED = {"a100-unspecified", "v100-unspecified", "unknown (hosted API)"}
+
+
+@pytest.mark.skipif(not REFERENCE.is_dir(), reason="shared reference folder not present (not shipped)")
+def test_reference_measurement_hardware_ids_resolve(hw):
+    """Every hardware id of the shared measurement files maps to a catalog row (Apple: chip + gpu_cores)."""
+    frames = [pl.read_csv(REFERENCE / "benchmarks" / "measured_calibration.csv", infer_schema=False),
+              pl.read_csv(REFERENCE / "energy" / "energy_calibration.csv", infer_schema=False)]
+    frames += [pl.read_csv(f, infer_schema=False) for f in sorted((REFERENCE / "serving").glob("*.csv"))]
+    wanted = set()
+    for f in frames:
+        cores = f["gpu_cores"] if "gpu_cores" in f.columns else pl.Series([None] * f.height, dtype=pl.String)
+        for hid, c in zip(f["hardware_id"].to_list(), cores.to_list(), strict=True):
+            if hid is None or hid in REFERENCE_UNMAPPED:
+                continue
+            if hid.startswith("apple-") and not re.search(r"-\d+c$", hid):
+                hid = f"{hid}-{int(c)}c"  # a core-less Apple id plus its gpu_cores column
+            wanted.add(REFERENCE_ALIASES.get(hid, hid))
+    assert len(wanted) > 30
+    catalog.check_ids("hardware", wanted, hw)
 
 
 def test_provenance_on_every_row(hw):
