@@ -171,3 +171,11 @@ def test_embodied_extra_unknown_hardware_lists_valid_ids():
                source="x", as_of="2026")
     with pytest.raises(CatalogError, match=r"unknown hardware id\(s\) \['h1000'\]; valid: \[.*'h100-sxm'"):
         catalog.load("embodied_carbon", extra=pl.DataFrame([row]))
+
+
+def test_every_priced_cloud_region_has_a_grid_intensity(grid):
+    # evaluate() looks up grid_region = "<provider>:<region>" for a rented deployment; every region with a price
+    # has an intensity, except single-price providers ("global") and the TPU page's unnamed "us-east" label
+    cloud = catalog.load("cloud_prices").filter(~pl.col("region").is_in(["global", "us-east"]))
+    keys = set(cloud.select(pl.concat_str(["provider", "region"], separator=":")).to_series().to_list())
+    assert keys and keys <= set(grid["id"].to_list()), sorted(keys - set(grid["id"].to_list()))
