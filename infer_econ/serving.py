@@ -630,15 +630,16 @@ def closed_loop_latency(
     chunked_prefill: Any = True,
     prefill_chunk_tokens: Any = DEFAULT_PREFILL_CHUNK_TOKENS,
 ) -> dict[str, np.ndarray]:
-    """Latency of one replica driven by N closed-loop clients (analytical, mean-value analysis).
+    """Latency of one replica driven by N closed-loop clients (analytical, Little's-law fixed point).
 
     Each client sends its next request as soon as the last one completes (zero think
-    time), the way vLLM's, SGLang's and AIPerf's benchmarks run with
-    ``--max-concurrency``. Solved by exact-recursion mean-value analysis of a two-station
-    closed network: a FIFO prefill station and a decode station with ``cap`` slots
-    (Seidmann's multi-server approximation beyond the cap), with the decode holding time
-    updated from the running batch at every population step. Analytical: MVA is exact
-    for product-form networks and accurate here; no simulation needed.
+    time), the way vLLM's, SGLang's and AIPerf's benchmarks run with ``--max-concurrency``.
+    The throughput X solves ``N = X R(X)`` (Little's law over the whole cycle), where
+    the cycle ``R(X)`` = prefill wait + prefill + decode uses the same replica physics
+    as :func:`replica_latency`; ``X R(X)`` grows with X, so a vectorized bisection finds
+    the root. When N clients are more than the batch slots can hold at capacity, X is
+    the capacity and the surplus waits for a slot (Little again). Analytical: no
+    simulation needed.
 
     Parameters
     ----------
@@ -658,15 +659,16 @@ def closed_loop_latency(
 
     Notes
     -----
-    For n = 1..N: ``R_pf(n) = s (1 + Q_pf(n−1)) + (1 − e^{−B}) t(B)/2``; decode holding time
-    ``D = Od t(B) / (1 − X s_p)``; ``R_dec(n) = D`` while n ≤ cap, else
-    ``D (c−1)/c + (D/c)(1 + Q_q(n−1))``; ``X(n) = n / (R_pf + R_dec)``;
-    ``Q = X R`` (Little). TTFT = R_pf + (R_dec − D); TPOT = D / Od.
+    For a trial X < λ_max: ``TPOT = t0 / (1 − ρ_p − X Od t1)`` with ``ρ_p = X I p (N − 1)/N``
+    (the other clients' prefills), ``B = X Od TPOT``, prefill wait
+    ``W = min(M/G/1 wait, (N − 1) s)``, ``R = W + s + Od TPOT``. If ``λ_max R(λ_max) < N``
+    then ``X = λ_max`` and the slot wait is ``N / λ_max − R(λ_max)``.
+    TTFT = slot wait + W + s.
 
     References
     ----------
-    Reiser & Lavenberg (1980); K. Seidmann et al., "Computerized closed queueing network
-    models of flexible manufacturing systems", Large Scale Systems 12, 1987.
+    J. D. C. Little, "A proof for the queuing formula L = λW", Oper. Res. 9(3), 1961;
+    Reiser & Lavenberg (1980) for the closed-network view.
 
     Examples
     --------
@@ -686,45 +688,40 @@ def closed_loop_latency(
         raise ValidationError("concurrency: expected whole numbers >= 1")
     Od = np.maximum(O - 1.0, 0.0)
     sp = I * p
-    n_max = int(N.max(initial=1))
-    q_pf = np.zeros_like(N)
-    q_q = np.zeros_like(N)
-    X = np.zeros_like(N)
-    B = np.zeros_like(N)
-    r_pf = np.zeros_like(N)
-    r_dec = np.zeros_like(N)
-    D = np.zeros_like(N)
-    cap_c = np.maximum(cap, 1.0)
-    for k in range(1, n_max + 1):
-        act = k <= N
-        tB = t0 + t1 * np.minimum(np.maximum(B, 1.0), cap_c)
-        room = np.maximum(chunk - B, 1.0)
-        s = np.where(chunked, sp + I * tB / room, sp)
-        rho_p = np.minimum(X * sp * (k - 1.0) / k, 0.95)  # prefills of the other clients
-        Dk = Od * tB / (1.0 - rho_p)
-        rp = s * (1.0 + q_pf) + np.where(k > 1, (1.0 - np.exp(-B)) * tB / 2.0, 0.0)
-        over = k > cap_c
-        rd = np.where(over, Dk * (cap_c - 1.0) / cap_c + (Dk / cap_c) * (1.0 + q_q), Dk)
-        Xk = k / (rp + rd)
-        upd = act
-        X = np.where(upd, Xk, X)
-        r_pf = np.where(upd, rp, r_pf)
-        r_dec = np.where(upd, rd, r_dec)
-        D = np.where(upd, Dk, D)
-        q_pf = np.where(upd, Xk * rp, q_pf)
-        q_q = np.where(upd & over, Xk * (rd - Dk * (cap_c - 1.0) / cap_c), np.where(upd, 0.0, q_q))
-        B = np.where(upd, np.minimum(Xk * Dk, cap_c), B)
-    t_cap = t0 + t1 * cap_c
+    cap = np.maximum(cap, 1.0)
+    others = (N - 1.0) / N
+    t_cap = t0 + t1 * cap
+
+    def cycle(X: np.ndarray) -> tuple[np.ndarray, ...]:
+        rho_p = X * sp * others
+        with np.errstate(divide="ignore", invalid="ignore"):
+            denom = np.maximum(1.0 - rho_p - X * Od * t1, 1e-12)
+            tpot = np.minimum(t0 / denom, t_cap / np.maximum(1.0 - rho_p, 1e-12))
+            B = np.minimum(X * Od * tpot, cap)
+            tB = t0 + t1 * B
+            room = np.maximum(chunk - B, 1.0)
+            s = np.where(chunked, sp + I * tB / room, sp)
+            rho_s = np.minimum(X * s * others, 0.999999)
+            resid = others * (1.0 - np.exp(-B)) * tB / 2.0
+            w = np.minimum((X * others * s * s / 2.0 + resid) / (1.0 - rho_s), (N - 1.0) * s + resid)
+        return w + s + Od * tpot, w, s, tpot, B, tB
+
     with np.errstate(divide="ignore", invalid="ignore"):
-        lam_max = cap_c / (Od * t_cap + cap_c * sp)
-        tpot = np.where(Od > 0, D / np.maximum(Od, 1.0), t0 + t1 * B)
-        adm = np.maximum(r_dec - D, 0.0)
-        ttft = r_pf + adm
-        tB = t0 + t1 * B
-        room = np.maximum(chunk - B, 1.0)
-        s = np.where(chunked, sp + I * tB / room, sp)
-        wait = np.maximum(ttft - s, 0.0)
-        p0 = np.clip(np.maximum(X * s, np.where(N > cap_c, 1.0, 0.0)), 1e-9, 1.0)
+        lam_max = cap / (Od * t_cap + cap * sp)
+    r_max = cycle(lam_max)[0]
+    full = lam_max * r_max < N  # more clients than the slots turn over: X = capacity
+    lo, hi = np.zeros_like(N), lam_max.copy()
+    for _ in range(60):
+        mid = (lo + hi) / 2.0
+        big = mid * cycle(mid)[0] > N
+        hi = np.where(big, mid, hi)
+        lo = np.where(big, lo, mid)
+    X = np.where(full, lam_max, (lo + hi) / 2.0)
+    R, w, s, tpot, B, tB = cycle(X)
+    adm = np.where(full, np.maximum(N / X - R, 0.0), 0.0)
+    ttft = adm + w + s
+    wait = adm + w
+    p0 = np.clip(np.where(full, 1.0, X * s * others), 1e-9, 1.0)
     out = {
         "requests_per_s": X,
         "utilization": X / lam_max,
@@ -736,9 +733,11 @@ def closed_loop_latency(
         "e2e_mean_s": ttft + Od * tpot,
         "stable": np.ones(N.shape, dtype=bool),
     }
-    n_pf = X * Od * tpot
+    n_pf = X * others * Od * tpot
     for k, q in _QUANTILES.items():
-        out[f"ttft_{k}_s"] = s + exponential_tail_quantile_s(p0, wait, q)
+        # with a slot queue the wait is nearly deterministic (clients cycle in order): spread it by the
+        # prefill-queue tail only; otherwise exponential tail of the prefill wait
+        out[f"ttft_{k}_s"] = adm + s + exponential_tail_quantile_s(p0, w, q)
         mean_x, var_x = n_pf * sp, n_pf * sp * sp
         skew = np.where(n_pf > 0, 1.0 / np.sqrt(np.maximum(n_pf, 1e-300)), 0.0)
         x_q = np.maximum(mean_x + np.sqrt(var_x) * _cornish_fisher(_z(q), skew), 0.0)

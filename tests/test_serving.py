@@ -1,0 +1,340 @@
+"""Tests of infer_econ.serving: queueing formulas, replica latency, capacity, optimizations."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from infer_econ import serving
+from infer_econ.errors import ValidationError
+
+BLOCKS = {"decode_step_fixed_s": 0.01, "decode_step_per_sequence_s": 1e-4, "prefill_s_per_token": 1e-4,
+          "batch_cap": 256.0}
+
+
+def frame(**cols):
+    base = {"input_tokens": 1000.0, "output_tokens": 201.0, **BLOCKS}
+    base.update(cols)
+    n = max(len(v) if isinstance(v, list) else 1 for v in base.values())
+    return pl.DataFrame({k: v if isinstance(v, list) else [v] * n for k, v in base.items()})
+
+
+# ------------------------------------------------------------------ textbook queueing values
+
+
+def test_mm1_textbook():
+    # λ = 0.5, μ = 1: ρ = 0.5, Wq = ρ / (μ − λ) = 1 s, W = 1 / (μ − λ) = 2 s
+    assert serving.mm1_waiting_time_s(0.5, 1.0)[()] == pytest.approx(1.0)
+    assert serving.mm1_sojourn_time_s(0.5, 1.0)[()] == pytest.approx(2.0)
+    assert np.isinf(serving.mm1_waiting_time_s(1.0, 1.0)[()])
+
+
+def test_erlang_c_hand_computed():
+    # c = 3, a = 2: B1 = 2/3, B2 = (4/3)/(2 + 4/3) = 0.4, B3 = 0.8/3.8 = 0.210526
+    # C = B3 / (1 − (2/3)(1 − B3)) = 0.210526 / 0.473684 = 4/9
+    assert serving.erlang_b(3, 2.0)[()] == pytest.approx(0.8 / 3.8)
+    assert serving.erlang_c(3, 2.0)[()] == pytest.approx(4.0 / 9.0)
+    # c = 2, a = 1: C = 1/3; Wq = C / (cμ − λ) = 1/3 s (M/M/2 textbook value Lq = Wq λ = 1/3)
+    assert serving.mmc_waiting_time_s(1.0, 1.0, 2)[()] == pytest.approx(1.0 / 3.0)
+    # c = 1 reduces to M/M/1: C = ρ
+    assert serving.erlang_c(1, 0.7)[()] == pytest.approx(0.7)
+
+
+def test_erlang_c_stable_for_many_servers():
+    # the direct a^c / c! formula overflows at c = 1000; the recursion must not
+    c = serving.erlang_c(1000, 950.0)[()]
+    assert 0.0 < c < 1.0 and math.isfinite(c)
+    # against a log-space direct evaluation at c = 60, a = 50
+    cc, a = 60, 50.0
+    logs = [k * math.log(a) - math.lgamma(k + 1) for k in range(cc)]
+    m = max(logs)
+    s = sum(math.exp(v - m) for v in logs)
+    last = math.exp(cc * math.log(a) - math.lgamma(cc + 1) - m) / (1 - a / cc)
+    assert serving.erlang_c(cc, a)[()] == pytest.approx(last / (s + last), rel=1e-9)
+
+
+def test_erlang_c_vectorized_matches_rows():
+    c = np.array([1, 2, 3, 8, 64])
+    a = np.array([0.5, 1.0, 2.0, 6.0, 60.0])
+    vec = serving.erlang_c(c, a)
+    one = [serving.erlang_c(int(ci), float(ai))[()] for ci, ai in zip(c, a)]
+    assert vec == pytest.approx(one)
+
+
+def test_erlang_bad_servers():
+    with pytest.raises(ValidationError, match="servers"):
+        serving.erlang_b(0, 1.0)
+
+
+def test_mmc_quantile_hand_computed():
+    # c = 2, λ = μ = 1: C = 1/3, cμ − λ = 1: t_0.99 = ln((1/3) / 0.01) = ln(33.33) = 3.5066 s
+    assert serving.mmc_waiting_time_quantile_s(1.0, 1.0, 2, 0.99)[()] == pytest.approx(math.log(100 / 3))
+    # median: C = 1/3 < 0.5 → half the arrivals do not wait at all
+    assert serving.mmc_waiting_time_quantile_s(1.0, 1.0, 2, 0.5)[()] == 0.0
+
+
+def test_pollaczek_khinchine():
+    # M/D/1 at ρ = 0.5 waits half as long as M/M/1: 0.5 s
+    assert serving.mg1_waiting_time_s(0.5, 1.0, 0.0)[()] == pytest.approx(0.5)
+    assert serving.mg1_waiting_time_s(0.5, 1.0, 1.0)[()] == pytest.approx(serving.mm1_waiting_time_s(0.5, 1.0)[()])
+
+
+# ------------------------------------------------------------------ replica latency
+
+
+def test_replica_hand_computed():
+    # λ = 1/s, I = 1000, O = 201 (200 decode steps), t0 = 10 ms, t1 = 0.1 ms, p = 0.1 ms/token, unchunked
+    # ρ_p = 0.1; TPOT = 0.010 / (1 − 0.1 − 1 × 200 × 1e-4) = 0.010 / 0.88 = 11.364 ms; B = 200 × TPOT = 2.273
+    # capacity = 256 / (200 × (0.01 + 0.0256) + 256 × 0.1) = 256 / 32.72 = 7.824 /s
+    r = serving.replica_latency(1.0, 1000, 201, 0.01, 1e-4, 1e-4, 256, chunked_prefill=False)
+    assert r["tpot_mean_s"][0] == pytest.approx(0.01 / 0.88)
+    assert r["batch_mean"][0] == pytest.approx(200 * 0.01 / 0.88)
+    assert r["capacity_requests_per_s"][0] == pytest.approx(256 / 32.72)
+    assert r["utilization"][0] == pytest.approx(32.72 / 256)
+    # TTFT = wait + s with s = I p = 0.1 s; prefill queue wait ≥ M/D/1 wait λ s² / (2 (1 − λ s)) = 0.00556
+    assert r["ttft_mean_s"][0] > 0.1 + 0.01 / 1.8
+    assert r["ttft_p99_s"][0] >= r["ttft_p50_s"][0] >= 0.1
+
+
+def test_unstable_gives_null_latency():
+    f = frame(request_rate_per_s=[1.0, 100.0])
+    out = serving.latency_under_load(f)
+    assert out["stable"].to_list() == [True, False]
+    for c in ("ttft_p50_s", "ttft_p99_s", "tpot_p50_s", "tpot_p99_s"):
+        assert out[c][1] is None and out[c][0] is not None
+    assert out["utilization"][1] > 1
+
+
+def test_capacity_edge():
+    cap = 256 / 32.72
+    out = serving.latency_under_load(frame(request_rate_per_s=[cap * 0.999, cap * 1.0001], chunked_prefill=False))
+    assert out["stable"].to_list() == [True, False]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.floats(0.01, 7.5), st.floats(0.01, 7.5), st.booleans())
+def test_latency_non_decreasing_in_rate(r1, r2, chunked):
+    lo, hi = sorted((r1, r2))
+    out = serving.latency_under_load(frame(request_rate_per_s=[lo, hi], chunked_prefill=chunked))
+    for c in ("ttft_mean_s", "ttft_p50_s", "ttft_p99_s", "tpot_mean_s", "tpot_p50_s", "tpot_p99_s"):
+        a, b = out[c].to_list()
+        if b is None:
+            continue
+        assert b >= a - 1e-12, c
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.floats(1.0, 60.0), st.integers(1, 12))
+def test_more_replicas_never_raise_p99(rate, reps):
+    out = serving.latency_under_load(frame(request_rate_per_s=rate, replicas=[reps, reps + 1]))
+    a, b = out["ttft_p99_s"].to_list(), out["tpot_p99_s"].to_list()
+    for x, y in (a, b):
+        if x is None:
+            continue
+        assert y is not None and y <= x + 1e-12
+    # whole-deployment capacity grows with replicas
+    c = out["capacity_requests_per_s"].to_list()
+    assert c[1] > c[0]
+
+
+def test_chunked_prefill_raises_tpot_with_rate_times_input():
+    # TPOT grows with λ × I: doubling the prompt at the same rate raises TPOT
+    out = serving.latency_under_load(frame(request_rate_per_s=2.0, input_tokens=[500.0, 1000.0]))
+    assert out["tpot_mean_s"][1] > out["tpot_mean_s"][0]
+
+
+def test_batch_cap_binds():
+    # with cap 4 the batch saturates: TPOT = t(cap) / (1 − ρ_p) and requests queue for slots
+    out = serving.latency_under_load(frame(request_rate_per_s=0.5, batch_cap=4.0, chunked_prefill=False))
+    # capacity = 4 / (200 × 0.0104 + 4 × 0.1) = 4 / 2.48 = 1.613 /s; ρ_p = 0.05
+    assert out["capacity_requests_per_s"][0] == pytest.approx(4 / 2.48)
+    b_free = 0.5 * 200 * 0.01 / (1 - 0.05 - 0.5 * 200 * 1e-4)  # 1.0989 < 4: not saturated
+    assert out["batch_mean"][0] == pytest.approx(b_free)
+    # near capacity the batch approaches the cap: λ = 1.6: B = 1.6 × 200 × 0.01 / (1 − 0.16 − 0.032) = 3.9604
+    # (Little's law and the capacity formula agree: B reaches the cap exactly at λ_max)
+    hi = serving.latency_under_load(frame(request_rate_per_s=1.6, batch_cap=4.0, chunked_prefill=False))
+    assert hi["batch_mean"][0] == pytest.approx(3.2 / 0.808)
+    assert hi["tpot_mean_s"][0] == pytest.approx(0.01 / 0.808)
+    # the 4 slots are nearly always full: Erlang C near 1, the slot wait is large
+    assert hi["queue_wait_s"][0] > 10 * out["queue_wait_s"][0]
+
+
+def test_closed_loop_one_client_hand_computed():
+    # one client: X = 1 / (prefill 0.1 s + 200 steps × t(1) = 200 × 0.0101 s) = 1 / 2.12
+    # (the model's mean batch is 0.95, the share of the cycle spent decoding, hence rel 1e-3)
+    out = serving.latency_under_load(frame(concurrency=1, chunked_prefill=False))
+    assert out["requests_per_s"][0] == pytest.approx(1 / 2.12, rel=1e-3)
+    assert out["ttft_mean_s"][0] == pytest.approx(0.1)
+    assert out["stable"][0] is True
+
+
+def test_closed_loop_saturates_at_capacity():
+    conc = [1, 8, 64, 256, 1024, 2048]
+    out = serving.latency_under_load(frame(concurrency=conc, batch_cap=64.0, chunked_prefill=False))
+    x = out["requests_per_s"].to_list()
+    assert all(b >= a - 1e-9 for a, b in zip(x, x[1:]))
+    cap = out["capacity_requests_per_s"][0]
+    assert x[-1] <= cap * 1.001 and x[-1] >= cap * 0.9
+    # beyond the cap, TTFT grows ~ linearly with N (Little: N = X × R)
+    t = out["ttft_mean_s"].to_list()
+    assert t[-1] > t[-2] > t[2]
+    r = out["e2e_mean_s"].to_list()
+    assert 2048 / x[-1] == pytest.approx(r[-1], rel=0.05)
+
+
+def test_rate_and_concurrency_rows_mix():
+    f = frame(request_rate_per_s=[1.0, None], concurrency=[None, 4])
+    out = serving.latency_under_load(f)
+    assert out["stable"].to_list() == [True, True]
+    assert out["requests_per_s"][0] == pytest.approx(1.0)
+
+
+def test_simulation_matches_analytical_mean_and_is_seeded():
+    f = frame(request_rate_per_s=[1.0, 4.0, 6.0], chunked_prefill=False)
+    an = serving.latency_under_load(f)
+    s1 = serving.latency_under_load(f, method="simulation", n_requests=6000, seed=3)
+    s2 = serving.latency_under_load(f, method="simulation", n_requests=6000, seed=3)
+    assert s1["ttft_p99_s"].to_list() == s2["ttft_p99_s"].to_list()
+    # the Lindley-recursion prefill queue reproduces the M/G/1 mean within 15 %
+    assert s1["ttft_mean_s"].to_numpy() == pytest.approx(an["ttft_mean_s"].to_numpy(), rel=0.15)
+    assert s1["tpot_p50_s"].to_numpy() == pytest.approx(an["tpot_p50_s"].to_numpy(), rel=0.15)
+
+
+def test_simulation_exponential_outputs_widen_tpot_tail():
+    f = frame(request_rate_per_s=4.0, chunked_prefill=False, output_length_dist=["fixed", "exponential"])
+    s = serving.latency_under_load(f, method="simulation", n_requests=3000)
+    assert s["tpot_p99_s"][1] > s["tpot_p99_s"][0]
+
+
+def test_bad_inputs():
+    with pytest.raises(ValidationError, match="request_rate_per_s"):
+        serving.latency_under_load(frame())  # neither a rate nor a concurrency column
+    with pytest.raises(ValidationError, match="'request_rate_per_s'.*row 1"):
+        serving.latency_under_load(frame(request_rate_per_s=[1.0, -2.0]))
+    with pytest.raises(ValidationError, match="length distribution"):
+        serving.latency_under_load(frame(request_rate_per_s=1.0, output_length_dist="weibull"))
+    with pytest.raises(ValidationError, match="method"):
+        serving.latency_under_load(frame(request_rate_per_s=1.0), method="exact")
+    with pytest.raises(ValidationError, match="concurrency"):
+        serving.closed_loop_latency(0, 10, 10, 0.01, 0.0, 1e-4, 8)
+
+
+# ------------------------------------------------------------------ capacity
+
+
+def candidates(**kw):
+    base = {"model": "m", "hardware": "h", "precision": "bf16", "engine": "vllm", "n_devices": 1,
+            "usd_per_device_hour": 2.0, **BLOCKS}
+    base.update(kw)
+    n = max(len(v) if isinstance(v, list) else 1 for v in base.values())
+    return pl.DataFrame({k: v if isinstance(v, list) else [v] * n for k, v in base.items()})
+
+
+def test_capacity_hand_checked():
+    # 20 req/s; TPOT p99 ≤ 50 ms. Per replica at 20/3 req/s: ρ_p = 0.667, TPOT = 0.01 / (1 − 0.667 − 0.133) = 50 ms mean
+    # → 3 replicas fail; at 5 req/s: TPOT = 0.01 / 0.4 = 25 ms mean, p99 < 50 ms → 4 replicas × $2 = $8/h
+    r = serving.capacity(candidates(), request_rate_per_s=20, input_tokens=1000, output_tokens=201,
+                         slo_ttft_p99_s=2.0, slo_tpot_p99_s=0.05)
+    assert r["replicas"].item() == 4
+    assert r["usd_per_hour"].item() == pytest.approx(8.0)
+    # $/M tokens = 8 / (20 × 1201 × 3600) × 1e6
+    assert r["usd_per_million_tokens"].item() == pytest.approx(8 / (20 * 1201 * 3600) * 1e6)
+    assert r["tpot_p99_s"].item() <= 0.05 and r["ttft_p99_s"].item() <= 2.0
+
+
+def test_capacity_picks_cheapest_per_hardware():
+    c = candidates(hardware=["a", "a", "b"], n_devices=[1, 2, 1], usd_per_device_hour=[2.0, 2.0, 10.0],
+                   decode_step_fixed_s=[0.01, 0.007, 0.01])
+    r = serving.capacity(c, request_rate_per_s=20, input_tokens=1000, output_tokens=201,
+                         slo_ttft_p99_s=2.0, slo_tpot_p99_s=0.05)
+    assert r["hardware"].to_list() == ["a", "b"]
+    assert r.height == 2 and r["usd_per_hour"].is_sorted()
+
+
+def test_capacity_tighter_slo_never_cheaper():
+    args = dict(request_rate_per_s=30, input_tokens=1000, output_tokens=201, slo_ttft_p99_s=2.0)
+    loose = serving.capacity(candidates(), slo_tpot_p99_s=0.08, **args)["usd_per_hour"].item()
+    tight = serving.capacity(candidates(), slo_tpot_p99_s=0.03, **args)["usd_per_hour"].item()
+    assert tight >= loose
+
+
+def test_capacity_impossible_tpot():
+    # TPOT can never go below t(1) = 10.1 ms: a 5 ms target is impossible
+    with pytest.raises(ValidationError, match=r"TPOT p99 <= 0.005 s cannot be met: the best achievable is 0.010"):
+        serving.capacity(candidates(), request_rate_per_s=5, input_tokens=1000, output_tokens=201,
+                         slo_ttft_p99_s=2.0, slo_tpot_p99_s=0.005)
+
+
+def test_capacity_impossible_ttft():
+    # the unloaded prefill alone is 1000 × 1e-4 = 0.1 s
+    with pytest.raises(ValidationError, match=r"TTFT p99 <= 0.05 s cannot be met: the best achievable is 0.1"):
+        serving.capacity(candidates(), request_rate_per_s=5, input_tokens=1000, output_tokens=201,
+                         slo_ttft_p99_s=0.05, slo_tpot_p99_s=0.1)
+
+
+def test_capacity_bad_inputs():
+    with pytest.raises(ValidationError, match="slo_ttft_p99_s"):
+        serving.capacity(candidates(), request_rate_per_s=5, input_tokens=10, output_tokens=10,
+                         slo_ttft_p99_s=-1, slo_tpot_p99_s=0.1)
+    with pytest.raises(ValidationError, match="usd_per_device_hour"):
+        serving.capacity(candidates().drop("usd_per_device_hour"), request_rate_per_s=5, input_tokens=10,
+                         output_tokens=10, slo_ttft_p99_s=1, slo_tpot_p99_s=0.1)
+
+
+def test_capacity_uses_cloud_prices_catalog():
+    from infer_econ import catalog
+
+    prices = catalog.load("cloud_prices")
+    hw = prices.filter(pl.col("provider") == "aws", pl.col("price_model") == "on_demand")["hardware"][0]
+    best = prices.filter(pl.col("provider") == "aws", pl.col("price_model") == "on_demand",
+                         pl.col("hardware") == hw)["usd_per_device_hour"].min()
+    r = serving.capacity(candidates(hardware=hw).drop("usd_per_device_hour"), request_rate_per_s=5,
+                         input_tokens=1000, output_tokens=201, slo_ttft_p99_s=2, slo_tpot_p99_s=0.1, provider="aws")
+    assert r["usd_per_device_hour"].item() == pytest.approx(best)
+
+
+# ------------------------------------------------------------------ optimizations
+
+
+def test_speculative_tokens_per_step():
+    # (1 − 0.8⁵) / 0.2 = (1 − 0.32768) / 0.2 = 3.3616
+    assert serving.speculative_tokens_per_step(0.8, 4)[()] == pytest.approx(3.3616)
+    assert serving.speculative_tokens_per_step(0.0, 4)[()] == pytest.approx(1.0)
+    assert serving.speculative_tokens_per_step(1.0, 4)[()] == pytest.approx(5.0)
+    with pytest.raises(ValidationError, match="acceptance"):
+        serving.speculative_tokens_per_step(1.2, 4)
+
+
+def test_speculative_decoding_helps_small_batch_not_large():
+    f = frame(request_rate_per_s=[0.05, 7.0], spec_acceptance_rate=0.7, spec_draft_tokens=4,
+              spec_draft_cost_ratio=0.05, decode_step_per_sequence_s=4e-4, batch_cap=512.0, prefill_s_per_token=1e-5)
+    base = serving.latency_under_load(f)
+    spec = serving.latency_under_load(serving.speculative_decoding(f))
+    assert spec["tpot_mean_s"][0] < base["tpot_mean_s"][0]  # latency-bound: faster
+    assert spec["capacity_requests_per_s"][1] < base["capacity_requests_per_s"][1]  # throughput-bound: less capacity
+
+
+def test_prefix_cache_saves_prefill():
+    f = frame(request_rate_per_s=4.0, prefix_cache_hit_rate=[0.0, 0.5])
+    out = serving.latency_under_load(serving.prefix_cache(f))
+    assert out["ttft_mean_s"][1] < out["ttft_mean_s"][0]
+    assert out["capacity_requests_per_s"][1] > out["capacity_requests_per_s"][0]
+    with pytest.raises(ValidationError, match="prefix_cache_hit_rate"):
+        serving.prefix_cache(frame(prefix_cache_hit_rate=1.5))
+
+
+def test_disaggregated_removes_prefill_stalls_from_tpot():
+    f = frame(request_rate_per_s=4.0, prefill_replicas=1, decode_replicas=1)
+    dis = serving.disaggregated_latency(f)
+    col = serving.latency_under_load(f)
+    # decode pool TPOT = t0 / (1 − λ Od t1) = 0.01 / (1 − 4 × 200 × 1e-4) = 0.01 / 0.92
+    assert dis["tpot_mean_s"].item() == pytest.approx(0.01 / 0.92)
+    assert dis["tpot_mean_s"].item() < col["tpot_mean_s"].item()
+    assert dis["replicas"].item() == 2
+    # prefill pool: M/D/1 with s = 0.1 s at 4/s: W = 4 × 0.01 / (2 × 0.6) = 0.0333
+    assert dis["ttft_mean_s"].item() == pytest.approx(0.1 + 0.04 / 1.2)
