@@ -162,6 +162,8 @@ def test_no_placeholder_values_remain(cloud):
     gone = ["gcp:a3-highgpu-8g:us-central1:on_demand", "gcp:a2-ultragpu-1g:us-central1:on_demand"]
     assert cloud.filter(pl.col("id").is_in(gone)).height == 0
     assert cloud.filter((pl.col("provider") == "gcp") & (pl.col("hardware") == "b200")).height == 0
+    # every row is the price of a rentable machine: no GPU-component-only prices with the host billed on top
+    assert cloud.filter(pl.col("instance_type").str.contains(r"(?i)gpu-only|attach|^\(")).height == 0
     # a GCP 8x H100 VM never costs less per GPU-hour on demand than GCP's own single-H100 VM list price minus host
     a3 = cloud.filter((pl.col("instance_type") == "a3-highgpu-8g") & (pl.col("price_model") == "on_demand"))
     assert (a3["usd_per_device_hour"] > 9.0).all()
