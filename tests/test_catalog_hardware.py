@@ -313,3 +313,17 @@ def test_extra_valid_ranges_always_load(bw, mem):
     out = catalog.load("hardware", extra=_frame([_user_row(memory_bandwidth_gb_per_s=bw, memory_gb=mem)]))
     mine = out.filter(pl.col("id") == "my-npu").row(0, named=True)
     assert mine["memory_bandwidth_gb_per_s"] == bw and mine["memory_gb"] == mem
+
+
+def test_idle_power_sources_resolve(hw):
+    """Rows whose idle_w is a measurement of this unit name the measurement's source key, and it exists."""
+    srcs = set(catalog.load("sources")["id"].to_list())
+    keys = hw["source_detail"].str.extract(r"idle_w source: ([a-z0-9.; -]+?) in data/sources\.csv").drop_nulls()
+    named = {k.strip() for ks in keys.to_list() for k in ks.split(";")}
+    assert named and named <= srcs, named - srcs
+    measured = hw.filter(~pl.col("idle_w_is_estimate"))
+    assert measured.height >= 3
+    assert measured["source_detail"].str.contains("idle_w source: ").all()
+    # idle draw with a model loaded is a small share of the power limit (H200: 80 W of 700 W)
+    assert (hw["idle_w"] / hw["tdp_w"]).is_between(0.02, 0.45).all()
+    assert _row(hw, "h200")["idle_w"] == pytest.approx(80, abs=1)
