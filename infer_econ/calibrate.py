@@ -1,0 +1,674 @@
+"""Fit the estimator's efficiency parameters to measurements, and check it against them.
+
+A measurement is one published figure with its full configuration (model,
+hardware, precision, engine, devices, batch, token counts) and its ``kind``:
+
+=============================== ========================================================
+kind                            what is compared (from :func:`infer_econ.perf.estimate`)
+=============================== ========================================================
+offline_output_tps_total        ``output_tokens_per_s`` at ``batch_size`` null (engine picks)
+offline_output_tps_per_device   the same divided by ``n_devices``
+decode_tps_bs1                  ``decode_tokens_per_s`` at batch 1 (``1 / tpot_s``)
+decode_tps_batch                ``decode_tokens_per_s`` at ``batch_size``
+prefill_tps_bs1                 ``prefill_tokens_per_s`` at batch 1
+prefill_tps_batch               ``prefill_tokens_per_s`` at ``batch_size``
+serving_ttft_ms / itl / tpot    latencies under a request rate: the serving model's job
+                                (:mod:`infer_econ.serving`); not used here
+=============================== ========================================================
+
+:func:`fit` fits, per engine and hardware family, the four parameters that
+set achieved speed (``prefill_compute_efficiency``,
+``decode_bandwidth_efficiency``, ``decode_compute_efficiency``,
+``step_overhead_s``) by robust least squares on the log ratio of predicted
+to measured, with a hierarchy of priors: the ``(*, *)`` row is fitted to all
+measurements, ``(engine, *)`` and ``(*, family)`` rows to theirs while pulled
+toward ``(*, *)``, and ``(engine, family)`` rows toward ``(engine, *)``. A
+group with few rows thus stays near its parent, a family with none falls
+back to it, and every efficiency stays inside its physical bounds (0, 1].
+
+:func:`validation_report` compares predictions with measurements per kind,
+engine and family and, optionally, by leave-one-hardware-family-out
+cross-validation: refit without a family, predict it, so the error is honest
+about chips the parameters were not fitted on.
+
+References
+----------
+- Huber, "Robust Estimation of a Location Parameter", 1964 (the soft-L1 loss).
+- Branch, Coleman, Li, "A subspace, interior, and conjugate gradient method
+  for large-scale bound-constrained minimization", SIAM J. Sci. Comput. 1999
+  (scipy's ``trf`` least-squares method).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from pathlib import Path
+
+import polars as pl
+
+from . import perf
+from .errors import ValidationError
+
+__all__ = [
+    "KINDS",
+    "FIT_KINDS",
+    "FITTED_PARAMETERS",
+    "normalize_measurements",
+    "measurements",
+    "predict",
+    "fit",
+    "error_summary",
+    "cross_validate",
+    "validation_report",
+    "format_report",
+    "validation_chart",
+]
+
+#: every measurement kind and the estimator column it is compared with
+KINDS = {
+    "offline_output_tps_total": "output_tokens_per_s",
+    "offline_output_tps_per_device": "output_tokens_per_s",
+    "decode_tps_bs1": "decode_tokens_per_s",
+    "decode_tps_batch": "decode_tokens_per_s",
+    "prefill_tps_bs1": "prefill_tokens_per_s",
+    "prefill_tps_batch": "prefill_tokens_per_s",
+    "serving_ttft_ms": None,
+    "serving_itl_ms": None,
+    "serving_tpot_ms": None,
+}
+#: kinds the performance fit and report use (serving rows belong to the serving model)
+FIT_KINDS = [k for k, v in KINDS.items() if v is not None]
+#: parameters :func:`fit` fits; the others in ``data/efficiency.csv`` are carried from the prior
+FITTED_PARAMETERS = [
+    "prefill_compute_efficiency",
+    "decode_bandwidth_efficiency",
+    "decode_compute_efficiency",
+    "step_overhead_s",
+]
+_BOUNDS = {  # physical bounds of each fitted parameter
+    "prefill_compute_efficiency": (0.02, 1.0),
+    "decode_bandwidth_efficiency": (0.05, 1.0),
+    "decode_compute_efficiency": (0.02, 1.0),
+    "step_overhead_s": (1e-6, 0.05),
+}
+_COLUMNS = [
+    "id", "model", "hardware", "precision", "kv_precision", "engine", "n_devices", "tensor_parallel",
+    "pipeline_parallel", "batch_size", "input_tokens", "context_depth", "output_tokens", "request_rate_per_s",
+    "kind", "measured", "unit",
+]
+_INT = ["n_devices", "tensor_parallel", "pipeline_parallel", "batch_size", "input_tokens", "context_depth",
+        "output_tokens"]
+
+
+# --------------------------------------------------------------------------------------------
+# measurements
+
+
+def normalize_measurements(frame: pl.DataFrame) -> pl.DataFrame:
+    """Bring measurements into the project's schema (that of ``data/measured_performance.csv``).
+
+    Accepts either that schema or the schema of the reference compilation
+    ``measured_calibration.csv`` (``model_id``, ``hardware_id``,
+    ``gpu_cores``, ``precision_id``, ``kv_precision_id``, ``engine_id``,
+    ``notes_short`` …), converting as follows:
+
+    - Apple chips: ``hardware_id`` + ``gpu_cores`` → ``apple-<chip>-<cores>c``
+      (the hardware catalog has one row per GPU-core variant);
+    - ``tensor_parallel`` / ``pipeline_parallel`` from ``TPn`` / ``PPn``
+      tokens in ``notes_short`` (``TP2 x 4 instances`` = TP 2, 4 replicas);
+    - decode rows whose ``context_depth`` equals ``input_tokens`` (llama.cpp
+      bench tools report the prompt as depth) get depth 0, so decoding starts
+      after ``input_tokens`` as the estimator's convention says.
+
+    Examples
+    --------
+    >>> raw = pl.DataFrame({"id": ["x1"], "model_id": ["llama-2-7b"], "hardware_id": ["apple-m1-pro"],
+    ...     "gpu_cores": ["14"], "precision_id": ["q4_0"], "kv_precision_id": ["fp16"],
+    ...     "engine_id": ["llama.cpp"], "n_devices": ["1"], "batch_size": ["1"], "input_tokens": ["0"],
+    ...     "context_depth": ["0"], "output_tokens": ["128"], "request_rate_per_s": [None],
+    ...     "kind": ["decode_tps_bs1"], "measured": ["35.5"], "unit": ["tok/s"], "notes_short": [None]})
+    >>> normalize_measurements(raw).select("hardware", "kind", "measured").row(0)
+    ('apple-m1-pro-14c', 'decode_tps_bs1', 35.5)
+    """
+    if not isinstance(frame, pl.DataFrame):
+        raise ValidationError(f"measurements must be a polars DataFrame, got {type(frame).__name__}")
+    f = frame
+    if "model_id" in f.columns:  # the reference compilation's schema
+        need = ["model_id", "hardware_id", "precision_id", "engine_id", "n_devices", "kind", "measured"]
+        missing = [c for c in need if c not in f.columns]
+        if missing:
+            raise ValidationError(f"measurements lack column(s) {missing}")
+        notes = pl.col("notes_short").cast(pl.String) if "notes_short" in f.columns else pl.lit(None, pl.String)
+        cores = pl.col("gpu_cores").cast(pl.String) if "gpu_cores" in f.columns else pl.lit(None, pl.String)
+        f = f.with_columns(
+            pl.when(pl.col("hardware_id").str.starts_with("apple-") & cores.is_not_null())
+            .then(pl.col("hardware_id") + "-" + cores.str.replace(r"\.0$", "") + "c")
+            .otherwise(pl.col("hardware_id"))
+            .alias("hardware"),
+            pl.col("model_id").alias("model"),
+            pl.col("precision_id").alias("precision"),
+            (pl.col("kv_precision_id") if "kv_precision_id" in f.columns else pl.lit(None, pl.String)).alias(
+                "kv_precision"
+            ),
+            pl.col("engine_id").alias("engine"),
+            notes.str.extract(r"\bTP(\d+)\b").alias("tensor_parallel"),
+            notes.str.extract(r"\bPP(\d+)\b").alias("pipeline_parallel"),
+        )
+    for c in _COLUMNS:
+        if c not in f.columns:
+            if c in ("id", "model", "hardware", "precision", "engine", "n_devices", "kind", "measured"):
+                raise ValidationError(f"measurements lack column {c!r}")
+            f = f.with_columns(pl.lit(None, pl.String).alias(c))
+    f = f.with_columns(
+        *(pl.col(c).cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False).cast(pl.Int64) for c in _INT),
+        pl.col("measured").cast(pl.String).cast(pl.Float64, strict=False),
+        pl.col("request_rate_per_s").cast(pl.String).cast(pl.Float64, strict=False),
+        *(pl.col(c).cast(pl.String) for c in ("id", "model", "hardware", "precision", "kv_precision", "engine",
+                                              "kind", "unit")),
+    )
+    bad_kind = sorted(set(f["kind"].drop_nulls().to_list()) - set(KINDS))
+    if bad_kind:
+        raise ValidationError(f"measurements: unknown kind(s) {bad_kind}; valid: {list(KINDS)}")
+    decode = pl.col("kind").str.starts_with("decode_")
+    f = f.with_columns(
+        pl.when(decode & (pl.col("context_depth") == pl.col("input_tokens")))
+        .then(0)
+        .otherwise(pl.col("context_depth"))
+        .alias("context_depth")
+    )
+    extra = [c for c in frame.columns if c in ("source", "source_detail", "as_of", "notes")]
+    return f.select(*_COLUMNS, *[c for c in extra if c not in _COLUMNS])
+
+
+def measurements(path: str | Path | None = None) -> pl.DataFrame:
+    """The shipped measurements (``data/measured_performance.csv``), or a CSV file's, normalized.
+
+    Examples
+    --------
+    >>> m = measurements()
+    >>> sorted(set(m["kind"])) == sorted(set(m["kind"]) & set(KINDS))
+    True
+    """
+    from . import catalog
+
+    if path is None:
+        frame = catalog.load("measured_performance")
+    else:
+        p = Path(path)
+        if not p.is_file():
+            raise ValidationError(f"{p}: no such file")
+        frame = pl.read_csv(p, infer_schema=False)
+    return normalize_measurements(frame)
+
+
+def _scenarios(meas: pl.DataFrame) -> pl.DataFrame:
+    """Estimator inputs for each measurement of a fit kind (one row each, same order)."""
+    k = pl.col("kind")
+    bs1 = k.str.ends_with("_bs1")
+    offline = k.str.starts_with("offline_")
+    return meas.select(
+        "id",
+        "kind",
+        "measured",
+        "model",
+        "hardware",
+        "precision",
+        "kv_precision",
+        "engine",
+        "n_devices",
+        "tensor_parallel",
+        "pipeline_parallel",
+        pl.when(offline).then(None).when(bs1).then(1).otherwise(pl.col("batch_size")).cast(pl.Int64).alias(
+            "batch_size"
+        ),
+        pl.col("input_tokens").fill_null(0).clip(lower_bound=1).alias("input_tokens"),
+        pl.col("output_tokens").fill_null(0).clip(lower_bound=1).alias("output_tokens"),
+        pl.col("context_depth").fill_null(0).alias("context_depth"),
+    )
+
+
+def _usable(meas: pl.DataFrame) -> pl.DataFrame:
+    """Rows the performance model can be compared with: a fit kind, known token counts, a batch where needed."""
+    return meas.filter(
+        pl.col("kind").is_in(FIT_KINDS),
+        pl.col("measured") > 0,
+        pl.col("input_tokens").is_not_null() | pl.col("kind").str.starts_with("decode_"),
+        pl.col("output_tokens").is_not_null() | pl.col("kind").str.starts_with("prefill_"),
+        ~pl.col("kind").str.ends_with("_batch") | pl.col("batch_size").is_not_null(),
+    )
+
+
+def _predicted_expr() -> pl.Expr:
+    k = pl.col("kind")
+    return (
+        pl.when(k == "offline_output_tps_per_device")
+        .then(pl.col("output_tokens_per_s") / pl.col("n_devices"))
+        .when(k.str.starts_with("offline_"))
+        .then(pl.col("output_tokens_per_s"))
+        .when(k.str.starts_with("decode_"))
+        .then(pl.col("decode_tokens_per_s"))
+        .otherwise(pl.col("prefill_tokens_per_s"))
+        .alias("predicted")
+    )
+
+
+def _with_errors(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.with_columns(
+        ((pl.col("predicted") / pl.col("measured") - 1.0) * 100.0).alias("error_pct"),
+    ).with_columns(pl.col("error_pct").abs().alias("abs_error_pct"))
+
+
+def predict(
+    meas: pl.DataFrame | None = None,
+    efficiency: pl.DataFrame | None = None,
+    **catalogs: pl.DataFrame,
+) -> pl.DataFrame:
+    """Predicted value of every usable measurement, with its error.
+
+    Parameters
+    ----------
+    meas : polars.DataFrame, optional
+        Measurements (either schema :func:`normalize_measurements` accepts);
+        default the shipped ones.
+    efficiency : polars.DataFrame, optional
+        Efficiency parameters; default ``data/efficiency.csv``.
+    **catalogs
+        ``models=``, ``hardware=``, ``precisions=``, ``engines=`` frames for
+        :func:`infer_econ.perf.estimate`.
+
+    Returns
+    -------
+    polars.DataFrame
+        The measurement columns plus ``family`` (of the hardware),
+        ``predicted``, ``error_pct`` (predicted / measured − 1, in %),
+        ``abs_error_pct``, ``fits`` and ``limit``. Serving kinds and rows
+        without the token counts their kind needs are left out.
+
+    Examples
+    --------
+    >>> p = predict()
+    >>> bool((p["abs_error_pct"].median() < 30))
+    True
+    """
+    meas = normalize_measurements(meas) if meas is not None else measurements()
+    use = _usable(meas)
+    sc = _scenarios(use)
+    est = perf.estimate(sc, efficiency=efficiency, **catalogs)
+    from . import catalog
+
+    hw = catalogs.get("hardware") if catalogs.get("hardware") is not None else catalog.load("hardware")
+    fam = hw.select(pl.col("id").alias("hardware"), "family")
+    out = use.select(_COLUMNS).with_columns(
+        est.select(_predicted_expr())["predicted"], est["fits"], est["limit"].cast(pl.String)
+    )
+    return _with_errors(out.join(fam, on="hardware", how="left", maintain_order="left"))
+
+
+# --------------------------------------------------------------------------------------------
+# fitting
+
+
+def _to_unit(name: str, value: float) -> float:
+    import math
+
+    lo, hi = _BOUNDS[name]
+    value = min(max(value, lo * 1.0001), hi * 0.9999)
+    return math.log((value - lo) / (hi - value))
+
+
+def _from_unit(name: str, x: float) -> float:
+    import math
+
+    lo, hi = _BOUNDS[name]
+    return lo + (hi - lo) / (1.0 + math.exp(-x))
+
+
+class _Problem:
+    """The joined measurement frame of one group, ready for repeated evaluation."""
+
+    def __init__(self, sc: pl.DataFrame, tables: dict, fixed: dict):
+        self.n = sc.height
+        lf = perf._with_defaults(sc.lazy(), sc.schema)
+        self.joined = perf._join(lf, tables).collect()
+        self.kind = sc["kind"]
+        self.measured = sc["measured"].to_numpy()
+        self.fixed = fixed
+        self.columns = list(sc.columns)
+
+    def predict(self, params: dict) -> "object":
+        import numpy as np
+
+        names = {
+            "prefill_compute_efficiency": "_c_eff_pf",
+            "decode_bandwidth_efficiency": "_c_eff_bw",
+            "decode_compute_efficiency": "_c_eff_dc",
+            "step_overhead_s": "_c_step",
+        }
+        j = self.joined.with_columns(pl.lit(float(v)).alias(names[k]) for k, v in params.items())
+        est = perf._core(j.lazy(), self.columns).select(_predicted_expr()).collect()
+        return est["predicted"].to_numpy().astype(float) if est.height else np.array([])
+
+
+def _fit_group(problem: _Problem, start: dict, prior: dict, weight: float, max_nfev: int) -> tuple[dict, float]:
+    import numpy as np
+    from scipy.optimize import least_squares
+
+    x0 = np.array([_to_unit(p, start[p]) for p in FITTED_PARAMETERS])
+    xp = np.array([_to_unit(p, prior[p]) for p in FITTED_PARAMETERS])
+    logm = np.log(problem.measured)
+
+    def residuals(x: np.ndarray) -> np.ndarray:
+        params = {p: _from_unit(p, v) for p, v in zip(FITTED_PARAMETERS, x)}
+        pred = problem.predict(params)
+        r = np.log(np.clip(np.nan_to_num(pred, nan=1e-9), 1e-9, None)) - logm
+        return np.concatenate([r, weight * (x - xp)])
+
+    res = least_squares(residuals, x0, loss="soft_l1", f_scale=0.15, max_nfev=max_nfev, x_scale=1.0,
+                        diff_step=1e-3)
+    params = {p: _from_unit(p, v) for p, v in zip(FITTED_PARAMETERS, res.x)}
+    pred = problem.predict(params)
+    ape = np.abs(pred / problem.measured - 1.0) * 100.0
+    return params, float(np.nanmedian(ape)) if len(ape) else float("nan")
+
+
+def fit(
+    meas: pl.DataFrame,
+    *,
+    prior: pl.DataFrame | None = None,
+    min_rows: int = 8,
+    prior_weight: float = 0.5,
+    max_nfev: int = 60,
+    label: str = "measurements",
+    **catalogs: pl.DataFrame,
+) -> pl.DataFrame:
+    """Fit efficiency parameters per engine and hardware family to measurements.
+
+    Parameters
+    ----------
+    meas : polars.DataFrame
+        Measurements in the schema of ``data/measured_performance.csv`` or of
+        the reference ``measured_calibration.csv`` (see
+        :func:`normalize_measurements`). Serving kinds are ignored.
+    prior : polars.DataFrame, optional
+        Efficiency frame the fit starts from and takes the parameters it does
+        not fit from (all-reduce latency and bandwidth efficiency, workspace
+        tokens); default ``data/efficiency.csv``.
+    min_rows : int
+        Fewest measurements a group needs for its own row; groups with fewer
+        fall back to their parent row.
+    prior_weight : float
+        Strength of the pull toward the parent row, in units of the log error
+        of one measurement per unit of logit distance.
+    max_nfev : int
+        Residual evaluations per group.
+    label : str
+        Name of the measurement set, written into ``source_detail``.
+    **catalogs
+        ``models=``, ``hardware=``, ``precisions=``, ``engines=`` frames.
+
+    Returns
+    -------
+    polars.DataFrame
+        In the schema of ``data/efficiency.csv``: the ``(*, *)`` row, a row
+        per engine, per family and per (engine, family) with at least
+        ``min_rows`` measurements, with ``n_measurements`` and the group's
+        ``median_abs_pct_error``. Pass it as ``estimate(..., efficiency=...)``.
+
+    Notes
+    -----
+    Minimizes ``Σ ρ(log(predicted / measured)) + w² Σ (θ − θ_parent)²`` with
+    the soft-L1 ``ρ`` (scale 0.15, i.e. about 15 % errors are quadratic,
+    larger ones count linearly, so a few odd rows do not drag the fit) over
+    logit-transformed parameters ``θ`` that keep each one inside its physical
+    bounds (efficiencies in (0, 1], step overhead 1 µs – 50 ms).
+
+    Examples
+    --------
+    >>> m = measurements()
+    >>> small = m.filter(pl.col("engine") == "llama.cpp", pl.col("kind") == "decode_tps_bs1").head(40)
+    >>> params = fit(small, max_nfev=10, min_rows=1000)
+    >>> params.select("engine", "hardware_family").row(0)
+    ('*', '*')
+    >>> bool(0 < params["decode_bandwidth_efficiency"][0] <= 1)
+    True
+    """
+    from . import catalog
+
+    meas = normalize_measurements(meas)
+    use = _usable(meas)
+    if use.height == 0:
+        raise ValidationError("fit: no usable measurements (need kinds " + ", ".join(FIT_KINDS) + ")")
+    prior = prior if prior is not None else catalog.load("efficiency")
+    hw = catalogs.get("hardware") if catalogs.get("hardware") is not None else catalog.load("hardware")
+    sc = _scenarios(use)
+    perf.estimate(sc, efficiency=prior, **catalogs)  # validates ids and numbers once, with clear errors
+    tables = perf._tables(catalogs.get("models"), catalogs.get("hardware"), catalogs.get("precisions"),
+                          catalogs.get("engines"), prior)
+    fam = hw.select(pl.col("id").alias("hardware"), pl.col("family").alias("_family"))
+    sc = sc.join(fam, on="hardware", how="left", maintain_order="left")
+
+    def prior_row(engine: str, family: str) -> dict:
+        res = perf.resolve_efficiency(prior, pl.DataFrame({"id": [engine]}), pl.DataFrame(
+            {"id": ["_x"], "family": [family]}))
+        return res.row(0, named=True)
+
+    base = prior_row("*", "*")
+    fixed = {p: base[p] for p in perf.EFFICIENCY_PARAMETERS if p not in FITTED_PARAMETERS}
+    rows: list[dict] = []
+
+    def run(subset: pl.DataFrame, start: dict, parent: dict, weight: float) -> tuple[dict, float]:
+        problem = _Problem(subset.drop("_family"), tables, fixed)
+        return _fit_group(problem, start, parent, weight, max_nfev)
+
+    def record(engine: str, family: str, params: dict, n: int, err: float, fixed_from: dict) -> None:
+        rows.append({
+            "id": f"{engine}/{family}", "engine": engine, "hardware_family": family, **params,
+            **{p: fixed_from[p] for p in perf.EFFICIENCY_PARAMETERS if p not in FITTED_PARAMETERS},
+            **{p: fixed_from[p] for p in perf.EFFICIENCY_SETTINGS},
+            "n_measurements": n, "median_abs_pct_error": round(err, 2),
+        })
+
+    top, top_err = run(sc, {p: base[p] for p in FITTED_PARAMETERS}, {p: base[p] for p in FITTED_PARAMETERS}, 0.05)
+    record("*", "*", top, sc.height, top_err, base)
+    engine_params = {}
+    for (engine,), sub in sorted(sc.group_by(["engine"]), key=lambda g: g[0]):
+        if sub.height < min_rows:
+            continue
+        pr = prior_row(engine, "*")
+        params, err = run(sub, top, top, prior_weight)
+        engine_params[engine] = params
+        record(engine, "*", params, sub.height, err, pr)
+    for (family,), sub in sorted(sc.group_by(["_family"]), key=lambda g: g[0]):
+        if sub.height < min_rows:
+            continue
+        params, err = run(sub, top, top, prior_weight)
+        record("*", family, params, sub.height, err, prior_row("*", family))
+    for (engine, family), sub in sorted(sc.group_by(["engine", "_family"]), key=lambda g: g[0]):
+        if sub.height < min_rows or engine not in engine_params:
+            continue
+        parent = engine_params[engine]
+        params, err = run(sub, parent, parent, prior_weight)
+        record(engine, family, params, sub.height, err, prior_row(engine, family))
+    today = _dt.date.today().isoformat()
+    out = pl.DataFrame(rows).with_columns(
+        *(pl.col(p).round(4 if p != "step_overhead_s" else 7) for p in FITTED_PARAMETERS),
+        pl.col("workspace_tokens").cast(pl.Int64),
+        pl.lit("infer-econ-perf-fit").alias("source"),
+        pl.lit(f"infer_econ.calibrate.fit on {label} ({sc.height} rows)").alias("source_detail"),
+        pl.lit(today).alias("as_of"),
+        pl.lit(None, pl.String).alias("notes"),
+    )
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# reporting
+
+
+def error_summary(pred: pl.DataFrame, by: list[str] | None = None) -> pl.DataFrame:
+    """Median and p90 absolute % error, share within 25 %, and count, per group.
+
+    Examples
+    --------
+    >>> p = pl.DataFrame({"kind": ["a", "a", "b"], "abs_error_pct": [10.0, 30.0, 5.0]})
+    >>> error_summary(p, ["kind"]).row(0)
+    ('a', 2, 20.0, 28.0, 50.0)
+    """
+    by = by or []
+    a = pl.col("abs_error_pct")
+    aggs = [
+        pl.len().alias("n"),
+        a.median().round(1).alias("median_ape_pct"),
+        a.quantile(0.9, interpolation="linear").round(1).alias("p90_ape_pct"),
+        ((a <= 25.0).mean() * 100.0).round(1).alias("within_25_pct"),
+    ]
+    ok = pred.filter(pl.col("abs_error_pct").is_not_null())
+    if not by:
+        return ok.select(aggs)
+    return ok.group_by(by).agg(aggs).sort(by)
+
+
+def cross_validate(meas: pl.DataFrame | None = None, *, max_nfev: int = 40, **kw) -> pl.DataFrame:
+    """Leave-one-hardware-family-out predictions: each family predicted by a fit without it.
+
+    Returns the :func:`predict` frame, each row predicted by parameters fitted
+    on the other families only (its own family falls back to the engine row).
+
+    Examples
+    --------
+    >>> m = measurements().filter(pl.col("engine") == "llama.cpp", pl.col("kind") == "decode_tps_bs1")
+    >>> cv = cross_validate(m.head(60), max_nfev=5, min_rows=1000)
+    >>> cv.height == predict(m.head(60)).height
+    True
+    """
+    from . import catalog
+
+    meas = normalize_measurements(meas) if meas is not None else measurements()
+    hw = kw.get("hardware") if kw.get("hardware") is not None else catalog.load("hardware")
+    fam = hw.select(pl.col("id").alias("hardware"), pl.col("family").alias("_fam"))
+    tagged = meas.join(fam, on="hardware", how="left", maintain_order="left")
+    cats = {k: kw[k] for k in ("models", "hardware", "precisions", "engines") if k in kw}
+    parts = []
+    for family in sorted(set(_usable(tagged)["_fam"].drop_nulls().to_list())):
+        train = tagged.filter(pl.col("_fam") != family).drop("_fam")
+        test = tagged.filter(pl.col("_fam") == family).drop("_fam")
+        if _usable(train).height == 0 or _usable(test).height == 0:
+            continue
+        params = fit(train, max_nfev=max_nfev, **kw)
+        parts.append(predict(test, efficiency=params, **cats))
+    return pl.concat(parts) if parts else predict(meas.head(0), **cats)
+
+
+def validation_report(
+    meas: pl.DataFrame | None = None,
+    efficiency: pl.DataFrame | None = None,
+    *,
+    cross_validation: bool = False,
+    **catalogs: pl.DataFrame,
+) -> dict[str, pl.DataFrame]:
+    """Predicted vs measured, summarized per kind, engine and hardware family.
+
+    Returns
+    -------
+    dict of polars.DataFrame
+        ``predictions`` (:func:`predict`), ``overall``, ``by_kind``,
+        ``by_engine``, ``by_family``, ``by_kind_engine_family`` and, with
+        ``cross_validation=True``, ``cv_predictions``, ``cv_overall`` and
+        ``cv_by_family`` (leave-one-family-out, :func:`cross_validate`).
+
+    Examples
+    --------
+    >>> r = validation_report()
+    >>> sorted(r)[:3]
+    ['by_engine', 'by_family', 'by_kind']
+    """
+    pred = predict(meas, efficiency, **catalogs)
+    out = {
+        "predictions": pred,
+        "overall": error_summary(pred),
+        "by_kind": error_summary(pred, ["kind"]),
+        "by_engine": error_summary(pred, ["engine"]),
+        "by_family": error_summary(pred, ["family"]),
+        "by_kind_engine_family": error_summary(pred, ["kind", "engine", "family"]),
+    }
+    if cross_validation:
+        cv = cross_validate(meas, **catalogs)
+        out["cv_predictions"] = cv
+        out["cv_overall"] = error_summary(cv)
+        out["cv_by_family"] = error_summary(cv, ["family"])
+    return out
+
+
+def format_report(report: dict[str, pl.DataFrame]) -> str:
+    """The report as plain-text tables (what ``infer-econ validate`` prints).
+
+    Examples
+    --------
+    >>> print(format_report(validation_report()).splitlines()[0])
+    Performance model vs published measurements (absolute % error of predicted vs measured)
+    """
+    lines = ["Performance model vs published measurements (absolute % error of predicted vs measured)"]
+    sections = [
+        ("overall", "All rows"),
+        ("by_kind", "By measurement kind"),
+        ("by_engine", "By engine"),
+        ("by_family", "By hardware family"),
+        ("by_kind_engine_family", "By kind, engine and family"),
+        ("cv_overall", "Leave-one-hardware-family-out cross-validation: all rows"),
+        ("cv_by_family", "Leave-one-hardware-family-out cross-validation: by held-out family"),
+    ]
+    with pl.Config(tbl_rows=200, tbl_cols=20, tbl_width_chars=160, tbl_hide_dataframe_shape=True,
+                   tbl_hide_column_data_types=True, fmt_str_lengths=40):
+        for key, title in sections:
+            if key in report:
+                lines += ["", title, str(report[key])]
+    return "\n".join(lines)
+
+
+def validation_chart(pred: pl.DataFrame, title: str = "Predicted vs measured"):
+    """Log-log scatter of predicted vs measured per kind, with the ±25 % band (altair chart).
+
+    Examples
+    --------
+    >>> chart = validation_chart(predict().head(20))
+    >>> chart.to_dict()["facet"]["field"]
+    'kind'
+    """
+    import altair as alt
+
+    data = pred.filter(pl.col("predicted").is_not_null()).select(
+        "id", "kind", "model", "hardware", "family", "precision", "engine", "n_devices", "batch_size",
+        "input_tokens", "output_tokens", "measured", "predicted", pl.col("error_pct").round(1),
+    )
+    lo = max(float(data["measured"].min() or 1.0) / 2, 1e-3) if data.height else 1.0
+    hi = float(data["measured"].max() or 10.0) * 2 if data.height else 10.0
+    band = pl.DataFrame({"measured": [lo, hi]}).with_columns(
+        pl.col("measured").alias("x"), (pl.col("measured") * 1.25).alias("hi"), (pl.col("measured") * 0.75).alias("lo")
+    )
+    scale = alt.Scale(type="log")
+    points = alt.Chart(data).mark_point(filled=True, opacity=0.7).encode(
+        x=alt.X("measured:Q", scale=scale, title="measured [tokens/s]"),
+        y=alt.Y("predicted:Q", scale=scale, title="predicted [tokens/s]"),
+        color=alt.Color("family:N", title="hardware family"),
+        shape=alt.Shape("engine:N"),
+        tooltip=["id", "model", "hardware", "precision", "engine", "n_devices", "batch_size", "input_tokens",
+                 "output_tokens", alt.Tooltip("measured:Q", format=",.1f"), alt.Tooltip("predicted:Q", format=",.1f"),
+                 alt.Tooltip("error_pct:Q", title="error [%]")],
+    )
+    area = alt.Chart(band).mark_area(opacity=0.15, color="gray").encode(
+        x=alt.X("x:Q", scale=scale), y=alt.Y("lo:Q", scale=scale), y2="hi:Q"
+    )
+    line = alt.Chart(band).mark_line(color="gray").encode(x=alt.X("x:Q", scale=scale), y=alt.Y("measured:Q", scale=scale))
+    return (
+        alt.layer(area, line, points, data=data)
+        .properties(width=260, height=220)
+        .facet(facet=alt.Facet("kind:N", title=None), columns=3, data=data)
+        .properties(title=f"{title} (band: ±25 %)")
+        .resolve_scale(x="independent", y="independent")
+    )
+
+
+def _parse_as_of(text: str | None) -> str | None:
+    m = re.match(r"^(\d{4}(-\d{2}(-\d{2})?)?)", text or "")
+    return m.group(1) if m else None

@@ -1,0 +1,1178 @@
+"""Prefill and decode speed: roofline terms, parallelism, engines, and :func:`estimate`.
+
+The building blocks take polars expressions (or column names, or numbers) and
+return expressions; :func:`estimate` joins the catalogs onto a scenario frame
+and evaluates them for every row in one vectorized pass.
+
+The model, per replica of ``tensor_parallel × pipeline_parallel`` devices:
+
+- **Prefill** is compute-bound: ``2 × matmul params × tokens`` plus causal
+  attention ``4 × layers × q_dim × tokens × mean context``, at the precision's
+  tensor peak (the fallback dtype's peak where the chip has no native unit) ×
+  ``prefill_compute_efficiency``, floored by the time to read the weights once.
+- **Decode** (one token for each of ``B`` sequences) is
+  ``max(bytes / (bandwidth × decode_bandwidth_efficiency),
+  FLOPs / (peak × decode_compute_efficiency)) + step_overhead_s +
+  tensor-parallel all-reduce``, where bytes are the weights the batch touches
+  (MoE: only the experts some token routes to) plus every sequence's KV cache.
+- **Pipeline parallelism** splits layers into stages; ``min(B, pp)``
+  micro-batches keep stages busy, and a round (every sequence one token) takes
+  ``pp`` stage times (a single sequence walks through every stage in turn, as
+  llama.cpp's layer split does).
+
+Efficiencies and overheads come from ``data/efficiency.csv`` (fitted by
+:mod:`infer_econ.calibrate`), keyed by engine and the hardware's ``family``,
+never from a chip's name.
+
+References
+----------
+- Williams, Waterman, Patterson, "Roofline", CACM 2009.
+- Pope et al., "Efficiently Scaling Transformer Inference", MLSys 2023
+  (arXiv:2211.05102).
+- Agrawal et al., "Sarathi-Serve" (chunked prefill piggybacked on decode),
+  OSDI 2024 (arXiv:2403.02310).
+- Yu et al., "Orca" (iteration-level scheduling), OSDI 2022.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from . import memory as mem
+from .errors import UnknownIdError, ValidationError
+from .memory import _e, _f
+
+__all__ = [
+    "REQUIRED_COLUMNS",
+    "OPTIONAL_COLUMNS",
+    "OUTPUT_COLUMNS",
+    "EFFICIENCY_PARAMETERS",
+    "moe_experts_touched",
+    "weight_params_touched_b",
+    "mean_cached_tokens",
+    "prefill_flops",
+    "decode_flops",
+    "allreduce_s",
+    "prefill_time_s",
+    "decode_step_s",
+    "roofline",
+    "peak_tflops",
+    "estimate",
+]
+
+#: scenario columns :func:`estimate` needs
+REQUIRED_COLUMNS = ["model", "hardware", "precision", "engine", "n_devices", "input_tokens", "output_tokens"]
+#: optional scenario columns and what a null means
+OPTIONAL_COLUMNS = {
+    "batch_size": "largest batch that fits and the engine runs (offline max throughput)",
+    "context_depth": "0 tokens already cached",
+    "kv_precision": "the precision's default_kv_precision",
+    "tensor_parallel": "n_devices / pipeline_parallel when the engine has tensor parallelism, else 1",
+    "pipeline_parallel": "1 when the engine has tensor parallelism, else n_devices (layer split)",
+}
+#: columns :func:`estimate` adds
+OUTPUT_COLUMNS = [
+    "tensor_parallel_used",
+    "pipeline_parallel_used",
+    "replicas",
+    "batch_size_max",
+    "batch_size_used",
+    "fits",
+    "limit",
+    "weights_gb_per_device",
+    "kv_cache_gb_per_device",
+    "kv_budget_gb_per_device",
+    "prefill_s",
+    "ttft_s",
+    "tpot_s",
+    "prefill_tokens_per_s",
+    "decode_tokens_per_s",
+    "output_tokens_per_s",
+    "items_per_s",
+    "decode_bound",
+]
+#: efficiency columns (``data/efficiency.csv``) the estimator uses
+EFFICIENCY_PARAMETERS = [
+    "prefill_compute_efficiency",
+    "decode_bandwidth_efficiency",
+    "decode_compute_efficiency",
+    "step_overhead_s",
+    "allreduce_latency_s",
+    "allreduce_bandwidth_efficiency",
+    "workspace_tokens",
+    "prefill_chunk_tokens",
+]
+#: non-numeric engine settings carried in ``data/efficiency.csv``
+EFFICIENCY_SETTINGS = ["kv_memory_basis", "peak_column"]
+LIMITS = ["unsupported", "context", "weights", "kv_cache", "engine_cap"]
+_LIMIT = pl.Enum(LIMITS)
+_BOUND = pl.Enum(["memory", "compute"])
+#: bytes per element of the tensor-parallel all-reduce (engines reduce in 16 bit)
+_ALLREDUCE_BYTES = 2.0
+_PEAK_COLUMNS = ["fp32_tflops", "fp16_tflops", "bf16_tflops", "fp8_tflops", "int8_tops", "fp4_tflops"]
+
+
+# --------------------------------------------------------------------------------------------
+# building blocks
+
+
+def moe_experts_touched(
+    n_experts: pl.Expr | str = "n_experts",
+    experts_per_token: pl.Expr | str = "experts_per_token",
+    tokens: pl.Expr | str | float = "batch_size",
+) -> pl.Expr:
+    """Expected distinct routed experts a step of ``tokens`` tokens reads, per MoE layer.
+
+    Parameters
+    ----------
+    n_experts : expr
+        Routed experts per MoE layer ``E``.
+    experts_per_token : expr
+        Experts each token routes to ``k``.
+    tokens : expr [tokens]
+        Tokens in the forward pass (decode: the batch).
+
+    Returns
+    -------
+    polars.Expr [experts]; null for dense models (``n_experts`` null).
+
+    Notes
+    -----
+    With each token choosing ``k`` of ``E`` experts uniformly and
+    independently, an expert is missed by one token with probability
+    ``1 − k/E``, so ``E × (1 − (1 − k/E)^tokens)``: ``k`` at one token, ``E``
+    as tokens → ∞. Real routers are skewed, which touches slightly fewer.
+
+    References
+    ----------
+    Fedus, Zoph, Shazeer, "Switch Transformers", JMLR 2022 (arXiv:2101.03961);
+    the balls-into-bins expectation.
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"n_experts": [8, 8, 128], "experts_per_token": [2, 2, 8],
+    ...                    "batch_size": [1, 64, 1]})
+    >>> [round(v, 3) for v in df.select(moe_experts_touched())["n_experts"]]
+    [2.0, 8.0, 8.0]
+    """
+    e = _f(n_experts)
+    k = _f(experts_per_token)
+    return e * (1.0 - (1.0 - k / e).pow(_f(tokens)))
+
+
+def weight_params_touched_b(
+    total_params_b: pl.Expr | str = "total_params_b",
+    active_params_b: pl.Expr | str = "active_params_b",
+    n_experts: pl.Expr | str = "n_experts",
+    experts_per_token: pl.Expr | str = "experts_per_token",
+    tokens: pl.Expr | str | float = "batch_size",
+) -> pl.Expr:
+    """Parameters a forward pass over ``tokens`` tokens reads from memory [1e9].
+
+    Notes
+    -----
+    Dense: ``total_params_b``. MoE: an expert (summed over MoE layers) has
+    ``s = (total − active) / (E − k)`` parameters, the always-on part is
+    ``active − k × s``, and a pass reads ``active − k × s + touched × s`` with
+    ``touched`` from :func:`moe_experts_touched`. Only the catalog's
+    parameter counts are needed, whatever the layer layout (shared experts,
+    dense first layers, interleaved MoE layers).
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"total_params_b": [46.7, 46.7, 8.0], "active_params_b": [12.9, 12.9, 8.0],
+    ...     "n_experts": [8, 8, None], "experts_per_token": [2, 2, None], "batch_size": [1, 1000, 5]})
+    >>> [round(v, 2) for v in df.select(weight_params_touched_b())["total_params_b"]]
+    [12.9, 46.7, 8.0]
+    """
+    total = _f(total_params_b)
+    active = _f(active_params_b)
+    e = _f(n_experts)
+    k = _f(experts_per_token)
+    per_expert = (total - active) / (e - k)
+    moe = active - k * per_expert + moe_experts_touched(e, k, tokens) * per_expert
+    return pl.when(e.is_null() | (e <= k)).then(total).otherwise(moe)
+
+
+def mean_cached_tokens(
+    start_tokens: pl.Expr | str,
+    new_tokens: pl.Expr | str,
+    sliding_window_tokens: pl.Expr | str | None = "sliding_window_tokens",
+    sliding_window_layer_fraction: pl.Expr | str | None = "sliding_window_layer_fraction",
+) -> pl.Expr:
+    """Mean tokens an average layer attends to over positions ``start … start + new`` [tokens].
+
+    Used for the attention FLOPs of a prefill (causal) and for the mean KV
+    read of a decode that grows the context by ``new`` tokens.
+
+    Notes
+    -----
+    Full-attention layers: ``start + new / 2``. Sliding-window layers attend
+    to ``min(x, W)``; its mean over ``[a, b]`` is ``(a + b)/2`` if ``b ≤ W``,
+    ``W`` if ``a ≥ W``, else ``((W² − a²)/2 + W (b − W)) / (b − a)``. Layers
+    mix by ``sliding_window_layer_fraction`` (null = 1 when a window is set).
+
+    References
+    ----------
+    Beltagy et al. 2020 (arXiv:2004.05150).
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"a": [0.0, 0.0], "n": [2048.0, 8192.0],
+    ...     "sliding_window_tokens": [None, 4096], "sliding_window_layer_fraction": [None, 1.0]})
+    >>> df.select(mean_cached_tokens("a", "n"))["a"].to_list()  # 1024; (4096²/2 + 4096×4096)/8192
+    [1024.0, 3072.0]
+    """
+    a = _f(start_tokens)
+    n = _f(new_tokens)
+    full = a + n / 2.0
+    if sliding_window_tokens is None:
+        return full
+    w = _f(sliding_window_tokens)
+    b = a + n
+    straddle = ((w * w - a * a) / 2.0 + w * (b - w)) / n
+    capped = pl.when(b <= w).then(full).when(a >= w).then(w).otherwise(straddle)
+    frac = pl.lit(1.0) if sliding_window_layer_fraction is None else _f(sliding_window_layer_fraction).fill_null(1.0)
+    return pl.when(w.is_null()).then(full).otherwise((1.0 - frac) * full + frac * capped)
+
+
+def prefill_flops(
+    tokens: pl.Expr | str = "input_tokens",
+    mean_context_tokens: pl.Expr | str = "mean_context_tokens",
+    matmul_params_b: pl.Expr | str = "matmul_params_b",
+    n_layers: pl.Expr | str = "n_layers",
+    q_dim: pl.Expr | str = "q_dim",
+) -> pl.Expr:
+    """FLOPs to prefill one prompt [FLOP].
+
+    Parameters
+    ----------
+    tokens : expr [tokens]
+        Prompt tokens.
+    mean_context_tokens : expr [tokens]
+        Mean attended context per prompt token (:func:`mean_cached_tokens` of
+        ``context_depth`` and ``tokens``; ``depth + tokens/2`` for full causal
+        attention).
+    matmul_params_b : expr [1e9]
+        Parameters multiplied per token: active parameters minus the input
+        embedding (a lookup).
+    n_layers, q_dim : expr
+        Layers and query width (``n_heads × head_dim``).
+
+    Notes
+    -----
+    ``2 × matmul_params × tokens + 2 × 2 × n_layers × q_dim × tokens ×
+    mean_context`` (QKᵀ and AV, two FLOPs per multiply-add).
+
+    References
+    ----------
+    Kaplan et al., "Scaling Laws for Neural Language Models", 2020
+    (arXiv:2001.08361), Table 1.
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"input_tokens": [1000.0], "mean_context_tokens": [500.0],
+    ...     "matmul_params_b": [7.5], "n_layers": [32], "q_dim": [4096]})
+    >>> df.select(prefill_flops()).item()  # 2×7.5e9×1000 + 4×32×4096×1000×500
+    1.52621440e13
+    """
+    t = _f(tokens)
+    return 2.0 * _f(matmul_params_b) * 1e9 * t + 4.0 * _f(n_layers) * _f(q_dim) * t * _f(mean_context_tokens)
+
+
+def decode_flops(
+    batch_size: pl.Expr | str = "batch_size",
+    mean_context_tokens: pl.Expr | str = "mean_context_tokens",
+    matmul_params_b: pl.Expr | str = "matmul_params_b",
+    n_layers: pl.Expr | str = "n_layers",
+    q_dim: pl.Expr | str = "q_dim",
+) -> pl.Expr:
+    """FLOPs of one decode step: one new token for each of ``batch_size`` sequences [FLOP].
+
+    Notes
+    -----
+    ``batch × (2 × matmul_params + 4 × n_layers × q_dim × mean_context)``.
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"batch_size": [8], "mean_context_tokens": [1000.0],
+    ...     "matmul_params_b": [7.5], "n_layers": [32], "q_dim": [4096]})
+    >>> df.select(decode_flops()).item()  # 8 × (1.5e10 + 5.24288e8)
+    1.24194304e11
+    """
+    return _f(batch_size) * (
+        2.0 * _f(matmul_params_b) * 1e9 + 4.0 * _f(n_layers) * _f(q_dim) * _f(mean_context_tokens)
+    )
+
+
+def allreduce_s(
+    tokens: pl.Expr | str | float,
+    hidden_size: pl.Expr | str = "hidden_size",
+    tensor_parallel: pl.Expr | str = "tensor_parallel",
+    interconnect_gb_per_s: pl.Expr | str = "interconnect_gb_per_s",
+    allreduce_latency_s: pl.Expr | str = "allreduce_latency_s",
+    allreduce_bandwidth_efficiency: pl.Expr | str = "allreduce_bandwidth_efficiency",
+    n_allreduce: pl.Expr | str | float = 1.0,
+    bytes_per_element: pl.Expr | str | float = _ALLREDUCE_BYTES,
+) -> pl.Expr:
+    """Time of ``n_allreduce`` ring all-reduces of ``tokens × hidden`` activations [s].
+
+    Notes
+    -----
+    A ring all-reduce of ``S`` bytes sends and receives ``2 (tp − 1)/tp × S``
+    per device; the link carries half its quoted bidirectional bandwidth each
+    way: ``n × (2 (tp − 1)/tp × S / (interconnect_gb_per_s / 2 × 1e9 ×
+    efficiency) + latency)``; zero when ``tp = 1``. A transformer layer under
+    Megatron tensor parallelism does two (after attention and after the MLP).
+
+    References
+    ----------
+    Patarasuk & Yuan, "Bandwidth optimal all-reduce algorithms", JPDC 2009;
+    Shoeybi et al. 2019 (arXiv:1909.08053).
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"t": [256.0], "hidden_size": [8192], "tensor_parallel": [4],
+    ...     "interconnect_gb_per_s": [900.0], "allreduce_latency_s": [1e-5],
+    ...     "allreduce_bandwidth_efficiency": [0.8]})
+    >>> round(df.select(allreduce_s("t")).item() * 1e6, 2)  # 1.5 × 4.19 MB / 360 GB/s + 10 µs
+    27.48
+    """
+    tp = _f(tensor_parallel)
+    size = _f(tokens) * _f(hidden_size) * _f(bytes_per_element)
+    bw = _f(interconnect_gb_per_s) / 2.0 * 1e9 * _f(allreduce_bandwidth_efficiency)
+    one = 2.0 * (tp - 1.0) / tp * size / bw + _f(allreduce_latency_s)
+    return pl.when(tp > 1.0).then(_f(n_allreduce) * one).otherwise(0.0)
+
+
+def prefill_time_s(
+    flops: pl.Expr | str,
+    weight_bytes: pl.Expr | str,
+    peak_tflops: pl.Expr | str = "peak_tflops",
+    memory_bandwidth_gb_per_s: pl.Expr | str = "memory_bandwidth_gb_per_s",
+    prefill_compute_efficiency: pl.Expr | str = "prefill_compute_efficiency",
+    decode_bandwidth_efficiency: pl.Expr | str = "decode_bandwidth_efficiency",
+    step_overhead_s: pl.Expr | str = "step_overhead_s",
+) -> pl.Expr:
+    """Time of one compute-bound forward pass on one device [s].
+
+    Parameters
+    ----------
+    flops : expr [FLOP]
+        FLOPs this device does (:func:`prefill_flops` / devices).
+    weight_bytes : expr [byte]
+        Bytes it must read at least once (its share of the weights).
+    peak_tflops : expr [TFLOP/s]
+        Dense tensor peak for the precision (:func:`peak_tflops`).
+
+    Notes
+    -----
+    ``max(flops / (peak × 1e12 × prefill_compute_efficiency),
+    weight_bytes / (bandwidth × 1e9 × decode_bandwidth_efficiency)) +
+    step_overhead_s``.
+
+    References
+    ----------
+    Williams et al., "Roofline", CACM 2009.
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"f": [1.6e13], "w": [16.06e9], "peak_tflops": [989.4],
+    ...     "memory_bandwidth_gb_per_s": [3350.0], "prefill_compute_efficiency": [0.6],
+    ...     "decode_bandwidth_efficiency": [0.8], "step_overhead_s": [0.0]})
+    >>> round(df.select(prefill_time_s("f", "w")).item(), 4)  # 1.6e13 / (989.4e12 × 0.6)
+    0.027
+    """
+    compute = _f(flops) / (_f(peak_tflops) * 1e12 * _f(prefill_compute_efficiency))
+    read = _f(weight_bytes) / (_f(memory_bandwidth_gb_per_s) * 1e9 * _f(decode_bandwidth_efficiency))
+    return pl.max_horizontal(compute, read) + _f(step_overhead_s)
+
+
+def decode_step_s(
+    bytes_read: pl.Expr | str,
+    flops: pl.Expr | str,
+    memory_bandwidth_gb_per_s: pl.Expr | str = "memory_bandwidth_gb_per_s",
+    peak_tflops: pl.Expr | str = "peak_tflops",
+    decode_bandwidth_efficiency: pl.Expr | str = "decode_bandwidth_efficiency",
+    decode_compute_efficiency: pl.Expr | str = "decode_compute_efficiency",
+    step_overhead_s: pl.Expr | str = "step_overhead_s",
+    comm_s: pl.Expr | str | float = 0.0,
+) -> pl.Expr:
+    """Time of one decode step on one device [s].
+
+    Parameters
+    ----------
+    bytes_read : expr [byte]
+        Weights the batch touches plus the KV cache of every sequence, this
+        device's share.
+    flops : expr [FLOP]
+        This device's share of :func:`decode_flops`.
+    comm_s : expr [s]
+        Tensor-parallel all-reduce time of the step (:func:`allreduce_s`).
+
+    Notes
+    -----
+    ``max(bytes / (bandwidth × 1e9 × decode_bandwidth_efficiency),
+    flops / (peak × 1e12 × decode_compute_efficiency)) + step_overhead_s +
+    comm_s``. The overhead (kernel launches, scheduling, sampling) is what
+    dominates batch-1 decode of small models on big GPUs.
+
+    References
+    ----------
+    Pope et al. 2023 (arXiv:2211.05102), section 3.
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"b": [16.06e9 + 131072 * 1000], "f": [1.6e10],
+    ...     "memory_bandwidth_gb_per_s": [3350.0], "peak_tflops": [989.4],
+    ...     "decode_bandwidth_efficiency": [0.8], "decode_compute_efficiency": [0.5],
+    ...     "step_overhead_s": [0.0005]})
+    >>> round(df.select(decode_step_s("b", "f")).item() * 1000, 3)  # 16.19 GB / 2680 GB/s + 0.5 ms
+    6.54
+    """
+    read = _f(bytes_read) / (_f(memory_bandwidth_gb_per_s) * 1e9 * _f(decode_bandwidth_efficiency))
+    compute = _f(flops) / (_f(peak_tflops) * 1e12 * _f(decode_compute_efficiency))
+    return pl.max_horizontal(read, compute) + _f(step_overhead_s) + _f(comm_s)
+
+
+def roofline(
+    arithmetic_intensity: pl.Expr | str = "flops_per_byte",
+    peak_tflops: pl.Expr | str = "peak_tflops",
+    memory_bandwidth_gb_per_s: pl.Expr | str = "memory_bandwidth_gb_per_s",
+) -> pl.Expr:
+    """Attainable throughput at an arithmetic intensity [TFLOP/s] (for the roofline chart).
+
+    Notes
+    -----
+    ``min(peak_tflops, intensity × bandwidth / 1000)``; the ridge point is
+    ``peak × 1000 / bandwidth`` FLOP/byte. Decode at batch ``B`` of a 16-bit
+    dense model sits near ``B`` FLOP/byte.
+
+    References
+    ----------
+    Williams, Waterman, Patterson, "Roofline", CACM 2009.
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"flops_per_byte": [1.0, 100.0, 1000.0], "peak_tflops": [989.4] * 3,
+    ...                    "memory_bandwidth_gb_per_s": [3350.0] * 3})
+    >>> df.select(roofline())["attainable_tflops"].to_list()
+    [3.35, 335.0, 989.4]
+    """
+    return pl.min_horizontal(
+        _f(peak_tflops), _f(arithmetic_intensity) * _f(memory_bandwidth_gb_per_s) / 1000.0
+    ).alias("attainable_tflops")
+
+
+def peak_tflops(hardware: pl.DataFrame, precisions: pl.DataFrame) -> pl.DataFrame:
+    """Dense tensor peak of every (hardware, precision) pair [TFLOP/s].
+
+    The precision's ``native_peak_column`` of the hardware row where it is not
+    null, else its ``fallback_peak_column`` (the dtype weights are dequantized
+    to, e.g. W4A16 kernels on a chip without FP4), else ``fp32_tflops``.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``hardware``, ``precision``, ``peak_tflops``, ``native`` (bool).
+
+    Examples
+    --------
+    >>> from infer_econ import catalog
+    >>> t = peak_tflops(catalog.load("hardware"), catalog.load("precisions"))
+    >>> t.filter(hardware="a100-sxm-80gb", precision="fp8").select("peak_tflops", "native").row(0)
+    (312.0, False)
+    """
+    hw = hardware.select("id", *_PEAK_COLUMNS).rename({"id": "hardware"})
+    pr = precisions.select(pl.col("id").alias("precision"), "native_peak_column", "fallback_peak_column")
+    pairs = hw.join(pr, how="cross")
+
+    def pick(col: str) -> pl.Expr:
+        expr = pl.lit(None, pl.Float64)
+        for c in _PEAK_COLUMNS:
+            expr = pl.when(pl.col(col) == c).then(pl.col(c)).otherwise(expr)
+        return expr
+
+    return pairs.select(
+        "hardware",
+        "precision",
+        pl.coalesce(pick("native_peak_column"), pick("fallback_peak_column"), pl.col("fp32_tflops")).alias(
+            "peak_tflops"
+        ),
+        pick("native_peak_column").is_not_null().alias("native"),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# catalog tables (small; derived once per set of catalog frames)
+
+_CACHE: dict[tuple, tuple[tuple, dict]] = {}
+
+
+def _catalogs(models, hardware, precisions, engines, efficiency) -> tuple[pl.DataFrame, ...]:
+    from . import catalog
+
+    return (
+        models if models is not None else catalog.load("models"),
+        hardware if hardware is not None else catalog.load("hardware"),
+        precisions if precisions is not None else catalog.load("precisions"),
+        engines if engines is not None else catalog.load("engines"),
+        efficiency if efficiency is not None else catalog.load("efficiency"),
+    )
+
+
+def _need(frame: pl.DataFrame, what: str, columns: list[str]) -> None:
+    if not isinstance(frame, pl.DataFrame):
+        raise ValidationError(f"{what}: expected a polars DataFrame, got {type(frame).__name__}")
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValidationError(f"{what} frame lacks column(s) {missing}")
+
+
+def resolve_efficiency(efficiency: pl.DataFrame, engines: pl.DataFrame, hardware: pl.DataFrame) -> pl.DataFrame:
+    """Efficiency parameters for every (engine, hardware) pair, with wildcard fallbacks.
+
+    Each parameter comes from the most specific row of ``efficiency`` that
+    exists: ``(engine, family)``, then ``(engine, *)``, then ``(*, family)``,
+    then ``(*, *)``, where ``family`` is the hardware row's ``family`` column.
+    A chip a user adds thus gets its family's figures, or the engine's.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``engine``, ``hardware``, the :data:`EFFICIENCY_PARAMETERS` and
+        ``efficiency_id`` (the row the prefill efficiency came from).
+
+    Examples
+    --------
+    >>> eff = pl.DataFrame({"id": ["a", "b"], "engine": ["*", "vllm"], "hardware_family": ["*", "*"],
+    ...     **{p: [0.5, 0.7] for p in EFFICIENCY_PARAMETERS}})
+    >>> eng = pl.DataFrame({"id": ["vllm", "sglang"]})
+    >>> hw = pl.DataFrame({"id": ["h100-sxm"], "family": ["hopper"]})
+    >>> resolve_efficiency(eff, eng, hw).sort("engine")["prefill_compute_efficiency"].to_list()
+    [0.5, 0.7]
+    """
+    _need(efficiency, "efficiency", ["id", "engine", "hardware_family", *EFFICIENCY_PARAMETERS])
+    efficiency = efficiency.with_columns(
+        pl.lit(None, pl.String).alias(c) for c in EFFICIENCY_SETTINGS if c not in efficiency.columns
+    )
+    pairs = engines.select(pl.col("id").alias("engine")).join(
+        hardware.select(pl.col("id").alias("hardware"), pl.col("family")), how="cross"
+    )
+    eff = efficiency.select(
+        pl.col("engine").alias("_ek"),
+        pl.col("hardware_family").alias("_fk"),
+        pl.col("id").alias("efficiency_id"),
+        *(pl.col(p).cast(pl.Float64) for p in EFFICIENCY_PARAMETERS),
+        *(pl.col(c).cast(pl.String) for c in EFFICIENCY_SETTINGS),
+    ).unique(subset=["_ek", "_fk"], keep="last", maintain_order=True)
+    levels = [
+        (pl.col("engine"), pl.col("family")),
+        (pl.col("engine"), pl.lit("*")),
+        (pl.lit("*"), pl.col("family")),
+        (pl.lit("*"), pl.lit("*")),
+    ]
+    out = pairs
+    cols = ["efficiency_id", *EFFICIENCY_PARAMETERS, *EFFICIENCY_SETTINGS]
+    for i, (ek, fk) in enumerate(levels):
+        lvl = eff.rename({c: f"{c}_{i}" for c in cols})
+        out = out.with_columns(ek.alias("_ek"), fk.alias("_fk")).join(
+            lvl, on=["_ek", "_fk"], how="left", maintain_order="left"
+        )
+    return out.select(
+        "engine",
+        "hardware",
+        *(pl.coalesce(*(pl.col(f"{c}_{i}") for i in range(len(levels)))).alias(c) for c in cols),
+    )
+
+
+def _pick_peak(column_of_names: str) -> pl.Expr:
+    """The hardware peak named by a string column (null where the name or the value is null)."""
+    expr = pl.lit(None, pl.Float64)
+    for c in _PEAK_COLUMNS:
+        expr = pl.when(pl.col(column_of_names) == c).then(pl.col(f"_hw_{c}")).otherwise(expr)
+    return expr
+
+
+def _build_tables(models, hardware, precisions, engines, efficiency) -> dict:
+    _need(models, "models", ["id", "task", "total_params_b", "active_params_b", "embedding_params_b", "n_layers",
+                             "hidden_size", "n_heads", "n_kv_heads", "head_dim", "intermediate_size",
+                             "max_context_tokens", "sliding_window_tokens", "sliding_window_layer_fraction",
+                             "kv_latent_dim", "n_experts", "experts_per_token", "n_shared_experts",
+                             "gflops_per_item"])
+    _need(hardware, "hardware", ["id", "vendor", "category", "family", "memory_gb", "memory_bandwidth_gb_per_s",
+                                 "interconnect_gb_per_s", *_PEAK_COLUMNS])
+    _need(precisions, "precisions", ["id", "bits_per_weight", "native_peak_column", "fallback_peak_column",
+                                     "default_kv_precision", "kv_bytes_per_element"])
+    _need(engines, "engines", ["id", "precisions", "hardware_vendors", "max_batch_size", "memory_utilization",
+                               "overhead_gb", "tensor_parallel", "continuous_batching"])
+    f = pl.Float64
+    llm = pl.col("task") == "text-generation"
+    shape = ["n_layers", "hidden_size", "n_heads", "n_kv_heads", "head_dim", "intermediate_size"]
+    mt = models.select(
+        pl.col("id").alias("_m_id"),
+        llm.alias("_m_llm"),
+        (~llm | pl.all_horizontal(pl.col(c).is_not_null() for c in shape)).alias("_m_complete"),
+        pl.col("total_params_b").cast(f).alias("_m_total"),
+        pl.col("active_params_b").cast(f).alias("_m_active"),
+        (pl.col("active_params_b") - pl.col("embedding_params_b").fill_null(0.0)).cast(f).alias("_m_matmul"),
+        pl.col("n_experts").cast(f).alias("_m_e"),
+        pl.col("experts_per_token").cast(f).alias("_m_k"),
+        pl.col("n_layers").cast(f).alias("_m_layers"),
+        pl.col("hidden_size").cast(f).alias("_m_hidden"),
+        (pl.col("n_heads") * pl.col("head_dim")).cast(f).alias("_m_qdim"),
+        pl.col("n_kv_heads").cast(f).alias("_m_kvh"),
+        pl.col("head_dim").cast(f).alias("_m_hd"),
+        pl.col("kv_latent_dim").cast(f).alias("_m_latent"),
+        pl.col("sliding_window_tokens").cast(f).alias("_m_win"),
+        pl.col("sliding_window_layer_fraction").cast(f).alias("_m_frac"),
+        pl.col("max_context_tokens").cast(f).alias("_m_maxctx"),
+        (
+            pl.col("intermediate_size")
+            * pl.when(pl.col("n_experts").is_not_null())
+            .then(pl.col("experts_per_token").fill_null(1) + pl.col("n_shared_experts").fill_null(0))
+            .otherwise(1)
+        ).cast(f).alias("_m_ffn"),
+        pl.col("gflops_per_item").cast(f).alias("_m_gflops"),
+    )
+    peaks = peak_tflops(hardware, precisions)
+    kv_default = precisions.select(
+        pl.col("id").alias("precision"), pl.col("default_kv_precision").alias("_kvd")
+    ).join(
+        precisions.select(pl.col("id").alias("_kvd"), pl.col("kv_bytes_per_element").cast(f).alias("_c_kvb_default")),
+        on="_kvd",
+        how="left",
+    )
+    eff = resolve_efficiency(efficiency, engines, hardware)
+    eng = engines.select(
+        pl.col("id").alias("engine"),
+        pl.col("precisions").str.split(";").list.eval(pl.element().str.strip_chars()).alias("_eprec"),
+        pl.col("hardware_vendors").str.split(";").list.eval(pl.element().str.strip_chars()).alias("_evend"),
+        pl.col("max_batch_size").cast(f).alias("_c_cap"),
+        pl.col("memory_utilization").cast(f).alias("_c_util"),
+        pl.col("overhead_gb").cast(f).alias("_c_ovh"),
+        pl.col("tensor_parallel").alias("_c_tp_ok"),
+        pl.col("continuous_batching").alias("_c_cb"),
+    )
+    hw = hardware.select(
+        pl.col("id").alias("hardware"),
+        "vendor",
+        "category",
+        pl.col("memory_gb").cast(f).alias("_c_mem"),
+        pl.col("memory_bandwidth_gb_per_s").cast(f).alias("_c_bw"),
+        pl.col("interconnect_gb_per_s").cast(f).alias("_c_ic"),
+        *(pl.col(c).cast(f).alias(f"_hw_{c}") for c in _PEAK_COLUMNS),
+    )
+    pr = precisions.select(pl.col("id").alias("precision"), pl.col("bits_per_weight").cast(f).alias("_c_bpw"))
+    combo = (
+        hw.join(pr, how="cross")
+        .join(eng, how="cross")
+        .join(peaks, on=["hardware", "precision"], how="left")
+        .join(kv_default.select("precision", "_c_kvb_default"), on="precision", how="left")
+        .join(eff, on=["engine", "hardware"], how="left")
+        .select(
+            "hardware",
+            "precision",
+            "engine",
+            (
+                pl.col("_eprec").list.contains(pl.col("precision"))
+                & (
+                    pl.col("_evend").list.contains(pl.col("vendor"))
+                    | ((pl.col("category") == "cpu") & pl.col("_evend").list.contains("cpu"))
+                )
+            ).alias("_c_ok"),
+            "_c_mem", "_c_bw", "_c_ic", "_c_bpw", "_c_kvb_default", "_c_cap", "_c_util", "_c_ovh",
+            "_c_tp_ok", "_c_cb",
+            pl.coalesce(_pick_peak("peak_column"), pl.col("peak_tflops")).alias("_c_peak"),
+            pl.col("prefill_compute_efficiency").alias("_c_eff_pf"),
+            pl.col("decode_bandwidth_efficiency").alias("_c_eff_bw"),
+            pl.col("decode_compute_efficiency").alias("_c_eff_dc"),
+            pl.col("step_overhead_s").alias("_c_step"),
+            pl.col("allreduce_latency_s").alias("_c_arlat"),
+            pl.col("allreduce_bandwidth_efficiency").alias("_c_areff"),
+            pl.col("workspace_tokens").alias("_c_wst"),
+            pl.col("prefill_chunk_tokens").alias("_c_chunk"),
+            (pl.col("kv_memory_basis").fill_null("total") == "free_after_weights").alias("_c_kvfree"),
+        )
+    )
+    missing_eff = combo.filter(pl.col("_c_eff_pf").is_null())
+    if missing_eff.height:
+        raise ValidationError(
+            "efficiency frame has no row for engine/family pairs such as "
+            f"{missing_eff.select('engine', 'hardware').row(0)}; add an ('*', '*') row as a fallback"
+        )
+    kv = precisions.select(pl.col("id").alias("kv_precision"), pl.col("kv_bytes_per_element").cast(f).alias("_k_kvb"))
+    return {
+        "models": mt,
+        "combo": combo,
+        "kv": kv,
+        "ids": {
+            "model": models["id"].to_list(),
+            "hardware": hardware["id"].to_list(),
+            "precision": precisions["id"].to_list(),
+            "engine": engines["id"].to_list(),
+            "kv_precision": precisions["id"].to_list(),
+        },
+    }
+
+
+def _tables(models=None, hardware=None, precisions=None, engines=None, efficiency=None) -> dict:
+    frames = _catalogs(models, hardware, precisions, engines, efficiency)
+    key = tuple(id(x) for x in frames)
+    hit = _CACHE.get(key)
+    if hit is not None and all(a is b for a, b in zip(hit[0], frames)):
+        return hit[1]
+    tables = _build_tables(*frames)
+    if len(_CACHE) >= 16:
+        _CACHE.clear()
+    _CACHE[key] = (frames, tables)  # holding the frames keeps their ids from being reused
+    return tables
+
+
+# --------------------------------------------------------------------------------------------
+# validation
+
+_ID_COLUMNS = ["model", "hardware", "precision", "engine"]
+#: numeric scenario columns: (required, allow zero)
+_NUMERIC = {
+    "n_devices": (True, False),
+    "input_tokens": (True, False),
+    "output_tokens": (True, False),
+    "batch_size": (False, False),
+    "context_depth": (False, True),
+    "tensor_parallel": (False, False),
+    "pipeline_parallel": (False, False),
+}
+
+
+def _numeric_checks(schema: pl.Schema) -> list[tuple[str, pl.Expr]]:
+    checks = []
+    for c, (required, zero_ok) in _NUMERIC.items():
+        if c not in schema:
+            continue
+        dt = schema[c]
+        if dt == pl.Null:
+            if required:
+                raise ValidationError(f"column {c!r} is all null; it needs positive integers")
+            continue
+        if not dt.is_numeric():
+            raise ValidationError(f"column {c!r} must be numeric (integers), got dtype {dt}")
+        x = pl.col(c)
+        bad = (x < 0) if zero_ok else (x <= 0)
+        if dt.is_float():
+            bad = bad | x.is_nan() | x.is_infinite() | (x != x.floor())
+        if required:
+            bad = bad | x.is_null()
+        checks.append((c, bad.fill_null(False)))
+    return checks
+
+
+def _raise_numeric(frame: pl.DataFrame, column: str, bad: pl.Expr) -> None:
+    required, zero_ok = _NUMERIC[column]
+    rows = frame.with_row_index("_row").filter(bad)
+    i, v = rows["_row"][0], rows[column][0]
+    what = "non-negative integers" if zero_ok else "positive integers"
+    what += "" if required else " or null"
+    raise ValidationError(f"column {column!r}: row {i} has {v!r}; expected {what}")
+
+
+def _check_columns(schema: pl.Schema) -> None:
+    missing = [c for c in REQUIRED_COLUMNS if c not in schema]
+    if missing:
+        raise ValidationError(
+            f"scenario frame lacks required column(s) {missing}; required: {REQUIRED_COLUMNS}, "
+            f"optional: {list(OPTIONAL_COLUMNS)}"
+        )
+    for c in [*_ID_COLUMNS, "kv_precision"]:
+        if c in schema and schema[c] not in (pl.String, pl.Categorical, pl.Null) and not isinstance(
+            schema[c], pl.Enum
+        ):
+            raise ValidationError(f"column {c!r} must hold catalog ids (strings), got dtype {schema[c]}")
+
+
+def _unknown(values: pl.Series, kind: str, valid: list[str], catalog_name: str) -> None:
+    bad = set(values.drop_nulls().unique().to_list()) - set(valid)
+    if values.null_count():
+        bad.add("null")
+    if bad:
+        raise UnknownIdError(catalog_name if kind != "kv_precision" else "kv_precision", bad, valid)
+
+
+def _divisible_check() -> pl.Expr:
+    return pl.col("n_devices") % (pl.col("tensor_parallel").fill_null(1) * pl.col("pipeline_parallel").fill_null(1))
+
+
+# --------------------------------------------------------------------------------------------
+# the estimator
+
+
+def _with_defaults(lf: pl.LazyFrame, schema: pl.Schema) -> pl.LazyFrame:
+    add = []
+    if "batch_size" not in schema:
+        add.append(pl.lit(None, pl.Int64).alias("batch_size"))
+    if "context_depth" not in schema:
+        add.append(pl.lit(0, pl.Int64).alias("context_depth"))
+    if "kv_precision" not in schema:
+        add.append(pl.lit(None, pl.String).alias("kv_precision"))
+    for c in ("tensor_parallel", "pipeline_parallel"):
+        if c not in schema:
+            add.append(pl.lit(None, pl.Int64).alias(c))
+    return lf.with_columns(add) if add else lf
+
+
+def _join(lf: pl.LazyFrame, t: dict) -> pl.LazyFrame:
+    keys = [pl.col(c).cast(pl.String).alias(f"_key_{c}") for c in [*_ID_COLUMNS, "kv_precision"]]
+    return (
+        lf.with_columns(keys)
+        .join(t["models"].lazy(), left_on="_key_model", right_on="_m_id", how="left", maintain_order="left")
+        .join(
+            t["combo"].lazy(),
+            left_on=["_key_hardware", "_key_precision", "_key_engine"],
+            right_on=["hardware", "precision", "engine"],
+            how="left",
+            maintain_order="left",
+        )
+        .join(t["kv"].lazy(), left_on="_key_kv_precision", right_on="kv_precision", how="left", maintain_order="left")
+    )
+
+
+def _core(lf: pl.LazyFrame, input_columns: list[str]) -> pl.LazyFrame:
+    """All the per-row physics on a frame that already carries the catalog columns."""
+    c = pl.col
+    n = c("n_devices").cast(pl.Float64)
+    tp_in = c("tensor_parallel").cast(pl.Float64)
+    pp_in = c("pipeline_parallel").cast(pl.Float64)
+    tp_ok = c("_c_tp_ok")
+    stage1 = [
+        pl.when(tp_in.is_not_null())
+        .then(tp_in)
+        .when(tp_ok)
+        .then(n / pp_in.fill_null(1.0))
+        .otherwise(1.0)
+        .alias("_tp"),
+        pl.when(pp_in.is_not_null()).then(pp_in).when(tp_in.is_not_null() | tp_ok).then(1.0).otherwise(n).alias("_pp"),
+        c("input_tokens").cast(pl.Float64).alias("_I"),
+        c("output_tokens").cast(pl.Float64).alias("_O"),
+        c("context_depth").cast(pl.Float64).fill_null(0.0).alias("_D"),
+        pl.coalesce(c("_k_kvb"), c("_c_kvb_default")).alias("_kvb"),
+        mem.weights_gb(c("_m_total"), c("_c_bpw")).alias("_w_gb"),
+    ]
+    stage2 = [
+        (c("_tp") * c("_pp")).alias("_dev"),
+        (n / (c("_tp") * c("_pp"))).alias("replicas_f"),
+        (c("_w_gb") / (c("_tp") * c("_pp"))).alias("weights_gb_per_device"),
+        mem.kv_cache_bytes_per_token_per_device(
+            c("_m_layers"), c("_m_kvh"), c("_m_hd"), c("_kvb"), c("_m_latent"), c("_tp"), c("_pp")
+        ).alias("_kv_tok"),
+        (c("_D") + c("_I") + c("_O") - 1.0).alias("_L"),  # the last output token is never fed back
+        mem.activation_workspace_gb(c("_c_wst"), c("_m_hidden"), c("_m_ffn"), c("_tp")).fill_null(0.0).alias("_ws"),
+    ]
+    stage3 = [
+        (c("_kv_tok") * mem.cached_tokens(c("_L"), c("_m_win"), c("_m_frac"))).alias("_kv_seq"),
+        mem.kv_budget_gb(
+            c("_c_mem"), c("_c_util"), c("_c_ovh"), c("weights_gb_per_device"), c("_ws"), c("_c_kvfree")
+        ).alias(
+            "kv_budget_gb_per_device"
+        ),
+    ]
+    cap_kv = (c("kv_budget_gb_per_device") * 1e9 / c("_kv_seq")).floor().clip(lower_bound=0.0)
+    stage4 = [
+        pl.when(c("_m_llm")).then(cap_kv).otherwise(float("inf")).alias("_cap_kv"),
+    ]
+    breq = c("batch_size").cast(pl.Float64)
+    cap = pl.min_horizontal(c("_cap_kv"), c("_c_cap"))
+    supported = c("_c_ok") & ((c("_tp") == 1.0) | tp_ok)
+    ctx_ok = ~c("_m_llm") | c("_m_maxctx").is_null() | (c("_L") <= c("_m_maxctx"))
+    lim = lambda s: pl.lit(s, _LIMIT)  # noqa: E731
+    limit = (
+        pl.when(~supported)
+        .then(lim("unsupported"))
+        .when(~ctx_ok)
+        .then(lim("context"))
+        .when(c("kv_budget_gb_per_device") <= 0.0)
+        .then(lim("weights"))
+        .when(breq.is_null() & (c("_cap_kv") < 1.0))
+        .then(lim("kv_cache"))
+        .when(breq.is_null() & (c("_c_cap") <= c("_cap_kv")))
+        .then(lim("engine_cap"))
+        .when(breq.is_null())
+        .then(lim("kv_cache"))
+        .when(breq > c("_cap_kv"))
+        .then(lim("kv_cache"))
+        .otherwise(pl.lit(None, _LIMIT))
+    )
+    stage5 = [
+        cap.alias("_cap"),
+        pl.coalesce(breq, cap).alias("_B"),
+        limit.alias("limit"),
+    ]
+    stage6 = [
+        (c("limit").is_null() | (c("limit") == "engine_cap") | (breq.is_null() & (c("limit") == "kv_cache") & (c("_cap") >= 1.0))).alias("fits"),
+        pl.min_horizontal(c("_B"), c("_pp")).alias("_m"),
+        mean_cached_tokens(c("_D") + c("_I"), c("_O"), c("_m_win"), c("_m_frac")).alias("_ctx_dec"),
+        mean_cached_tokens(c("_D"), c("_I"), c("_m_win"), c("_m_frac")).alias("_ctx_pf"),
+    ]
+    b = c("_B") / c("_m")  # sequences per micro-batch
+    dev = c("_dev")
+    wbytes = c("_c_bpw") / 8.0 * 1e9 / dev  # bytes per 1e9 params on one device
+    touched = lambda tokens: weight_params_touched_b(c("_m_total"), c("_m_active"), c("_m_e"), c("_m_k"), tokens)  # noqa: E731
+    ar = lambda tokens: allreduce_s(  # noqa: E731
+        tokens, c("_m_hidden"), c("_tp"), c("_c_ic"), c("_c_arlat"), c("_c_areff"), 2.0 * c("_m_layers") / c("_pp")
+    )
+    stage7 = [
+        (touched(b) * wbytes + b * c("_kv_tok") * c("_ctx_dec")).alias("_dec_bytes"),
+        (decode_flops(b, c("_ctx_dec"), c("_m_matmul"), c("_m_layers"), c("_m_qdim")) / dev).alias("_dec_flops"),
+        (prefill_flops(c("_I"), c("_ctx_pf"), c("_m_matmul"), c("_m_layers"), c("_m_qdim"))).alias("_pf_prompt"),
+        ar(b).alias("_ar_dec"),
+    ]
+    read_s = c("_dec_bytes") / (c("_c_bw") * 1e9 * c("_c_eff_bw"))
+    dec_compute_s = c("_dec_flops") / (c("_c_peak") * 1e12 * c("_c_eff_dc"))
+    pf_stage = lambda prompts: prefill_time_s(  # noqa: E731
+        prompts * c("_pf_prompt") / dev,
+        touched(prompts * c("_I")) * wbytes,
+        c("_c_peak"),
+        c("_c_bw"),
+        c("_c_eff_pf"),
+        c("_c_eff_bw"),
+        c("_c_step"),
+    ) + ar(prompts * c("_I"))
+    # prefill runs in chunks of prefill_chunk_tokens (llama.cpp ubatch; chunked prefill); with pipeline
+    # parallelism the chunks fill the stages: (chunks + pp - 1) stage times
+    chunks = (c("_B") * c("_I") / c("_c_chunk")).ceil().clip(lower_bound=1.0)
+    chunks1 = (c("_I") / c("_c_chunk")).ceil().clip(lower_bound=1.0)
+    # continuous batching, steady state: each step also carries b·I/O prefill tokens (chunked prefill)
+    mix_compute_s = dec_compute_s + (b / c("_O")) * c("_pf_prompt") / dev / (c("_c_peak") * 1e12 * c("_c_eff_pf"))
+    mix_stage = pl.max_horizontal(read_s, mix_compute_s) + c("_c_step") + ar(b * (1.0 + c("_I") / c("_O")))
+    stage8 = [
+        (c("_pp") * (pl.max_horizontal(read_s, dec_compute_s) + c("_c_step") + c("_ar_dec"))).alias("_tpot"),
+        ((chunks + c("_pp") - 1.0) * pf_stage(c("_B") / chunks)).alias("_prefill"),
+        ((chunks1 + c("_pp") - 1.0) * pf_stage(1.0 / chunks1)).alias("_prefill1"),
+        (c("_pp") * mix_stage).alias("_mix_round"),
+        pl.when(dec_compute_s > read_s).then(pl.lit("compute", _BOUND)).otherwise(pl.lit("memory", _BOUND)).alias("_bound"),
+        (
+            c("_B")
+            / (
+                pl.max_horizontal(
+                    c("_B") * c("_m_gflops") * 1e9 / (dev * c("_c_peak") * 1e12 * c("_c_eff_pf")),
+                    c("_w_gb") * 1e9 / dev / (c("_c_bw") * 1e9 * c("_c_eff_bw")),
+                )
+                + c("_c_step")
+            )
+        ).alias("_items"),
+    ]
+    llm_ok = c("fits") & c("_m_llm")
+    item_ok = c("fits") & ~c("_m_llm")
+    out_static = c("_B") * c("_O") / (c("_prefill") + c("_O") * c("_tpot"))
+    reps = c("replicas_f")
+    outputs = [
+        c("_tp").cast(pl.Int64).alias("tensor_parallel_used"),
+        c("_pp").cast(pl.Int64).alias("pipeline_parallel_used"),
+        reps.cast(pl.Int64).alias("replicas"),
+        pl.when(c("_c_ok").is_not_null()).then(c("_cap")).cast(pl.Int64).alias("batch_size_max"),
+        pl.when(c("fits")).then(c("_B")).cast(pl.Int64).alias("batch_size_used"),
+        "fits",
+        "limit",
+        "weights_gb_per_device",
+        pl.when(c("_m_llm")).then(c("_B") * c("_kv_seq") / 1e9).alias("kv_cache_gb_per_device"),
+        "kv_budget_gb_per_device",
+        pl.when(llm_ok).then(c("_prefill")).alias("prefill_s"),
+        pl.when(llm_ok).then(c("_prefill1") + c("_tpot")).alias("ttft_s"),
+        pl.when(llm_ok).then(c("_tpot")).alias("tpot_s"),
+        pl.when(llm_ok).then(c("_B") * c("_I") / c("_prefill")).alias("prefill_tokens_per_s"),
+        pl.when(llm_ok).then(c("_B") / c("_tpot")).alias("decode_tokens_per_s"),
+        pl.when(llm_ok)
+        .then(reps * pl.when(c("_c_cb")).then(c("_B") / c("_mix_round")).otherwise(out_static))
+        .alias("output_tokens_per_s"),
+        pl.when(item_ok).then(reps * c("_items")).alias("items_per_s"),
+        pl.when(llm_ok).then(c("_bound")).alias("decode_bound"),
+    ]
+    keep = [x for x in input_columns if x not in OUTPUT_COLUMNS]
+    return (
+        lf.with_columns(stage1)
+        .with_columns(stage2)
+        .with_columns(stage3)
+        .with_columns(stage4)
+        .with_columns(stage5)
+        .with_columns(stage6)
+        .with_columns(stage7)
+        .with_columns(stage8)
+        .select(*keep, *outputs)
+    )
+
+
+def estimate(
+    scenarios: pl.DataFrame | pl.LazyFrame,
+    *,
+    efficiency: pl.DataFrame | None = None,
+    models: pl.DataFrame | None = None,
+    hardware: pl.DataFrame | None = None,
+    precisions: pl.DataFrame | None = None,
+    engines: pl.DataFrame | None = None,
+) -> pl.DataFrame | pl.LazyFrame:
+    """Memory fit, prefill and decode speed of every scenario row, in one vectorized pass.
+
+    Parameters
+    ----------
+    scenarios : polars.DataFrame or LazyFrame
+        One row per scenario. Required columns: ``model``, ``hardware``,
+        ``precision``, ``engine`` (catalog ids), ``n_devices``,
+        ``input_tokens``, ``output_tokens`` (positive integers). Optional:
+        ``batch_size`` (concurrent sequences per replica; null = the largest
+        batch that fits and the engine runs), ``context_depth`` (tokens
+        already cached before the prompt, default 0), ``kv_precision``
+        (default: the precision's ``default_kv_precision``),
+        ``tensor_parallel`` / ``pipeline_parallel`` (default: every device
+        tensor-parallel, or a layer split for engines without tensor
+        parallelism). ``n_devices`` may be a multiple of ``tp × pp``: the
+        rest are data-parallel replicas. Other columns are kept.
+    efficiency : polars.DataFrame, optional
+        Efficiency parameters in the schema of ``data/efficiency.csv``, e.g.
+        the result of :func:`infer_econ.calibrate.fit` on your own
+        measurements. Default: the shipped file.
+    models, hardware, precisions, engines : polars.DataFrame, optional
+        Catalog frames to use instead of the shipped ones (e.g.
+        ``catalog.load("hardware", extra=my_chips)``).
+
+    Returns
+    -------
+    Same kind as ``scenarios``; one row per input row, same order, input
+    columns kept, plus :data:`OUTPUT_COLUMNS`:
+
+    - ``tensor_parallel_used``, ``pipeline_parallel_used``, ``replicas``
+    - ``batch_size_max`` [sequences]: most the memory and the engine allow
+    - ``batch_size_used`` [sequences]: ``batch_size`` or ``batch_size_max``
+    - ``fits`` (bool); ``limit``: what binds — ``unsupported`` (the engine
+      does not run this precision, this vendor's chips, or tensor
+      parallelism), ``context`` (longer than the model's context),
+      ``weights`` (weights + runtime + workspace exceed the engine's memory),
+      ``kv_cache``, ``engine_cap`` (the engine's ``max_batch_size``), or
+      null when a requested batch fits with room to spare
+    - ``weights_gb_per_device``, ``kv_cache_gb_per_device`` (at the final
+      length, ``batch_size_used`` sequences), ``kv_budget_gb_per_device`` [GB]
+    - ``prefill_s`` (the whole batch's prompts), ``ttft_s`` (one prompt's
+      prefill plus one decode step of the running batch), ``tpot_s`` (mean
+      step time while the context grows from ``context_depth +
+      input_tokens``) [s]
+    - ``prefill_tokens_per_s`` (``batch × input_tokens / prefill_s``),
+      ``decode_tokens_per_s`` (``batch / tpot_s``), both per replica;
+      ``output_tokens_per_s``: the whole deployment serving requests of this
+      shape back to back at ``batch_size_used`` with prefill included [tokens/s]
+    - ``items_per_s``: models whose task is not text generation (images,
+      embeddings, audio seconds, denoising steps from ``gflops_per_item``);
+      LLM columns stay null for them, and ``items_per_s`` is null for LLMs
+    - ``decode_bound``: ``memory`` or ``compute`` at ``batch_size_used``
+
+    Rows that do not fit have ``fits = false`` and null speeds.
+
+    Raises
+    ------
+    ValidationError
+        A required column is missing, or a numeric column holds zero,
+        negative, NaN, null (where required) or non-integer values, or
+        ``n_devices`` is not a multiple of ``tensor_parallel ×
+        pipeline_parallel``: the message names the column and the first bad row.
+    UnknownIdError
+        An id is not in its catalog: the message names it and lists the valid ids.
+
+    Notes
+    -----
+    The formulas are those of :mod:`infer_econ.memory` and the building
+    blocks of this module. ``tpot_s`` evaluates the step at the mean context
+    of the output (exact while one roofline regime holds). Throughput of an
+    engine with continuous batching (``engines.continuous_batching``) is the
+    steady state of chunked prefill piggybacked on decode: each step carries
+    the batch's decode tokens plus ``B × input/output`` prompt tokens, so
+    prompt compute shares the step's single weight read:
+    ``B / (pp × (max(read, decode compute + prefill share) + overhead +
+    all-reduce))``. Without continuous batching, batches run prefill then
+    decode: ``B × O / (prefill_s + O × tpot_s)``. A LazyFrame input is
+    validated eagerly (its id and numeric columns are collected once); the
+    result is lazy.
+
+    References
+    ----------
+    See the module docstring.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> frame = pl.DataFrame({"model": ["llama-3.1-8b"], "hardware": ["h100-sxm"], "precision": ["bf16"],
+    ...     "engine": ["vllm"], "n_devices": [1], "input_tokens": [1000], "output_tokens": [200]})
+    >>> out = estimate(frame)
+    >>> out.select("fits", "weights_gb_per_device").row(0)
+    (True, 16.06)
+    >>> bool(out["output_tokens_per_s"][0] > out["decode_tokens_per_s"][0] / 10)
+    True
+    """
+    lazy = isinstance(scenarios, pl.LazyFrame)
+    if not lazy and not isinstance(scenarios, pl.DataFrame):
+        raise ValidationError(f"scenarios must be a polars DataFrame or LazyFrame, got {type(scenarios).__name__}")
+    schema = scenarios.collect_schema() if lazy else scenarios.schema
+    _check_columns(schema)
+    t = _tables(models, hardware, precisions, engines, efficiency)
+    checks = _numeric_checks(schema)
+    lf = scenarios.lazy() if not lazy else scenarios
+    input_columns = list(schema.names())
+    agg = [bad.any().alias(name) for name, bad in checks]
+    div = (_divisible_check() != 0).fill_null(False)
+    has_par = "tensor_parallel" in schema or "pipeline_parallel" in schema
+    lf_d = _with_defaults(lf, schema)
+    if lazy:
+        ids = [pl.col(k).cast(pl.String).unique().implode().alias(f"_ids_{k}") for k in _ID_COLUMNS]
+        if "kv_precision" in schema:
+            ids.append(pl.col("kv_precision").cast(pl.String).drop_nulls().unique().implode().alias("_ids_kv"))
+        summary = lf_d.select(*agg, *ids, *([div.any().alias("_div")] if has_par else [])).collect()
+        for name, _ in checks:
+            if summary[name][0]:
+                _raise_numeric(lf.select(name).collect(), name, dict(checks)[name])
+        for k in _ID_COLUMNS:
+            _unknown(summary[f"_ids_{k}"][0], k, t["ids"][k], {"model": "models", "precision": "precisions",
+                                                                  "engine": "engines"}.get(k, k))
+        if "kv_precision" in schema:
+            _unknown(summary["_ids_kv"][0], "kv_precision", t["ids"]["kv_precision"], "kv_precision")
+        if has_par and summary["_div"][0]:
+            _raise_divisible(lf_d.collect())
+        used = set(summary["_ids_model"][0].to_list())
+        incomplete = t["models"].filter(~pl.col("_m_complete") & pl.col("_m_id").is_in(list(used)))
+        if incomplete.height:
+            _raise_incomplete(incomplete.rename({"_m_id": "_key_model"}))
+        return _core(_join(lf_d, t), input_columns)
+
+    frame = scenarios
+    if agg:
+        summary = frame.select(agg)
+        for name, bad in checks:
+            if summary[name][0]:
+                _raise_numeric(frame, name, bad)
+    joined = _join(lf_d, t).collect()
+    if joined["_m_total"].null_count():
+        _unknown(frame["model"].cast(pl.String), "model", t["ids"]["model"], "models")
+    if joined["_c_ok"].null_count():
+        for k, cat in (("hardware", "hardware"), ("precision", "precisions"), ("engine", "engines")):
+            _unknown(frame[k].cast(pl.String), k, t["ids"][k], cat)
+    if "kv_precision" in schema and joined["_k_kvb"].null_count() > frame["kv_precision"].null_count():
+        _unknown(frame["kv_precision"].cast(pl.String).drop_nulls(), "kv_precision", t["ids"]["kv_precision"],
+                 "kv_precision")
+    if has_par and frame.select(div.any()).item():
+        _raise_divisible(frame.pipe(lambda f: _with_defaults(f.lazy(), schema).collect()))
+    if not joined["_m_complete"].all():
+        _raise_incomplete(joined)
+    return _core(joined.lazy(), input_columns).collect()
+
+
+def _raise_divisible(frame: pl.DataFrame) -> None:
+    rows = frame.with_row_index("_row").filter((_divisible_check() != 0).fill_null(False))
+    r = rows.row(0, named=True)
+    raise ValidationError(
+        f"columns 'n_devices', 'tensor_parallel', 'pipeline_parallel': row {r['_row']} has n_devices "
+        f"{r['n_devices']} which is not a multiple of tensor_parallel × pipeline_parallel "
+        f"({r['tensor_parallel']} × {r['pipeline_parallel']})"
+    )
+
+
+def _raise_incomplete(joined: pl.DataFrame) -> None:
+    bad = sorted(set(joined.filter(~pl.col("_m_complete"))["_key_model"].to_list()))
+    raise ValidationError(
+        f"model(s) {bad} lack the shape columns an LLM estimate needs (n_layers, hidden_size, n_heads, "
+        "n_kv_heads, head_dim, intermediate_size): add them to the models catalog"
+    )
