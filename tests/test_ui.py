@@ -243,3 +243,78 @@ def test_clean_frame_and_download_link():
 def test_app_displays_as_widget():
     bundle = _app()._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
+
+
+# ----------------------------------------------------------------------------- workbook apps
+import functools  # noqa: E402
+
+from infer_econ.ui import apps  # noqa: E402
+
+
+@functools.cache
+def _hardware_app():
+    return apps.hardware()
+
+
+def test_hardware_app_compares_every_priced_accelerator():
+    app = _hardware_app()
+    assert app.state.error is None, app.state.traceback
+    frame = app.state.frames["hardware"]
+    assert frame.height >= 10 and frame["fits"].all()
+    assert frame["usd_per_million_output_tokens"].is_sorted()
+    # the headline is the highlighted accelerator's row of the same frame
+    row = frame.filter(hardware=app.knobs["pick"].value).row(0, named=True)
+    assert app.state.headline["usd_per_million_output_tokens"] == row["usd_per_million_output_tokens"]
+
+
+def test_hardware_app_knob_moves_frame_chart_and_headline():
+    app = _hardware_app()
+    before_spec = app.chart("hardware").jchart.spec
+    before = app.state.headline["usd_per_million_output_tokens"]
+    app.knobs["input_tokens"].value = 4000.0
+    try:
+        assert app.state.values["input_tokens"] == 4000.0
+        assert app.state.headline["usd_per_million_output_tokens"] != before
+        assert app.chart("hardware").jchart.spec != before_spec
+    finally:
+        app.knobs["input_tokens"].value = 1000.0
+
+
+def test_hardware_app_reports_a_model_that_does_not_fit():
+    app = _hardware_app()
+    app.set(model="llama-3.1-70b", precision="bf16", n_devices=1, pick="h100-sxm")
+    try:
+        assert "cannot run" in app.state.message and "weights" in app.state.message
+        assert "h100-sxm" in app.state.frames["does_not_fit"]["hardware"].to_list()
+        assert app.state.headline["output_tokens_per_s"] is None  # no made-up number
+        assert app.state.error is None
+    finally:
+        app.set(model="llama-3.1-8b", precision="fp8")
+
+
+def test_hardware_app_highlight_moves_param_only():
+    app = _hardware_app()
+    view = app.chart("hardware")
+    builds = view.builds
+    app.knobs["pick"].value = "l40s"
+    assert view.jchart.params.highlight == "l40s" and view.builds == builds
+    assert app.state.headline["usd_per_million_output_tokens"] == app.state.frames["hardware"].filter(
+        hardware="l40s")["usd_per_million_output_tokens"].item()
+    app.knobs["pick"].value = "h100-sxm"
+
+
+def test_primary_sliders_are_marked():
+    app = _hardware_app()
+    marked = [n for n, k in app.knobs.items() if apps.PRIMARY_CLASS in k._dom_classes]
+    assert set(marked) == {"input_tokens", "output_tokens", "n_devices"}
+
+
+def test_quantization_app_precisions_and_fit():
+    app = apps.quantization()
+    assert app.state.error is None, app.state.traceback
+    prec = app.state.frames["precisions"]["precision"].to_list()
+    assert "int4" in prec and "bf16" not in prec  # 70B in bf16 (141 GB) does not fit one 80 GB H100
+    counts = dict(app.state.frames["fit_count"].iter_rows())
+    assert counts["int4"] >= counts["fp8"] >= counts["bf16"]  # fewer bits fit on more devices
+    app.knobs["n_devices"].value = 2
+    assert app.state.frames["fit_count"].filter(precision="bf16")["devices_that_fit"].item() >= counts["bf16"]

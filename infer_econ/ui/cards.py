@@ -111,6 +111,7 @@ class Card:
         if self.kind not in FORMATS:
             raise ValueError(f"card {self.key!r}: format {self.kind!r} is not one of {sorted(FORMATS)}")
         self.html = w.HTML(layout=w.Layout(min_width="150px", margin="0 10px 6px 0"))
+        self.html.add_class("ie-headline")
         self.render(None)
 
     def render(self, value, note: str | None = None) -> None:

@@ -357,6 +357,9 @@ class TableView:
                 for c in cols
             )
             body.append(f"<tr>{cells}</tr>")
+        if frame.height == 0:
+            self.html.value = f"<div class='ie-table-empty' style='color:#777;font-size:12px'>{html.escape(plot.label(self.name))}: none</div>"
+            return
         more = (f"<div style='color:#777;font-size:11px'>{frame.height - self.max_rows} more rows in the export</div>"
                 if frame.height > self.max_rows else "")
         self.html.value = (f"<table class='ie-table' style='border-collapse:collapse;font-size:12px'>"
