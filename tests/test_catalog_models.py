@@ -37,7 +37,7 @@ NON_LLM = ["resnet-50", "bert-base", "bert-large", "all-minilm-l6-v2", "whisper-
 DENSE_LLAMA_CLASS = [
     "llama-2-7b", "llama-2-13b", "llama-2-70b", "llama-3-8b", "llama-3-70b", "llama-3.1-8b", "llama-3.1-70b",
     "llama-3.1-405b", "llama-3.2-1b", "llama-3.2-3b", "llama-3.3-70b", "mistral-7b", "qwen2-7b", "qwen2-72b",
-    "qwen2.5-7b", "qwen2.5-32b", "qwen2.5-72b", "phi-3-mini", "phi-3-medium",
+    "qwen2.5-7b", "qwen2.5-32b", "qwen2.5-72b", "phi-3-mini", "phi-3-medium", "qwen3-8b", "qwen3-32b", "phi-4",
 ]
 # measurement files name a model by another id where the same weights are meant
 ALIASES = {"deepseek-r1-671b": "deepseek-r1"}
@@ -163,9 +163,21 @@ def test_attention_kinds(models):
     # 34 layers, every 6th global: layers 6, 12, 18, 24, 30 global -> 29 local of 34
     assert g3["sliding_window_tokens"] == 1024
     assert g3["sliding_window_layer_fraction"] == pytest.approx(29 / 34, abs=1e-4)
+    # 12B: 48 layers, 8 global -> 40/48; 27B: 62 layers, 10 global -> 52/62
+    assert row(models, "gemma-3-12b")["sliding_window_layer_fraction"] == pytest.approx(40 / 48, abs=1e-4)
+    assert row(models, "gemma-3-27b")["sliding_window_layer_fraction"] == pytest.approx(52 / 62, abs=1e-4)
     for g in ("gpt-oss-20b", "gpt-oss-120b"):
         r = row(models, g)
         assert (r["sliding_window_tokens"], r["sliding_window_layer_fraction"]) == (128, 0.5)
+
+
+def test_gemma_3_local_share_follows_layer_count(models):
+    # Gemma 3: layer i is global when (i + 1) is a multiple of 6, so n_layers // 6 layers are global
+    g3 = models.filter(pl.col("family") == "gemma-3")
+    assert g3.height >= 3
+    for r in g3.iter_rows(named=True):
+        local = r["n_layers"] - r["n_layers"] // 6
+        assert r["sliding_window_layer_fraction"] == pytest.approx(local / r["n_layers"], abs=1e-4), r["id"]
 
 
 def test_mla_latent(models):
@@ -182,6 +194,7 @@ def test_head_dim_not_assumed_from_hidden(models):
     assert row(models, "gemma-2-9b")["head_dim"] == 256  # 3584 / 16 = 224
     assert row(models, "gemma-2-27b")["head_dim"] == 128  # 4608 / 32 = 144
     assert row(models, "gemma-3-4b")["head_dim"] == 256  # 2560 / 8 = 320
+    assert row(models, "gemma-3-27b")["head_dim"] == 128  # 5376 / 32 = 168
     assert row(models, "llama-3.2-1b")["head_dim"] == 64  # 2048 / 32
 
 
