@@ -265,7 +265,7 @@ class HardwarePicker(w.VBox):
     Examples
     --------
     >>> p = HardwarePicker("h100-sxm")
-    >>> p.search.value = "L4"
+    >>> p.search.value = "L4 24"
     >>> p.value
     'l4'
     """
