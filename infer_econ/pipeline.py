@@ -52,7 +52,7 @@ ESTIMATE_COLUMNS = [
 ECONOMICS_COLUMNS = [
     "utilization", "price_model", "price_source", "usd_per_device_hour", "usd_per_hour",
     "usd_per_million_output_tokens", "usd_per_million_tokens", "usd_per_request",
-    "accelerator_power_w", "accelerator_energy_j_per_output_token", "power_w", "energy_j_per_output_token",
+    "accelerator_power_w", "accelerator_idle_power_w", "host_power_share", "accelerator_energy_j_per_output_token", "power_w", "energy_j_per_output_token",
     "kwh_per_million_output_tokens", "pue", "grid_g_co2e_per_kwh", "grid_region", "grid_metric",
     "g_co2e_per_request", "g_co2e_per_request_embodied",
 ]
@@ -158,7 +158,7 @@ def add_economics(frame: pl.DataFrame | pl.LazyFrame, catalogs: dict[str, pl.Dat
     )
     w = energy.power_parameters(w.rename({"_family": "family", "_category": "category"}), _cat("power_model", catalogs)).select(
         "_row", "_tdp_w", "_idle_w", "_active_params_b", "_peak_tflops",
-        pl.col("power_floor").alias("_floor"), pl.col("power_u_half").alias("_u_half"), pl.col("host_power_share").alias("_host"),
+        pl.col("power_floor").alias("_floor"), pl.col("power_u_half").alias("_u_half"), pl.col("host_power_share"),
     )
     df = df.join(w, on="_row", how="left")
 
@@ -168,7 +168,7 @@ def add_economics(frame: pl.DataFrame | pl.LazyFrame, catalogs: dict[str, pl.Dat
     dev_w = energy.device_power_w(
         pl.col("_idle_w"), pl.col("_tdp_w"), energy.prefill_time_share(), u_p, u_d, pl.col("_floor"), pl.col("_u_half")
     )
-    df = df.with_columns((dev_w * n).alias("accelerator_power_w"), (pl.col("_idle_w") * n).alias("_acc_idle_w"))
+    df = df.with_columns((dev_w * n).alias("accelerator_power_w"), (pl.col("_idle_w") * n).alias("accelerator_idle_power_w"))
 
     # ---- PUE: column, else owned / cloud default rows
     pue_cat = _cat("pue", catalogs)
@@ -178,11 +178,11 @@ def add_economics(frame: pl.DataFrame | pl.LazyFrame, catalogs: dict[str, pl.Dat
     pue = pl.coalesce(pl.col("pue").cast(pl.Float64), pue_default) if "pue" in df.columns else pue_default
     df = df.with_columns(pue.alias("pue"))
     df = df.with_columns(
-        energy.facility_power_w(pl.col("accelerator_power_w"), pl.col("_host"), pl.col("pue")),
-        energy.facility_power_w(pl.col("_acc_idle_w"), pl.col("_host"), pl.col("pue")).alias("_idle_facility_w"),
+        energy.facility_power_w(pl.col("accelerator_power_w"), pl.col("host_power_share"), pl.col("pue")),
+        energy.facility_power_w(pl.col("accelerator_idle_power_w"), pl.col("host_power_share"), pl.col("pue")).alias("_idle_facility_w"),
     )
     df = df.with_columns(
-        energy.j_per_output_token(pl.col("accelerator_power_w"), pl.col("output_tokens_per_s"), pl.col("utilization"), pl.col("_acc_idle_w")).alias(
+        energy.j_per_output_token(pl.col("accelerator_power_w"), pl.col("output_tokens_per_s"), pl.col("utilization"), pl.col("accelerator_idle_power_w")).alias(
             "accelerator_energy_j_per_output_token"
         ),
         energy.j_per_output_token(pl.col("power_w"), pl.col("output_tokens_per_s"), pl.col("utilization"), pl.col("_idle_facility_w")),
@@ -273,10 +273,10 @@ def _add_owned(df: pl.DataFrame, need_own: pl.DataFrame, catalogs: dict | None) 
             ("ops_usd_per_device_year", defaults.value("ops_usd_per_device_year")),
         ]
     )
-    avg_dev_w = energy.average_power_w(pl.col("accelerator_power_w"), pl.col("_acc_idle_w"), pl.col("utilization")) / pl.col("n_devices")
+    avg_dev_w = energy.average_power_w(pl.col("accelerator_power_w"), pl.col("accelerator_idle_power_w"), pl.col("utilization")) / pl.col("n_devices")
     own = cost.owned_usd_per_device_hour(
-        average_power_w_per_device=avg_dev_w * (1.0 + pl.col("_host")),
-        provisioned_power_w_per_device=pl.col("_tdp_w") * (1.0 + pl.col("_host")),
+        average_power_w_per_device=avg_dev_w * (1.0 + pl.col("host_power_share")),
+        provisioned_power_w_per_device=pl.col("_tdp_w") * (1.0 + pl.col("host_power_share")),
     )
     return df.with_columns(pl.when(pl.col("price_model") == "owned").then(own).otherwise(None).alias("_own"))
 
@@ -327,6 +327,29 @@ def _add_embodied(df: pl.DataFrame, catalogs: dict | None) -> pl.DataFrame:
     return df.with_columns(energy.g_co2e_per_request_embodied(pl.col("_kg"), lifetime_years=life))
 
 
+def _with_load(est: pl.DataFrame) -> pl.DataFrame:
+    """Serving latency under load; its utilization ρ becomes the cost utilization unless the user gave one."""
+    try:
+        from . import serving
+    except ModuleNotFoundError as exc:
+        if exc.name != f"{__package__}.serving":
+            raise
+        return est
+    if not hasattr(serving, "latency_under_load"):
+        return est
+    user = "utilization" in est.columns
+    if user:
+        est = est.rename({"utilization": "_user_utilization"})
+    out = serving.latency_under_load(est)
+    if "utilization" in out.columns:
+        # ρ ≥ 1 is an unstable queue (``stable`` false): the devices are busy all the time
+        out = out.with_columns(pl.col("utilization").clip(upper_bound=1.0))
+    if user:
+        out = out.rename({"utilization": "load_utilization"}) if "utilization" in out.columns else out
+        out = out.rename({"_user_utilization": "utilization"})
+    return out
+
+
 def evaluate(
     scenarios: pl.DataFrame | pl.LazyFrame,
     *,
@@ -357,6 +380,13 @@ def evaluate(
     -------
     polars.DataFrame (LazyFrame in, LazyFrame out)
         One row per scenario with the estimator's and the economics columns.
+
+    Notes
+    -----
+    Under load (``request_rate_per_s`` / ``concurrency``), :func:`infer_econ.serving.latency_under_load`
+    runs before the economics and its ``utilization`` (ρ, capped at 1) is the share of paid time that
+    produces tokens, unless the scenario gives ``utilization`` itself (then ρ is kept as
+    ``load_utilization``).
     """
     from . import perf
 
@@ -364,16 +394,9 @@ def evaluate(
     est = perf.estimate(scenarios, **estimate_kwargs)
     if isinstance(est, pl.LazyFrame):
         est = est.collect()
+    if {"request_rate_per_s", "concurrency"} & set(est.columns):
+        est = _with_load(est)
     out = add_economics(est, catalogs=catalogs)
-    if {"request_rate_per_s", "concurrency"} & set(out.columns):
-        try:
-            from . import serving
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__package__}.serving":
-                raise
-            serving = None
-        if serving is not None and hasattr(serving, "latency_under_load"):
-            out = serving.latency_under_load(out)
     if uncertainty:
         from . import uncertainty as unc
 
