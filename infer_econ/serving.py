@@ -507,7 +507,8 @@ def replica_latency(
       ``ρ_d = (1 − λ E[s]) (1 − e^{−B})`` the share of time spent in decode steps
       (non-preemptive priority of prefills over decode steps; Kleinrock Vol. 2 §3.6).
     - TTFT = admission wait + prefill wait + s. Percentiles: exponential tail of the
-      total wait with ``P0 = 1 − (1 − C)(1 − λ E[s])``.
+      queueing waits with ``P0 = 1 − (1 − C)(1 − λ E[s])``, plus the quantile of the
+      step residual (uniform on [0, t(B)] with probability ρ_d).
     - TPOT of one request: ``t(B) + X / Od`` where X, the prefill work landing in its
       lifetime, is compound Poisson with mean ``λ Od TPOT E[s_p]``; quantiles by
       Cornish–Fisher from its variance and skew. Batch-size fluctuations around ``B``
@@ -568,8 +569,9 @@ def replica_latency(
         rho_s = lam * s_pf
         rho_d = np.clip(1.0 - rho_s, 0.0, 1.0) * (1.0 - np.exp(-B))  # share of time in decode steps
         resid = rho_d * tB / 2.0
-        w_pf = (lam * s_pf * s_pf * m2_in / 2.0 + resid) / (1.0 - rho_s)
-        w_pf = np.where(rho_s < 1.0, w_pf, np.inf)
+        w_q = lam * s_pf * s_pf * m2_in / 2.0 / (1.0 - rho_s)  # behind other prefills
+        w_r = resid / (1.0 - rho_s)  # behind the decode step in progress
+        w_pf = np.where(rho_s < 1.0, w_q + w_r, np.inf)
         stable = stable & (rho_s < 1.0)
         ttft_mean = w_adm + w_pf + s_pf
         p0 = 1.0 - (1.0 - cc) * (1.0 - np.minimum(rho_s, 1.0))
@@ -578,7 +580,11 @@ def replica_latency(
         # input length spread moves the prefill service itself: s scales with I
         s_sd = s_pf * np.sqrt(m2_in - 1.0)
         for k, q in _QUANTILES.items():
-            wq = exponential_tail_quantile_s(np.maximum(p0, 1e-9), wait_mean, q)
+            # queueing waits: exponential tail; the step residual is bounded by t(B): uniform part
+            # (busy probability 1 − (1 − ρ_s) e^{−B}: prefill or decode in progress; keeps quantiles monotone in λ)
+            rho_b = 1.0 - (1.0 - np.minimum(rho_s, 1.0)) * np.exp(-B)
+            r_q = tB * np.clip((q - (1.0 - rho_b)) / np.maximum(rho_b, 1e-12), 0.0, 1.0) / (1.0 - rho_s)
+            wq = exponential_tail_quantile_s(np.maximum(p0, 1e-9), w_adm + w_q, q) + r_q
             sq = np.maximum(s_pf + _z(q) * s_sd, s_pf * 0.05)
             out[f"ttft_{k}_s"] = wq + np.where(din == 0, s_pf, sq)
         # TPOT distribution: compound Poisson prefill work over the request lifetime
@@ -702,9 +708,11 @@ def closed_loop_latency(
             room = np.maximum(chunk - B, 1.0)
             s = np.where(chunked, sp + I * tB / room, sp)
             rho_s = np.minimum(X * s * others, 0.999999)
-            resid = others * (1.0 - np.exp(-B)) * tB / 2.0
-            w = np.minimum((X * others * s * s / 2.0 + resid) / (1.0 - rho_s), (N - 1.0) * s + resid)
-        return w + s + Od * tpot, w, s, tpot, B, tB
+            rho_d = others * (1.0 - np.exp(-B))
+            resid = rho_d * tB / 2.0
+            wq = np.minimum(X * others * s * s / 2.0 / (1.0 - rho_s), (N - 1.0) * s)
+            w = wq + resid / (1.0 - rho_s)
+        return w + s + Od * tpot, w, s, tpot, B, tB, wq, rho_d
 
     with np.errstate(divide="ignore", invalid="ignore"):
         lam_max = cap / (Od * t_cap + cap * sp)
@@ -717,7 +725,7 @@ def closed_loop_latency(
         hi = np.where(big, mid, hi)
         lo = np.where(big, lo, mid)
     X = np.where(full, lam_max, (lo + hi) / 2.0)
-    R, w, s, tpot, B, tB = cycle(X)
+    R, w, s, tpot, B, tB, wq, rho_d = cycle(X)
     adm = np.where(full, np.maximum(N / X - R, 0.0), 0.0)
     ttft = adm + w + s
     wait = adm + w
@@ -737,7 +745,8 @@ def closed_loop_latency(
     for k, q in _QUANTILES.items():
         # with a slot queue the wait is nearly deterministic (clients cycle in order): spread it by the
         # prefill-queue tail only; otherwise exponential tail of the prefill wait
-        out[f"ttft_{k}_s"] = adm + s + exponential_tail_quantile_s(p0, w, q)
+        r_q = tB * np.clip((q - (1.0 - rho_d)) / np.maximum(rho_d, 1e-12), 0.0, 1.0)
+        out[f"ttft_{k}_s"] = adm + s + exponential_tail_quantile_s(p0, wq, q) + r_q
         mean_x, var_x = n_pf * sp, n_pf * sp * sp
         skew = np.where(n_pf > 0, 1.0 / np.sqrt(np.maximum(n_pf, 1e-300)), 0.0)
         x_q = np.maximum(mean_x + np.sqrt(var_x) * _cornish_fisher(_z(q), skew), 0.0)
@@ -827,9 +836,11 @@ def _simulate_open_loop(
 def step_times(frame: pl.DataFrame, *, efficiency: pl.DataFrame | None = None) -> pl.DataFrame:
     """Replica building blocks from the performance core (analytical, via ``perf.estimate``).
 
-    Calls :func:`infer_econ.perf.estimate` three times in one frame: with the row's
-    ``batch_size`` if given (else null: the engine's max batch that fits), at batch 1
-    and at that cap, and fits the linear decode step through the two batch points.
+    Calls :func:`infer_econ.perf.estimate` once on a frame of twice the rows: at the
+    engine's largest batch that fits (``batch_size`` null) and at batch 1, and fits the
+    linear decode step through the two points. A ``batch_cap`` (or ``batch_size``)
+    column lowers the cap (e.g. an SLO-driven ``max_num_seqs``); the estimator's
+    ``replicas`` (data-parallel copies within ``n_devices``) split the load.
 
     Parameters
     ----------
@@ -846,7 +857,8 @@ def step_times(frame: pl.DataFrame, *, efficiency: pl.DataFrame | None = None) -
     polars.DataFrame
         ``frame`` with ``decode_step_fixed_s`` [s], ``decode_step_per_sequence_s``
         [s/sequence], ``prefill_s_per_token`` [s/token], ``batch_cap`` [sequences]
-        and ``fits``; null blocks where the model does not fit.
+        and, unless present, ``fits`` and ``replicas``; null blocks where the model does
+        not fit.
 
     Notes
     -----
@@ -871,39 +883,42 @@ def step_times(frame: pl.DataFrame, *, efficiency: pl.DataFrame | None = None) -
     from . import perf
 
     n = frame.height
-    base = frame.with_row_index("_row")
-    user_cap = "batch_cap" in frame.columns
-    cap_in = base.with_columns(
-        (pl.col("batch_cap").cast(pl.Int64) if user_cap else pl.lit(None, pl.Int64)).alias("batch_size")
-    )
+    user_cap = None
+    for c in ("batch_cap", "batch_size"):
+        if c in frame.columns and frame[c].null_count() < n:
+            user_cap = frame[c].cast(pl.Float64).to_numpy()
+            break
+    keep_out = [c for c in perf.OUTPUT_COLUMNS if c in frame.columns]
+    base = frame.drop(keep_out + [c for c in BLOCK_COLUMNS + ["batch_size"] if c in frame.columns])
+    both = pl.concat([
+        base.with_columns(pl.lit(None, pl.Int64).alias("batch_size")),
+        base.with_columns(pl.lit(1, pl.Int64).alias("batch_size")),
+    ], how="vertical_relaxed")
     kw = {} if efficiency is None else {"efficiency": efficiency}
-    capped = perf.estimate(cap_in.drop([c for c in BLOCK_COLUMNS if c in cap_in.columns]), **kw)
-    cap = capped["batch_size_used"].cast(pl.Float64)
-    one = perf.estimate(
-        pl.concat([
-            cap_in.drop([c for c in BLOCK_COLUMNS if c in cap_in.columns]).with_columns(pl.lit(1, pl.Int64).alias("batch_size")),
-        ]), **kw,
-    )
-    t_one = one["tpot_s"].to_numpy().astype(float)
-    t_cap = capped["tpot_s"].to_numpy().astype(float)
-    capn = cap.to_numpy().astype(float)
+    est = perf.estimate(both, **kw)
+    top, one = est.slice(0, n), est.slice(n, n)
+    cap_max = top["batch_size_used"].cast(pl.Float64).to_numpy()
+    t_one = one["tpot_s"].cast(pl.Float64).to_numpy()
+    t_max = top["tpot_s"].cast(pl.Float64).to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
-        t1 = np.where(capn > 1, (t_cap - t_one) / (capn - 1.0), 0.0)
-    t1 = np.maximum(t1, 0.0)
-    t0 = t_one - t1
-    p = one["prefill_s"].to_numpy().astype(float) / frame["input_tokens"].cast(pl.Float64).to_numpy()
-    fits = capped["fits"].fill_null(False) & one["fits"].fill_null(False)
-    del n
-    out = frame.drop([c for c in BLOCK_COLUMNS + ["fits"] if c in frame.columns]).with_columns(
-        pl.Series("decode_step_fixed_s", t0),
-        pl.Series("decode_step_per_sequence_s", t1),
-        pl.Series("prefill_s_per_token", p),
-        pl.Series("batch_cap", capn),
-        fits.alias("fits"),
-    )
-    return out.with_columns(
-        [pl.when(pl.col("fits")).then(pl.col(c)).otherwise(None).fill_nan(None).alias(c) for c in BLOCK_COLUMNS]
-    )
+        t1 = np.where(cap_max > 1, (t_max - t_one) / (cap_max - 1.0), 0.0)
+        t1 = np.maximum(np.nan_to_num(t1, nan=0.0), 0.0)
+        t0 = t_one - t1
+        p = one["prefill_s"].cast(pl.Float64).to_numpy() / base["input_tokens"].cast(pl.Float64).to_numpy()
+    cap = cap_max if user_cap is None else np.where(np.isfinite(user_cap), np.minimum(user_cap, cap_max), cap_max)
+    fits = (top["fits"].fill_null(False) & one["fits"].fill_null(False)).to_numpy()
+    add = [
+        pl.Series("decode_step_fixed_s", np.where(fits, t0, np.nan)),
+        pl.Series("decode_step_per_sequence_s", np.where(fits, t1, np.nan)),
+        pl.Series("prefill_s_per_token", np.where(fits, p, np.nan)),
+        pl.Series("batch_cap", np.where(fits, cap, np.nan)),
+    ]
+    if "replicas" not in frame.columns:
+        add.append(top["replicas"].alias("replicas"))
+    if "fits" not in frame.columns:
+        add.append(pl.Series("fits", fits))
+    out = frame.drop([c for c in BLOCK_COLUMNS if c in frame.columns]).with_columns(add)
+    return out.with_columns([pl.col(c).fill_nan(None) for c in BLOCK_COLUMNS])
 
 
 def _col(frame: pl.DataFrame, name: str, default: Any, dtype: Any = pl.Float64) -> np.ndarray:
