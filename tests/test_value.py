@@ -1,0 +1,135 @@
+"""Tests of infer_econ.value: hand-computed cases, properties, errors."""
+
+import math
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from infer_econ import value
+from infer_econ.errors import ValidationError
+
+
+def one(expr):
+    return pl.select(expr).item()
+
+
+def test_net_value_hand():
+    # 1e6 × (0.05 × 0.9 − 0.2 × 0.1 − 0.001) = 1e6 × 0.024
+    assert math.isclose(one(value.net_value_usd(1e6, 0.05, 0.2, 0.9, 0.001)), 24_000.0, rel_tol=1e-12)
+
+
+def test_correct_answer_and_marginal_hand():
+    assert one(value.usd_per_correct_answer(0.002, 0.8)) == 0.0025
+    # 1e6 × (0.05 + 0.2) × 0.01 = 2500
+    assert math.isclose(one(value.marginal_value_of_accuracy(1e6, 0.05, 0.2)), 2500.0, rel_tol=1e-12)
+    # 1e6 × (0.25 × 0.02 − 0.0005) = 4500
+    assert math.isclose(one(value.accuracy_upgrade_net_usd(0.02, 0.0005, 1e6, 0.05, 0.2)), 4500.0, rel_tol=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(a=st.floats(0, 0.99), d=st.floats(0, 0.01), v=st.floats(0, 1), c=st.floats(0, 1), r=st.floats(1, 1e7))
+def test_marginal_value_is_the_slope(a, d, v, c, r):
+    # net(a + d) − net(a) = marginal × d / 0.01 exactly (net is linear in accuracy)
+    lhs = one(value.net_value_usd(r, v, c, a + d, 0.0)) - one(value.net_value_usd(r, v, c, a, 0.0))
+    rhs = one(value.marginal_value_of_accuracy(r, v, c)) * d / 0.01
+    assert math.isclose(lhs, rhs, rel_tol=1e-9, abs_tol=1e-6)
+
+
+def test_pareto_frontier():
+    f = pl.DataFrame({"m": list("abcdef"), "usd": [1.0, 2.0, 3.0, 4.0, 1.0, None], "acc": [0.6, 0.5, 0.8, 0.8, 0.55, 0.99]})
+    front = value.pareto_frontier(f, "usd", "acc")
+    assert front["m"].to_list() == ["a", "c"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.floats(0, 100), st.floats(0, 1)), min_size=1, max_size=30))
+def test_pareto_rows_not_dominated(rows):
+    f = pl.DataFrame({"usd": [r[0] for r in rows], "acc": [r[1] for r in rows]})
+    front = value.pareto_frontier(f, "usd", "acc")
+    assert front.height >= 1
+    for c, q in front.iter_rows():
+        dominated = f.filter(((pl.col("usd") <= c) & (pl.col("acc") > q)) | ((pl.col("usd") < c) & (pl.col("acc") >= q)))
+        assert dominated.height == 0
+
+
+def test_cascade_hand_and_errors():
+    f = pl.DataFrame({"small_usd_per_request": [0.001], "small_accuracy": [0.7], "large_usd_per_request": [0.01],
+                      "large_accuracy": [0.9], "escalation_share": [0.2]})
+    r = value.cascade(f)
+    # cost 0.001 + 0.2 × 0.01 = 0.003; accuracy 0.8 × 0.7 + 0.2 × 0.9 = 0.74
+    assert math.isclose(r["cascade_usd_per_request"].item(), 0.003, rel_tol=1e-12)
+    assert math.isclose(r["cascade_accuracy"].item(), 0.74, rel_tol=1e-12)
+    with pytest.raises(ValidationError, match="escalation_share"):
+        value.cascade(f.with_columns(pl.lit(1.5).alias("escalation_share")))
+
+
+def test_api_monthly_hand():
+    # (1e9 × (0.5 × 3 + 0.5 × 0.3) + 2e8 × 15) / 1e6 = 4650; 40 % at 50 % off → × 0.8 = 3720
+    assert math.isclose(one(value.api_monthly_cost_usd(1e9, 2e8, 3.0, 15.0, 0.3, 0.5, 0.4, 0.5)), 3720.0, rel_tol=1e-12)
+    # no cached price: cached tokens billed as uncached; no batch API: no discount
+    f = pl.DataFrame({"usd_per_million_cached_input_tokens": [None], "batch_discount_fraction": [None]},
+                     schema={"usd_per_million_cached_input_tokens": pl.Float64, "batch_discount_fraction": pl.Float64})
+    out = f.select(value.api_monthly_cost_usd(1e6, 1e6, 1.0, 2.0, cached_input_share=0.5, batch_share=1.0)).item()
+    assert math.isclose(out, 3.0, rel_tol=1e-12)
+
+
+def test_self_hosted_hand():
+    # demand 2.628e10 / 2.628e6 s = 1e4 tokens/s; × 2 peak / (4000 × 0.8) = 6.25 → 7 replicas × 8 × 730
+    assert one(value.self_hosted_replicas(2.628e10, 4000.0, 2.0, 0.8)) == 7
+    assert math.isclose(one(value.self_hosted_monthly_cost_usd(2.628e10, 4000.0, 8.0, 2.0, 0.8)), 7 * 8 * 730, rel_tol=1e-12)
+    assert one(value.self_hosted_replicas(0.0, 4000.0)) == 1  # idle fleet still costs one replica
+
+
+@settings(max_examples=80, deadline=None)
+@given(uph=st.floats(0.5, 100), tps=st.floats(10, 1e5), api=st.floats(0.01, 100))
+def test_break_even_consistent_with_cost_curves(uph, tps, api):
+    v = one(value.break_even_tokens_per_month(uph, tps, api))
+    one_replica = uph * 730
+    if v is None:
+        # even a saturated replica costs more than the API for its full capacity
+        cap = tps * 730 * 3600
+        assert one_replica > api / 1e6 * cap * (1 - 1e-12)
+    else:
+        api_cost = one(value.api_monthly_cost_usd(0.0, v, 0.0, api, 0.0, batch_discount_fraction=0.0))
+        self_cost = one(value.self_hosted_monthly_cost_usd(v, tps, uph))
+        assert math.isclose(api_cost, self_cost, rel_tol=1e-9)
+        below = v * 0.99
+        assert one(value.api_monthly_cost_usd(0.0, below, 0.0, api, 0.0, batch_discount_fraction=0.0)) < one(value.self_hosted_monthly_cost_usd(below, tps, uph))
+
+
+def test_lock_in_hand():
+    f = pl.DataFrame({"api_monthly_cost_usd": [10000.0], "self_hosted_monthly_cost_usd": [7000.0]})
+    r = value.lock_in(f, api_price_change=0.2, gpu_price_change=-0.1, switching_cost_usd=30000.0, horizon_months=24)
+    # api' 12000, self' 6300: stay 288000, switch 30000 + 151200 = 181200, lock-in 106800; payback 30000 / 5700
+    assert r["stay_cost_usd"].item() == 288000.0
+    assert r["lock_in_cost_usd"].item() == 106800.0
+    assert math.isclose(r["switch_payback_months"].item(), 30000 / 5700, rel_tol=1e-12)
+    r2 = value.lock_in(f, api_price_change=-0.5, switching_cost_usd=1.0)
+    assert r2["switch_payback_months"].item() is None
+
+
+def test_edge_vs_cloud_hand():
+    f = pl.DataFrame({"edge_capex_usd": [2000.0], "edge_lifetime_years": [4.0], "edge_power_w": [60.0],
+                      "edge_idle_power_w": [10.0], "edge_requests_per_s": [0.5], "edge_latency_s": [2.0],
+                      "electricity_usd_per_kwh": [0.2], "cloud_usd_per_request": [0.001], "cloud_latency_s": [1.0],
+                      "egress_gb_per_request": [0.001]})
+    r = value.edge_vs_cloud(f)  # egress 0.09 $/GB and RTT 0.05 s from data/defaults.csv
+    fixed = 2000 / 1460 + 10 * 24 / 1000 * 0.2  # 1.369863 + 0.048
+    marginal = 50 / 0.5 / 3.6e6 * 0.2
+    cloud = 0.001 + 0.001 * 0.09
+    assert math.isclose(r["break_even_requests_per_day"].item(), fixed / (cloud - marginal), rel_tol=1e-12)
+    assert math.isclose(r["cloud_total_latency_s"].item(), 1.05, rel_tol=1e-12)
+    # cloud cheaper at the margin than the edge's energy: never breaks even
+    r2 = value.edge_vs_cloud(f.with_columns(pl.lit(0.0).alias("cloud_usd_per_request"), pl.lit(0.0).alias("egress_gb_per_request")))
+    assert r2["break_even_requests_per_day"].item() is None
+
+
+def test_training_cost_and_payback_hand():
+    # 6 × 8e9 × 1e9 = 4.8e19 FLOPs / (989e12 × 0.4) = 121,334.7 s = 33.704 h × 2.5 = 84.26
+    assert math.isclose(one(value.training_cost_usd(8.0, 1e9, 989.0, 2.5, 0.4)), 4.8e19 / (989e12 * 0.4) / 3600 * 2.5, rel_tol=1e-12)
+    # default MFU 0.4 from data/defaults.csv
+    assert one(value.training_cost_usd(8.0, 1e9, 989.0, 2.5)) == one(value.training_cost_usd(8.0, 1e9, 989.0, 2.5, 0.4))
+    assert one(value.payback_months(12000.0, 3000.0)) == 4.0
+    assert one(value.payback_months(12000.0, 0.0)) is None
