@@ -85,12 +85,14 @@ FITTED_PARAMETERS = [
     "decode_bandwidth_efficiency",
     "decode_compute_efficiency",
     "step_overhead_s",
+    "step_overhead_per_sequence_s",
 ]
 _BOUNDS = {  # physical bounds of each fitted parameter
     "prefill_compute_efficiency": (0.02, 1.0),
     "decode_bandwidth_efficiency": (0.05, 1.0),
     "decode_compute_efficiency": (0.02, 1.0),
-    "step_overhead_s": (1e-6, 0.05),
+    "step_overhead_s": (1e-5, 0.003),
+    "step_overhead_per_sequence_s": (1e-8, 2e-4),
 }
 _COLUMNS = [
     "id", "model", "hardware", "precision", "kv_precision", "engine", "n_devices", "tensor_parallel",
@@ -328,13 +330,16 @@ class _Problem:
     """The joined measurement frame of one group, ready for repeated evaluation."""
 
     def __init__(self, sc: pl.DataFrame, tables: dict, fixed: dict):
-        self.n = sc.height
         lf = perf._with_defaults(sc.lazy(), sc.schema)
-        self.joined = perf._join(lf, tables).collect()
-        self.kind = sc["kind"]
-        self.measured = sc["measured"].to_numpy()
-        self.fixed = fixed
+        joined = perf._join(lf, tables).collect()
         self.columns = list(sc.columns)
+        # rows the estimator cannot predict (unsupported, not fitting) carry no information: leave them out
+        ok = perf._core(joined.lazy(), self.columns).select(_predicted_expr().is_not_null()).collect().to_series()
+        self.joined = joined.filter(ok)
+        self.kind = sc["kind"].filter(ok)
+        self.measured = sc["measured"].filter(ok).to_numpy()
+        self.n = self.joined.height
+        self.fixed = fixed
 
     def predict(self, params: dict) -> "object":
         import numpy as np
@@ -344,31 +349,63 @@ class _Problem:
             "decode_bandwidth_efficiency": "_c_eff_bw",
             "decode_compute_efficiency": "_c_eff_dc",
             "step_overhead_s": "_c_step",
+            "step_overhead_per_sequence_s": "_c_step_seq",
         }
         j = self.joined.with_columns(pl.lit(float(v)).alias(names[k]) for k, v in params.items())
         est = perf._core(j.lazy(), self.columns).select(_predicted_expr()).collect()
         return est["predicted"].to_numpy().astype(float) if est.height else np.array([])
 
 
+#: measurement kinds that inform each fitted parameter
+_INFORMED_BY = {
+    "prefill_compute_efficiency": ("prefill_tps_bs1", "prefill_tps_batch", "offline_output_tps_total",
+                                   "offline_output_tps_per_device"),
+    "decode_bandwidth_efficiency": ("decode_tps_bs1", "decode_tps_batch", "offline_output_tps_total",
+                                    "offline_output_tps_per_device"),
+    "decode_compute_efficiency": ("decode_tps_batch", "offline_output_tps_total", "offline_output_tps_per_device"),
+    "step_overhead_s": ("decode_tps_bs1", "decode_tps_batch"),
+    "step_overhead_per_sequence_s": ("decode_tps_batch", "offline_output_tps_total", "offline_output_tps_per_device"),
+}
+
+
+#: parameters whose meaning depends on the peak an engine's kernels are measured against
+_COMPUTE_PARAMETERS = ("prefill_compute_efficiency", "decode_compute_efficiency")
+
+
+def _free_parameters(kinds: pl.Series, min_rows: int = 3) -> list[str]:
+    """Parameters the group's measurement kinds inform; the others stay at the parent's value."""
+    counts = kinds.value_counts()
+    have = dict(zip(counts[counts.columns[0]].to_list(), counts["count"].to_list()))
+    return [p for p in FITTED_PARAMETERS if sum(have.get(k, 0) for k in _INFORMED_BY[p]) >= min_rows]
+
+
 def _fit_group(problem: _Problem, start: dict, prior: dict, weight: float, max_nfev: int) -> tuple[dict, float]:
     import numpy as np
     from scipy.optimize import least_squares
 
-    x0 = np.array([_to_unit(p, start[p]) for p in FITTED_PARAMETERS])
-    xp = np.array([_to_unit(p, prior[p]) for p in FITTED_PARAMETERS])
+    free = _free_parameters(problem.kind)
+    fixed = {p: prior[p] for p in FITTED_PARAMETERS if p not in free}
     logm = np.log(problem.measured)
 
-    def residuals(x: np.ndarray) -> np.ndarray:
-        params = {p: _from_unit(p, v) for p, v in zip(FITTED_PARAMETERS, x)}
-        pred = problem.predict(params)
-        r = np.log(np.clip(np.nan_to_num(pred, nan=1e-9), 1e-9, None)) - logm
-        return np.concatenate([r, weight * (x - xp)])
+    def params_of(x: np.ndarray) -> dict:
+        return {**fixed, **{p: _from_unit(p, v) for p, v in zip(free, x)}}
 
-    res = least_squares(residuals, x0, loss="soft_l1", f_scale=0.15, max_nfev=max_nfev, x_scale=1.0,
-                        diff_step=1e-3)
-    params = {p: _from_unit(p, v) for p, v in zip(FITTED_PARAMETERS, res.x)}
-    pred = problem.predict(params)
-    ape = np.abs(pred / problem.measured - 1.0) * 100.0
+    def errors(params: dict) -> np.ndarray:
+        pred = problem.predict(params)
+        return np.log(np.clip(np.nan_to_num(pred, nan=1e-9), 1e-9, None)) - logm
+
+    if not free:
+        params = dict(fixed)
+    else:
+        # start inside the box: at a bound the logit's gradient vanishes
+        x0 = np.clip(np.array([_to_unit(p, start[p]) for p in free]), -4.0, 4.0)
+        xp = np.array([_to_unit(p, prior[p]) for p in free])
+        res = least_squares(
+            lambda x: np.concatenate([errors(params_of(x)), weight * (x - xp)]),
+            x0, loss="soft_l1", f_scale=0.15, max_nfev=max_nfev, diff_step=1e-3,
+        )
+        params = params_of(res.x)
+    ape = np.abs(np.exp(errors(params)) - 1.0) * 100.0
     return params, float(np.nanmedian(ape)) if len(ape) else float("nan")
 
 
@@ -469,8 +506,21 @@ def fit(
             "n_measurements": n, "median_abs_pct_error": round(err, 2),
         })
 
-    top, top_err = run(sc, {p: base[p] for p in FITTED_PARAMETERS}, {p: base[p] for p in FITTED_PARAMETERS}, 0.05)
-    record("*", "*", top, sc.height, top_err, base)
+    # wildcard-engine rows stand in for engines without measurements, so they are fitted on engines whose
+    # kernels run on the precision's own peak (an engine with a peak_column override, like llama.cpp's
+    # int8 MMQ path, measures efficiency against a different peak)
+    special = {e for e in sc["engine"].unique().to_list() if prior_row(e, "*").get("peak_column")}
+    generic = sc.filter(~pl.col("engine").is_in(list(special)))
+    if generic.height < min_rows:
+        generic = sc
+    start = {p: base[p] for p in FITTED_PARAMETERS}
+    top, top_err = run(generic, start, start, 0.05)
+    if generic.height < sc.height:
+        # bandwidth efficiency and step overheads mean the same for every engine: fit them on all rows
+        # (batch-1 decode, which pins them down, may come from other engines than the offline runs)
+        shared, _ = run(sc, top, top, 0.05)
+        top.update({p: shared[p] for p in FITTED_PARAMETERS if p not in _COMPUTE_PARAMETERS})
+    record("*", "*", top, generic.height, top_err, base)
     engine_params = {}
     for (engine,), sub in sorted(sc.group_by(["engine"]), key=lambda g: g[0]):
         if sub.height < min_rows:
@@ -479,7 +529,7 @@ def fit(
         params, err = run(sub, top, top, prior_weight)
         engine_params[engine] = params
         record(engine, "*", params, sub.height, err, pr)
-    for (family,), sub in sorted(sc.group_by(["_family"]), key=lambda g: g[0]):
+    for (family,), sub in sorted(generic.group_by(["_family"]), key=lambda g: g[0]):
         if sub.height < min_rows:
             continue
         params, err = run(sub, top, top, prior_weight)
@@ -492,13 +542,18 @@ def fit(
         record(engine, family, params, sub.height, err, prior_row(engine, family))
     today = _dt.date.today().isoformat()
     out = pl.DataFrame(rows).with_columns(
-        *(pl.col(p).round(4 if p != "step_overhead_s" else 7) for p in FITTED_PARAMETERS),
+        *(pl.col(p).round(4 if p.endswith("efficiency") else 9) for p in FITTED_PARAMETERS),
         pl.col("workspace_tokens").cast(pl.Int64),
+        pl.col("prefill_chunk_tokens").cast(pl.Int64),
         pl.lit("infer-econ-perf-fit").alias("source"),
         pl.lit(f"infer_econ.calibrate.fit on {label} ({sc.height} rows)").alias("source_detail"),
         pl.lit(today).alias("as_of"),
-        pl.lit(None, pl.String).alias("notes"),
     )
+    notes = prior.select("id", pl.col("notes").cast(pl.String)) if "notes" in prior.columns else None
+    if notes is not None:
+        out = out.join(notes, on="id", how="left", maintain_order="left")
+    else:
+        out = out.with_columns(pl.lit(None, pl.String).alias("notes"))
     return out
 
 

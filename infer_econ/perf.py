@@ -97,6 +97,7 @@ EFFICIENCY_PARAMETERS = [
     "decode_bandwidth_efficiency",
     "decode_compute_efficiency",
     "step_overhead_s",
+    "step_overhead_per_sequence_s",
     "allreduce_latency_s",
     "allreduce_bandwidth_efficiency",
     "workspace_tokens",
@@ -684,10 +685,14 @@ def _build_tables(models, hardware, precisions, engines, efficiency) -> dict:
             "_c_mem", "_c_bw", "_c_ic", "_c_bpw", "_c_kvb_default", "_c_cap", "_c_util", "_c_ovh",
             "_c_tp_ok", "_c_cb",
             pl.coalesce(_pick_peak("peak_column"), pl.col("peak_tflops")).alias("_c_peak"),
+            pl.coalesce(pl.col("_hw_bf16_tflops"), pl.col("_hw_fp16_tflops"), pl.col("_hw_fp32_tflops")).alias(
+                "_c_peak16"
+            ),
             pl.col("prefill_compute_efficiency").alias("_c_eff_pf"),
             pl.col("decode_bandwidth_efficiency").alias("_c_eff_bw"),
             pl.col("decode_compute_efficiency").alias("_c_eff_dc"),
             pl.col("step_overhead_s").alias("_c_step"),
+            pl.col("step_overhead_per_sequence_s").alias("_c_step_seq"),
             pl.col("allreduce_latency_s").alias("_c_arlat"),
             pl.col("allreduce_bandwidth_efficiency").alias("_c_areff"),
             pl.col("workspace_tokens").alias("_c_wst"),
@@ -695,6 +700,13 @@ def _build_tables(models, hardware, precisions, engines, efficiency) -> dict:
             (pl.col("kv_memory_basis").fill_null("total") == "free_after_weights").alias("_c_kvfree"),
         )
     )
+    # attention runs on the 16-bit tensor path (FlashAttention) even when the weights' matmuls run in
+    # fp8/fp4: weight its FLOPs by peak / min(peak, 16-bit peak), i.e. count them at the matmul peak
+    combo = combo.with_columns(
+        (pl.col("_c_peak") / pl.min_horizontal(pl.col("_c_peak"), pl.col("_c_peak16"))).fill_null(1.0).alias(
+            "_c_attn_w"
+        )
+    ).drop("_c_peak16")
     missing_eff = combo.filter(pl.col("_c_eff_pf").is_null())
     if missing_eff.height:
         raise ValidationError(
@@ -921,8 +933,12 @@ def _core(lf: pl.LazyFrame, input_columns: list[str]) -> pl.LazyFrame:
     )
     stage7 = [
         (touched(b) * wbytes + b * c("_kv_tok") * c("_ctx_dec")).alias("_dec_bytes"),
-        (decode_flops(b, c("_ctx_dec"), c("_m_matmul"), c("_m_layers"), c("_m_qdim")) / dev).alias("_dec_flops"),
-        (prefill_flops(c("_I"), c("_ctx_pf"), c("_m_matmul"), c("_m_layers"), c("_m_qdim"))).alias("_pf_prompt"),
+        (decode_flops(b, c("_ctx_dec"), c("_m_matmul"), c("_m_layers"), c("_m_qdim") * c("_c_attn_w")) / dev).alias(
+            "_dec_flops"
+        ),
+        prefill_flops(c("_I"), c("_ctx_pf"), c("_m_matmul"), c("_m_layers"), c("_m_qdim") * c("_c_attn_w")).alias(
+            "_pf_prompt"
+        ),
         ar(b).alias("_ar_dec"),
     ]
     read_s = c("_dec_bytes") / (c("_c_bw") * 1e9 * c("_c_eff_bw"))
@@ -934,7 +950,7 @@ def _core(lf: pl.LazyFrame, input_columns: list[str]) -> pl.LazyFrame:
         c("_c_bw"),
         c("_c_eff_pf"),
         c("_c_eff_bw"),
-        c("_c_step"),
+        c("_c_step") + c("_c_step_seq") * prompts,
     ) + ar(prompts * c("_I"))
     # prefill runs in chunks of prefill_chunk_tokens (llama.cpp ubatch; chunked prefill); with pipeline
     # parallelism the chunks fill the stages: (chunks + pp - 1) stage times
@@ -942,9 +958,10 @@ def _core(lf: pl.LazyFrame, input_columns: list[str]) -> pl.LazyFrame:
     chunks1 = (c("_I") / c("_c_chunk")).ceil().clip(lower_bound=1.0)
     # continuous batching, steady state: each step also carries b·I/O prefill tokens (chunked prefill)
     mix_compute_s = dec_compute_s + (b / c("_O")) * c("_pf_prompt") / dev / (c("_c_peak") * 1e12 * c("_c_eff_pf"))
-    mix_stage = pl.max_horizontal(read_s, mix_compute_s) + c("_c_step") + ar(b * (1.0 + c("_I") / c("_O")))
+    step_s = c("_c_step") + c("_c_step_seq") * b  # fixed + per-sequence (scheduling, sampling) overhead
+    mix_stage = pl.max_horizontal(read_s, mix_compute_s) + step_s + ar(b * (1.0 + c("_I") / c("_O")))
     stage8 = [
-        (c("_pp") * (pl.max_horizontal(read_s, dec_compute_s) + c("_c_step") + c("_ar_dec"))).alias("_tpot"),
+        (c("_pp") * (pl.max_horizontal(read_s, dec_compute_s) + step_s + c("_ar_dec"))).alias("_tpot"),
         ((chunks + c("_pp") - 1.0) * pf_stage(c("_B") / chunks)).alias("_prefill"),
         ((chunks1 + c("_pp") - 1.0) * pf_stage(1.0 / chunks1)).alias("_prefill1"),
         (c("_pp") * mix_stage).alias("_mix_round"),
@@ -957,6 +974,7 @@ def _core(lf: pl.LazyFrame, input_columns: list[str]) -> pl.LazyFrame:
                     c("_w_gb") * 1e9 / dev / (c("_c_bw") * 1e9 * c("_c_eff_bw")),
                 )
                 + c("_c_step")
+                + c("_c_step_seq") * c("_B")
             )
         ).alias("_items"),
     ]
@@ -1153,7 +1171,7 @@ def estimate(
     if "kv_precision" in schema and joined["_k_kvb"].null_count() > frame["kv_precision"].null_count():
         _unknown(frame["kv_precision"].cast(pl.String).drop_nulls(), "kv_precision", t["ids"]["kv_precision"],
                  "kv_precision")
-    if has_par and frame.select(div.any()).item():
+    if has_par and _with_defaults(frame.lazy(), schema).select(div.any()).collect().item():
         _raise_divisible(frame.pipe(lambda f: _with_defaults(f.lazy(), schema).collect()))
     if not joined["_m_complete"].all():
         _raise_incomplete(joined)
