@@ -327,3 +327,24 @@ def test_idle_power_sources_resolve(hw):
     # idle draw with a model loaded is a small share of the power limit (H200: 80 W of 700 W)
     assert (hw["idle_w"] / hw["tdp_w"]).is_between(0.02, 0.45).all()
     assert _row(hw, "h200")["idle_w"] == pytest.approx(80, abs=1)
+
+
+def test_apple_hand_checked(hw):
+    # Apple: M1 8-core GPU 2.6 TFLOPS; M1 Max 32-core 10.4; M2 Max 38-core 13.6 (newsroom figures)
+    assert _row(hw, "apple-m1-8c")["fp32_tflops"] == pytest.approx(2.6)
+    assert _row(hw, "apple-m1-max-32c")["fp32_tflops"] == pytest.approx(10.4)
+    assert _row(hw, "apple-m2-max-38c")["fp32_tflops"] == pytest.approx(13.6)
+    # the 7-core M1 is the 8-core figure scaled by cores: 2.6 x 7 / 8 = 2.275
+    assert _row(hw, "apple-m1-7c")["fp32_tflops"] == pytest.approx(2.6 * 7 / 8, abs=0.02)
+    # largest memory configuration per variant: M3 Ultra 512 GB only with the 80-core GPU (60-core: 256 GB);
+    # the binned M4 Max (32-core) ships with 36 GB at 410 GB/s, the full one with up to 128 GB at 546 GB/s
+    assert _row(hw, "apple-m3-ultra-80c")["memory_gb"] == 512 and _row(hw, "apple-m3-ultra-60c")["memory_gb"] == 256
+    m4m32, m4m40 = _row(hw, "apple-m4-max-32c"), _row(hw, "apple-m4-max-40c")
+    assert (m4m32["memory_gb"], m4m32["memory_bandwidth_gb_per_s"]) == (36, 410)
+    assert (m4m40["memory_gb"], m4m40["memory_bandwidth_gb_per_s"]) == (128, 546)
+    assert _row(hw, "apple-m2-ultra-76c")["memory_gb"] == 192 and _row(hw, "apple-m1-ultra-64c")["memory_gb"] == 128
+    # M3 Pro has a narrower bus than M2 Pro: 150 vs 200 GB/s
+    assert _row(hw, "apple-m3-pro-18c")["memory_bandwidth_gb_per_s"] == 150
+    apple = hw.filter(pl.col("vendor") == "apple")
+    assert apple["source"].str.starts_with("apple-").all()
+    assert apple["notes"].str.contains("largest unified-memory configuration").all()
