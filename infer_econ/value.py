@@ -28,6 +28,8 @@ __all__ = [
     "edge_vs_cloud",
     "training_cost_usd",
     "payback_months",
+    "model_quality",
+    "savings_waterfall",
 ]
 
 SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600.0
@@ -36,6 +38,32 @@ Num = pl.Expr | float | int
 
 def _e(x: Num) -> pl.Expr:
     return x if isinstance(x, pl.Expr) else pl.lit(x, pl.Float64)
+
+
+def _check_frame(frame: pl.DataFrame, where: str, columns, *, positive=(), nonnegative=(), fraction=()) -> None:
+    """Raise :class:`ValidationError` naming the column when one is missing, not numeric, NaN/inf or out of range."""
+    if not isinstance(frame, pl.DataFrame):
+        raise ValidationError(f"{where}: expected a polars DataFrame, got {type(frame).__name__}")
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValidationError(f"{where}: frame lacks column(s) {missing}")
+    for c in columns:
+        t = frame.schema[c]
+        if not (t.is_numeric() or t == pl.Null):
+            raise ValidationError(f"{where}: column {c!r} must be numeric, got dtype {t}")
+        x = frame[c].cast(pl.Float64)
+        rules = [(x.is_nan() | x.is_infinite(), "is not a finite number")]
+        if c in positive:
+            rules.append((x <= 0, "must be > 0"))
+        if c in nonnegative:
+            rules.append((x < 0, "must be ≥ 0"))
+        if c in fraction:
+            rules.append(((x < 0) | (x > 1), "is outside [0, 1]"))
+        for mask, why in rules:
+            mask = mask.fill_null(False)
+            if mask.any():
+                i = int(mask.arg_true()[0])
+                raise ValidationError(f"{where}: column {c!r}: {frame[c][i]} (row {i}) {why}")
 
 
 def net_value_usd(
@@ -155,6 +183,7 @@ def pareto_frontier(frame: pl.DataFrame, cost_col: str = "usd_per_million_output
     >>> pareto_frontier(f, "usd", "acc")["m"].to_list()
     ['a', 'c']
     """
+    _check_frame(frame, "pareto_frontier", [cost_col, quality_col])
     f = frame.filter(pl.col(cost_col).is_not_null() & pl.col(quality_col).is_not_null()).sort(
         [cost_col, quality_col], descending=[False, True]
     )
@@ -201,6 +230,9 @@ def cascade(
     >>> round(r["cascade_usd_per_request"].item(), 6), round(r["cascade_accuracy"].item(), 6)
     (0.003, 0.82)
     """
+    accs = [small_accuracy, large_accuracy] + ([kept_accuracy] if kept_accuracy else [])
+    _check_frame(frame, "cascade", [small_usd_per_request, large_usd_per_request, escalation_share, *accs],
+                 nonnegative=(small_usd_per_request, large_usd_per_request), fraction=(escalation_share, *accs))
     s = pl.col(escalation_share)
     kept = pl.col(kept_accuracy) if kept_accuracy else pl.col(small_accuracy)
     bad = frame.filter((s < 0) | (s > 1))
@@ -398,6 +430,22 @@ def lock_in(
     (106800.0, 5.2631578947368425)
     """
 
+    args = {"api_price_change": api_price_change, "gpu_price_change": gpu_price_change,
+            "switching_cost_usd": switching_cost_usd, "horizon_months": horizon_months}
+    for name, x in args.items():
+        if not isinstance(x, str) and (isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x)):
+            raise ValidationError(f"lock_in: {name} must be a finite number or a column name, got {x!r}")
+    if not isinstance(horizon_months, str) and horizon_months <= 0:
+        raise ValidationError(f"lock_in: horizon_months must be > 0 months, got {horizon_months!r}")
+    if not isinstance(switching_cost_usd, str) and switching_cost_usd < 0:
+        raise ValidationError(f"lock_in: switching_cost_usd must be ≥ 0 USD, got {switching_cost_usd!r}")
+    for name in ("api_price_change", "gpu_price_change"):
+        if not isinstance(args[name], str) and args[name] < -1:
+            raise ValidationError(f"lock_in: {name} {args[name]!r} is below -1 (a price cannot fall by more than 100 %)")
+    _check_frame(frame, "lock_in", [api_monthly_cost_usd, self_hosted_monthly_cost_usd]
+                 + [x for x in args.values() if isinstance(x, str)],
+                 nonnegative=(api_monthly_cost_usd, self_hosted_monthly_cost_usd))
+
     def v(x):
         return pl.col(x) if isinstance(x, str) else pl.lit(float(x))
 
@@ -470,6 +518,10 @@ def edge_vs_cloud(
     """
     from . import defaults
 
+    nonneg = [edge_capex_usd, edge_power_w, edge_idle_power_w, electricity_usd_per_kwh, cloud_usd_per_request,
+              egress_gb_per_request, edge_latency_s, cloud_latency_s] + [c for c in (egress_usd_per_gb, cloud_rtt_s) if c]
+    _check_frame(frame, "edge_vs_cloud", [edge_lifetime_years, edge_requests_per_s, *nonneg],
+                 positive=(edge_lifetime_years, edge_requests_per_s), nonnegative=tuple(nonneg))
     egress = pl.col(egress_usd_per_gb) if egress_usd_per_gb else pl.lit(defaults.value("egress_usd_per_gb"))
     rtt = pl.col(cloud_rtt_s) if cloud_rtt_s else pl.lit(defaults.value("cloud_rtt_s"))
     price = pl.col(electricity_usd_per_kwh)
@@ -550,3 +602,241 @@ def payback_months(
     """
     s = _e(monthly_saving_usd)
     return pl.when(s > 0).then(_e(one_off_cost_usd) / s).otherwise(None).alias("payback_months")
+
+
+# ---------------------------------------------------------------- savings waterfall
+
+
+def model_quality(
+    frame: pl.DataFrame, benchmark: str = "MMLU", quality: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """Add ``quality`` [score of ``benchmark``] for each row's ``model`` and ``precision`` from ``model_quality``.
+
+    Scores from different settings are not comparable, so one setting is used: the one that scores the
+    most of the frame's models (ties: the benchmark's most frequent setting in the catalog). The score at the row's precision is preferred; a model scored
+    only unquantized (bf16 / fp16 / null precision) gets that score with ``quality_is_unquantized``
+    true (the quantization's effect is then unknown, not zero); null where the model has no score.
+
+    Examples
+    --------
+    >>> q = pl.DataFrame({"model": ["m", "m", "n"], "precision": ["bf16", "fp8", "bf16"], "benchmark": ["B"] * 3,
+    ...     "setting": ["s"] * 3, "score": [70.0, 69.0, 50.0]})
+    >>> f = model_quality(pl.DataFrame({"model": ["m", "n"], "precision": ["fp8", "fp8"]}), "B", q)
+    >>> f["quality"].to_list(), f["quality_is_unquantized"].to_list()
+    ([69.0, 50.0], [False, True])
+    """
+    if quality is None:
+        from . import catalog
+
+        quality = catalog.load("model_quality")
+    q = quality.filter((pl.col("benchmark") == benchmark) & pl.col("model").is_not_null())
+    if q.height == 0:
+        return frame.with_columns(pl.lit(None, pl.Float64).alias("quality"), pl.lit(None, pl.Boolean).alias("quality_is_unquantized"))
+    wanted = frame["model"].unique().implode()
+    cover = q.group_by("setting").agg(
+        pl.col("model").filter(pl.col("model").is_in(wanted)).n_unique().alias("_cover"), pl.len().alias("_n")
+    )
+    setting = cover.sort(["_cover", "_n", "setting"], descending=[True, True, False])["setting"][0]
+    q = q.filter(pl.col("setting") == setting)
+    exact = q.group_by("model", "precision").agg(pl.col("score").median().alias("_q_exact"))
+    base = (
+        q.filter(pl.col("precision").is_null() | pl.col("precision").is_in(["bf16", "fp16", "fp32"]))
+        .group_by("model")
+        .agg(pl.col("score").median().alias("_q_base"))
+    )
+    out = frame.join(exact, on=["model", "precision"], how="left").join(base, on="model", how="left")
+    return out.with_columns(
+        pl.coalesce("_q_exact", "_q_base").alias("quality"),
+        pl.when(pl.col("_q_exact").is_not_null()).then(False).when(pl.col("_q_base").is_not_null()).then(True).alias(
+            "quality_is_unquantized"
+        ),
+    ).drop("_q_exact", "_q_base")
+
+
+_WATERFALL_KEEP = ["model", "hardware", "precision", "engine", "n_devices", "input_tokens", "output_tokens",
+                   "context_depth", "batch_size", "provider", "region", "price_model", "utilization",
+                   "usd_per_device_hour", "capex_usd_per_device", "grid_region", "grid_g_co2e_per_kwh"]
+
+
+def _scenario_cols(frame: pl.DataFrame) -> list[str]:
+    return [c for c in _WATERFALL_KEEP if c in frame.columns]
+
+
+def savings_waterfall(
+    scenario: pl.DataFrame,
+    *,
+    requests_per_month: float | None = None,
+    target_utilization: float | None = None,
+    prefix_cache_hit_share: float | None = None,
+    quality_benchmark: str = "MMLU",
+    catalogs: dict[str, pl.DataFrame] | None = None,
+) -> pl.DataFrame:
+    """Apply each cost lever in turn to one scenario; return what each saves per month and what it changes.
+
+    Levers, in order, each applied on top of the ones before (a lever is kept only if it lowers the
+    cost per request; otherwise its row shows no change):
+
+    1. ``precision``: the cheapest precision the engine runs (fp8, int8, int4, fp4 where it fits).
+    2. ``batching``: the engine's largest batch (``batch_size`` null) and utilization raised to
+       ``target_utilization`` (default from ``data/defaults.csv``) where it is lower.
+    3. ``smaller_model``: the largest model of the same family and task that is smaller.
+    4. ``hardware``: every hardware with a price in the same price model (the same provider when one is
+       given) at 1, 2, 4 or 8 devices.
+    5. ``price_model``: on-demand, spot, 1- or 3-year reservation of the same provider and hardware, or owning.
+    6. ``prefix_caching``: ``prefix_cache_hit_share`` of the prompt moved to ``context_depth`` (cached).
+    7. ``api``: the cheapest hosted API serving the same open-weights model (``api_prices``).
+
+    Parameters
+    ----------
+    scenario : polars.DataFrame
+        One row of :func:`infer_econ.evaluate` inputs with a price (provider, usd_per_device_hour or owned).
+    requests_per_month : float, optional
+        Monthly volume [requests]; default what the baseline deployment serves in a month at its
+        utilization.
+    quality_benchmark : str
+        Benchmark of ``model_quality`` shown as the accuracy effect (:func:`model_quality`).
+    catalogs : dict, optional
+        Catalog frames replacing shipped ones (as in :func:`infer_econ.pipeline.add_economics`).
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per step (``step`` 0 is the baseline): ``lever``, ``change``, the scenario's ids after the
+        step, ``usd_per_request``, ``usd_per_month``, ``saving_usd_per_month`` (vs the step before),
+        ``quality``, ``quality_change``, ``ttft_s``, ``tpot_s``, ``g_co2e_per_request`` and
+        ``g_co2e_per_month`` (null for an API: its energy is not published).
+
+    Notes
+    -----
+    usd_per_month = usd_per_request × requests_per_month; each candidate set is evaluated in one
+    vectorized :func:`infer_econ.evaluate` call.
+    """
+    from . import defaults
+    from .pipeline import _cat, evaluate
+
+    if scenario.height != 1:
+        raise ValidationError(f"savings_waterfall takes one scenario row, got {scenario.height}")
+    target_u = defaults.value("target_utilization") if target_utilization is None else float(target_utilization)
+    hit = defaults.value("prefix_cache_hit_share") if prefix_cache_hit_share is None else float(prefix_cache_hit_share)
+    cur = scenario.select(_scenario_cols(scenario))
+    base = evaluate(cur, catalogs=catalogs)
+    if base["usd_per_request"][0] is None:
+        raise ValidationError("savings_waterfall: the baseline has no cost (give provider, usd_per_device_hour or price_model 'owned', and a scenario that fits)")
+    if requests_per_month is None:
+        r = base.row(0, named=True)
+        requests_per_month = r["output_tokens_per_s"] * r["utilization"] * SECONDS_PER_MONTH / r["output_tokens"]
+    hw_cat = _cat("hardware", catalogs)
+    models = _cat("models", catalogs)
+    engines = _cat("engines", catalogs)
+    steps = [("baseline", "as given", base)]
+
+    def pick(cands: pl.DataFrame, label: str, describe) -> None:
+        nonlocal cur
+        best_prev = steps[-1][2]
+        if cands.height:
+            try:
+                ev = evaluate(cands, catalogs=catalogs)
+            except Exception:  # a candidate set the catalogs cannot price: evaluate rows one by one
+                ev = None
+            if ev is not None:
+                ok = ev.with_row_index("_i").filter(pl.col("usd_per_request").is_not_null() & pl.col("fits").fill_null(False))
+                if ok.height:
+                    best = ok.sort("usd_per_request").head(1)
+                    if best["usd_per_request"][0] < best_prev["usd_per_request"][0] * (1 - 1e-9):
+                        cur = cands.slice(int(best["_i"][0]), 1)
+                        steps.append((label, describe(cur.row(0, named=True)), best.drop("_i")))
+                        return
+        steps.append((label, "no cheaper option", best_prev))
+
+    def variant(**changes) -> pl.DataFrame:
+        return cur.with_columns(pl.lit(v).alias(k) for k, v in changes.items())
+
+    row = cur.row(0, named=True)
+    # 1 precision
+    eng = engines.filter(pl.col("id") == row["engine"])["precisions"]
+    allowed = set(eng[0].split(";")) if eng.len() else set()
+    precs = [p for p in ("fp8", "int8", "int4", "fp4") if p in allowed and p != row["precision"]]
+    pick(pl.concat([variant(precision=p) for p in precs]) if precs else cur.clear(), "precision", lambda r: f"precision {r['precision']}")
+    # 2 batching and utilization
+    u_now = cur["utilization"][0] if "utilization" in cur.columns and cur["utilization"][0] is not None else defaults.value("utilization")
+    cand = cur.with_columns(pl.lit(None, pl.Int64).alias("batch_size"), pl.lit(max(u_now, target_u)).alias("utilization"))
+    pick(cand, "batching", lambda r: f"engine max batch; utilization {r['utilization']:.2f}")
+    # 3 smaller model (same family and task)
+    m = models.filter(pl.col("id") == cur["model"][0]).row(0, named=True)
+    smaller = models.filter((pl.col("family") == m["family"]) & (pl.col("task") == m["task"]) & (pl.col("total_params_b") < m["total_params_b"]))
+    smaller = smaller.sort(["total_params_b", "id"], descending=[True, True]).head(1)["id"].to_list()
+    pick(pl.concat([variant(model=x) for x in smaller]) if smaller else cur.clear(), "smaller_model", lambda r: f"model {r['model']}")
+    # 4 other hardware
+    row = cur.row(0, named=True)
+    pm = row.get("price_model") or "on_demand"
+    if pm == "owned":
+        hp = _cat("hardware_prices", catalogs)
+        hws = sorted(set(hp["hardware"].drop_nulls().to_list()) & set(hw_cat["id"].to_list()))
+    elif row.get("provider"):
+        cp = _cat("cloud_prices", catalogs).filter((pl.col("provider") == row["provider"]) & (pl.col("price_model") == pm))
+        hws = sorted(set(cp["hardware"].to_list()))
+    else:
+        hws = []
+    cands = [variant(hardware=h, n_devices=n, region=None) if "region" in cur.columns else variant(hardware=h, n_devices=n)
+             for h in hws for n in (1, 2, 4, 8)]
+    if cands and "usd_per_device_hour" in cur.columns and cur["usd_per_device_hour"][0] is not None:
+        cands = []  # an explicit price is for the scenario's own hardware only
+    pick(pl.concat(cands, how="diagonal_relaxed") if cands else cur.clear(), "hardware", lambda r: f"{r['n_devices']} × {r['hardware']}")
+    # 5 price model
+    row = cur.row(0, named=True)
+    cands = []
+    if row.get("provider") and not (row.get("usd_per_device_hour")):
+        cp = _cat("cloud_prices", catalogs).filter((pl.col("provider") == row["provider"]) & (pl.col("hardware") == row["hardware"]))
+        cands += [variant(price_model=p) for p in sorted(set(cp["price_model"].to_list())) if p != pm]
+    hp = _cat("hardware_prices", catalogs)
+    if pm != "owned" and row["hardware"] in set(hp["hardware"].drop_nulls().to_list()) and not row.get("usd_per_device_hour"):
+        cands.append(variant(price_model="owned"))
+    pick(pl.concat(cands, how="diagonal_relaxed") if cands else cur.clear(), "price_model", lambda r: f"price model {r['price_model']}")
+    # 6 prefix caching
+    row = cur.row(0, named=True)
+    cached = int(round(row["input_tokens"] * hit))
+    if 0 < cached < row["input_tokens"]:
+        depth = (row.get("context_depth") or 0) + cached
+        cand = variant(input_tokens=row["input_tokens"] - cached, context_depth=depth)
+    else:
+        cand = cur.clear()
+    pick(cand, "prefix_caching", lambda r: f"{cached} of the prompt tokens served from the prefix cache")
+    # 7 hosted API for the same open-weights model
+    api = _cat("api_prices", catalogs).filter(pl.col("model") == cur["model"][0])
+    prev = steps[-1][2]
+    if api.height:
+        r0 = scenario.row(0, named=True)
+        api = api.with_columns(
+            ((r0["input_tokens"] * pl.col("usd_per_million_input_tokens") + r0["output_tokens"] * pl.col("usd_per_million_output_tokens")) / 1e6).alias("usd_per_request")
+        ).sort("usd_per_request")
+        best = api.row(0, named=True)
+        if best["usd_per_request"] < prev["usd_per_request"][0]:
+            api_row = prev.with_columns(
+                pl.lit(best["usd_per_request"]).alias("usd_per_request"), pl.lit(f"api:{best['id']}").alias("hardware"),
+                pl.lit(None, pl.Float64).alias("ttft_s"), pl.lit(None, pl.Float64).alias("tpot_s"),
+                pl.lit(None, pl.Float64).alias("g_co2e_per_request"), pl.lit("api").alias("price_model"),
+                pl.lit(None, pl.Int64).alias("n_devices"),
+            )
+            steps.append(("api", f"hosted API {best['id']}", api_row))
+        else:
+            steps.append(("api", "no cheaper option", prev))
+    else:
+        steps.append(("api", "no API serves this model", prev))
+
+    cols = ["model", "hardware", "precision", "n_devices", "price_model", "usd_per_request", "ttft_s", "tpot_s", "g_co2e_per_request"]
+    rows = pl.concat(
+        [f.select([pl.col(c) if c in f.columns else pl.lit(None).alias(c) for c in cols]).with_columns(
+            pl.lit(i).alias("step"), pl.lit(lever).alias("lever"), pl.lit(change).alias("change"))
+         for i, (lever, change, f) in enumerate(steps)],
+        how="diagonal_relaxed",
+    )
+    rows = model_quality(rows, quality_benchmark, _cat("model_quality", catalogs))
+    v = float(requests_per_month)
+    return rows.select(
+        "step", "lever", "change", *cols[:5], "usd_per_request",
+        (pl.col("usd_per_request") * v).alias("usd_per_month"),
+        (pl.col("usd_per_request").shift(1) * v - pl.col("usd_per_request") * v).fill_null(0.0).alias("saving_usd_per_month"),
+        "quality", "quality_is_unquantized", (pl.col("quality") - pl.col("quality").shift(1)).alias("quality_change"),
+        "ttft_s", "tpot_s", "g_co2e_per_request", (pl.col("g_co2e_per_request") * v).alias("g_co2e_per_month"),
+        pl.lit(v).alias("requests_per_month"),
+    )

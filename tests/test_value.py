@@ -133,3 +133,44 @@ def test_training_cost_and_payback_hand():
     assert one(value.training_cost_usd(8.0, 1e9, 989.0, 2.5)) == one(value.training_cost_usd(8.0, 1e9, 989.0, 2.5, 0.4))
     assert one(value.payback_months(12000.0, 3000.0)) == 4.0
     assert one(value.payback_months(12000.0, 0.0)) is None
+
+
+WF = pl.DataFrame({"model": ["llama-3.1-70b"], "hardware": ["h100-sxm"], "precision": ["bf16"], "engine": ["vllm"],
+                   "n_devices": [8], "input_tokens": [2000], "output_tokens": [500], "provider": ["aws"],
+                   "price_model": ["on_demand"], "utilization": [0.4], "batch_size": [16]})
+
+
+def test_savings_waterfall_adds_up():
+    w = value.savings_waterfall(WF, requests_per_month=1e6)
+    assert w["lever"].to_list() == ["baseline", "precision", "batching", "smaller_model", "hardware", "price_model",
+                                    "prefix_caching", "api"]
+    # cost never rises along the waterfall and the savings sum to baseline − final
+    cost = w["usd_per_month"].to_list()
+    assert all(b <= a for a, b in zip(cost, cost[1:]))
+    assert (w["saving_usd_per_month"] >= 0).all()
+    assert math.isclose(w["saving_usd_per_month"].sum(), cost[0] - cost[-1], rel_tol=1e-9)
+    # usd_per_month = usd_per_request × volume
+    assert math.isclose(w["usd_per_month"][0], w["usd_per_request"][0] * 1e6, rel_tol=1e-12)
+
+
+def test_savings_waterfall_baseline_is_evaluate():
+    from infer_econ import evaluate
+
+    w = value.savings_waterfall(WF, requests_per_month=2e5)
+    assert math.isclose(w["usd_per_request"][0], evaluate(WF)["usd_per_request"][0], rel_tol=1e-12)
+    assert w["quality"][0] is not None  # llama-3.1-70b has a published MMLU score
+
+
+def test_savings_waterfall_errors():
+    with pytest.raises(ValidationError, match="one scenario row"):
+        value.savings_waterfall(pl.concat([WF, WF]))
+    with pytest.raises(ValidationError, match="no cost"):
+        value.savings_waterfall(WF.drop("provider", "price_model"))
+
+
+def test_model_quality_setting_and_fallback():
+    q = pl.DataFrame({"model": ["m", "m", "n", "n"], "precision": ["bf16", "fp8", "bf16", "bf16"], "benchmark": ["B"] * 4,
+                      "setting": ["s", "s", "s", "t"], "score": [70.0, 69.0, 50.0, 99.0]})
+    f = value.model_quality(pl.DataFrame({"model": ["m", "n", "z"], "precision": ["fp8", "int4", "bf16"]}), "B", q)
+    assert f["quality"].to_list() == [69.0, 50.0, None]
+    assert f["quality_is_unquantized"].to_list() == [False, True, None]
