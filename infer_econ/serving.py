@@ -77,6 +77,8 @@ __all__ = [
     "prefix_cache",
     "disaggregated_latency",
     "validation_report",
+    "validation_summary",
+    "VALIDATION_TARGETS_PCT",
     "BLOCK_COLUMNS",
     "DEFAULT_PREFILL_CHUNK_TOKENS",
 ]
@@ -635,6 +637,7 @@ def closed_loop_latency(
     *,
     chunked_prefill: Any = True,
     prefill_chunk_tokens: Any = DEFAULT_PREFILL_CHUNK_TOKENS,
+    synchronized: Any = False,
 ) -> dict[str, np.ndarray]:
     """Latency of one replica driven by N closed-loop clients (analytical, Little's-law fixed point).
 
@@ -655,6 +658,13 @@ def closed_loop_latency(
         As in :func:`replica_latency`.
     chunked_prefill, prefill_chunk_tokens
         As in :func:`replica_latency`.
+    synchronized : array-like of bool
+        Clients move in lockstep waves. True for benchmark runs with fixed request
+        lengths that start all clients together (vLLM/SGLang ``--random-range-ratio 1``,
+        LMDeploy ``profile_generation``): equal lengths keep the clients in step, each
+        wave's prompts are prefilled together and the first tokens wait for the whole
+        wave's prefill. :func:`latency_under_load` sets it when both length
+        distributions are ``fixed`` (override with a ``closed_loop_synchronized`` column).
 
     Returns
     -------
@@ -665,7 +675,14 @@ def closed_loop_latency(
 
     Notes
     -----
-    For a trial X < λ_max: ``TPOT = t0 / (1 − ρ_p − X Od t1)`` with ``ρ_p = X I p (N − 1)/N``
+    Lockstep waves (``synchronized``): a wave holds ``n = min(N, cap)`` requests; its
+    prefill takes ``n s``; unchunked, every first token comes at ``n s`` and the decode
+    runs undisturbed at ``TPOT = t(n)``; chunked (FIFO token stream), request k of the
+    wave gets its first token at ``k s`` and its decode carries the later prompts'
+    prefill: ``TPOT_k = t(n) + (n − k) I p / Od``. Wave cycle ``C = n s + Od t(n)``,
+    ``X = n / C``; with N > cap the other clients wait ``N / X − C`` for a slot.
+
+    Otherwise (clients spread out), for a trial X < λ_max: ``TPOT = t0 / (1 − ρ_p − X Od t1)`` with ``ρ_p = X I p (N − 1)/N``
     (the other clients' prefills), ``B = X Od TPOT``, prefill wait
     ``W = min(M/G/1 wait, (N − 1) s)``, ``R = W + s + Od TPOT``. If ``λ_max R(λ_max) < N``
     then ``X = λ_max`` and the slot wait is ``N / λ_max − R(λ_max)``.
@@ -751,7 +768,35 @@ def closed_loop_latency(
         skew = np.where(n_pf > 0, 1.0 / np.sqrt(np.maximum(n_pf, 1e-300)), 0.0)
         x_q = np.maximum(mean_x + np.sqrt(var_x) * _cornish_fisher(_z(q), skew), 0.0)
         out[f"tpot_{k}_s"] = tB + x_q / np.maximum(Od, 1.0)
+    sync = np.broadcast_to(np.asarray(synchronized, dtype=bool), N.shape)
+    if sync.any():
+        _lockstep(out, sync, N, I, Od, t0, t1, sp, cap, chunked, chunk, lam_max)
     return out
+
+
+def _lockstep(out: dict[str, np.ndarray], sync: np.ndarray, N: np.ndarray, I: np.ndarray, Od: np.ndarray,
+              t0: np.ndarray, t1: np.ndarray, sp: np.ndarray, cap: np.ndarray, chunked: np.ndarray,
+              chunk: np.ndarray, lam_max: np.ndarray) -> None:
+    """Overwrite ``out`` rows where clients move in lockstep waves (see closed_loop_latency Notes)."""
+    n = np.minimum(N, cap)
+    tn = t0 + t1 * n
+    s = np.where(chunked, sp + I * tn / np.maximum(chunk - n, 1.0), sp)
+    cyc = n * s + Od * tn
+    X = n / cyc
+    adm = np.maximum(N / X - cyc, 0.0)
+    extra = np.where(chunked, (n - 1.0) / 2.0 * sp / np.maximum(Od, 1.0), 0.0)
+    vals = {
+        "requests_per_s": X, "utilization": X / lam_max, "batch_mean": n,
+        "ttft_mean_s": adm + np.where(chunked, (n + 1.0) / 2.0 * s, n * s),
+        "tpot_mean_s": tn + extra, "queue_wait_s": adm + np.where(chunked, (n - 1.0) / 2.0 * s, (n - 1.0) * s),
+    }
+    vals["e2e_mean_s"] = vals["ttft_mean_s"] + Od * vals["tpot_mean_s"]
+    for k, q in _QUANTILES.items():
+        rank = np.maximum(np.ceil(q * n), 1.0)  # the wave member at quantile q
+        vals[f"ttft_{k}_s"] = adm + np.where(chunked, rank * s, n * s)
+        vals[f"tpot_{k}_s"] = tn + np.where(chunked, (rank - 1.0) * sp / np.maximum(Od, 1.0), 0.0)
+    for key, v in vals.items():
+        out[key] = np.where(sync, v, out[key])
 
 
 # --------------------------------------------------------------------------- simulation
@@ -938,6 +983,8 @@ def _check_positive(frame: pl.DataFrame, cols: list[str], allow_zero: tuple[str,
     for c in cols:
         if c not in frame.columns:
             continue
+        if not (frame[c].dtype.is_numeric() or frame[c].dtype == pl.Null):
+            raise ValidationError(f"column {c!r} must be numeric, got dtype {frame[c].dtype}")
         s = frame[c].cast(pl.Float64, strict=False)
         nonnull = s.drop_nulls()
         bad = nonnull.is_nan() | nonnull.is_infinite() | ((nonnull < 0) if c in allow_zero else (nonnull <= 0))
@@ -976,7 +1023,8 @@ def latency_under_load(
         estimator when absent). Optional: ``replicas`` (default 1; load split evenly),
         ``chunked_prefill`` (default true), ``prefill_chunk_tokens`` (default 2048),
         ``input_length_dist``/``output_length_dist`` (fixed, exponential, lognormal;
-        default fixed), ``length_cv`` (lognormal; default 1).
+        default fixed), ``length_cv`` (lognormal; default 1), ``closed_loop_synchronized``
+        (default: true when both lengths are fixed; see :func:`closed_loop_latency`).
     method : {"analytical", "simulation"}
         How open-loop percentiles are computed.
     n_requests : int
@@ -1023,6 +1071,8 @@ def latency_under_load(
     """
     if method not in ("analytical", "simulation"):
         raise ValidationError(f"method: expected 'analytical' or 'simulation', got {method!r}")
+    if isinstance(n_requests, bool) or not isinstance(n_requests, (int, np.integer)) or n_requests < 1:
+        raise ValidationError(f"n_requests: expected a whole number ≥ 1 of simulated requests, got {n_requests!r}")
     has_rate, has_conc = "request_rate_per_s" in frame.columns, "concurrency" in frame.columns
     if not (has_rate or has_conc):
         raise ValidationError("latency_under_load needs a 'request_rate_per_s' or a 'concurrency' column")
@@ -1081,9 +1131,11 @@ def latency_under_load(
     c_idx = np.flatnonzero(use_conc & have)
     if c_idx.size:
         sel = lambda x: fill(x)[c_idx]  # noqa: E731
+        sync = _col(work, "closed_loop_synchronized", np.nan)
+        sync = np.where(np.isfinite(sync), sync > 0, (din == 0) & (dout == 0))
         r = closed_loop_latency(
             np.maximum(np.ceil(sel(conc / reps)), 1.0), sel(I), sel(O), sel(t0), sel(t1), sel(p), sel(cap),
-            chunked_prefill=chunked[c_idx], prefill_chunk_tokens=sel(chunk),
+            chunked_prefill=chunked[c_idx], prefill_chunk_tokens=sel(chunk), synchronized=sync[c_idx],
         )
         for k in names:
             res[k][c_idx] = r[k]
@@ -1224,6 +1276,11 @@ def capacity(
                     "slo_tpot_p99_s": slo_tpot_p99_s}.items():
         if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
             raise ValidationError(f"capacity: {name} must be a finite number > 0, got {v!r}")
+    if isinstance(max_replicas, bool) or not isinstance(max_replicas, (int, np.integer)) or max_replicas < 1:
+        raise ValidationError(f"capacity: max_replicas must be a whole number ≥ 1, got {max_replicas!r}")
+    if batch_caps is not None and not all(
+            isinstance(b, (int, np.integer)) and not isinstance(b, bool) and b >= 1 for b in batch_caps):
+        raise ValidationError(f"capacity: batch_caps must be whole numbers ≥ 1 [sequences], got {batch_caps!r}")
     need = ["model", "hardware", "precision", "engine", "n_devices"]
     missing = [c for c in need if c not in candidates.columns]
     if missing:
@@ -1533,3 +1590,201 @@ def disaggregated_latency(frame: pl.DataFrame) -> pl.DataFrame:
         cols.append(pl.Series(k, v, dtype=pl.Float64).fill_nan(None))
     cols.append(pl.Series("replicas", rp + rd))
     return frame.with_columns(cols)
+
+
+# --------------------------------------------------------------------------- validation
+
+#: Median absolute error targets of the serving model (issue contract) [%].
+VALIDATION_TARGETS_PCT = {"tpot": 30.0, "ttft": 30.0}
+
+
+def _validation_scenarios(meas: pl.DataFrame) -> pl.DataFrame:
+    """Rows of serving_measurements as (scenario, measured value) pairs, with exclusions named."""
+    from . import catalog
+
+    models, hardware, engines = set(catalog.ids("models")), set(catalog.ids("hardware")), set(catalog.ids("engines"))
+    f = meas.with_columns(
+        pl.when(pl.col("replicas").is_not_null()).then(pl.col("replicas"))
+        .otherwise(pl.lit(1)).alias("_replicas"),
+    ).with_columns(
+        (pl.col("n_devices") // pl.col("_replicas")).alias("_dev"),
+    )
+    reason = (
+        pl.when(pl.col("hosted_api")).then(pl.lit("hosted API: hardware unknown"))
+        .when(~pl.col("steady_state")).then(pl.lit("not steady state: ") + pl.col("steady_state_note"))
+        .when(pl.col("input_tokens_mean").is_null() | pl.col("output_tokens_mean").is_null())
+        .then(pl.lit("request length not published"))
+        .when(~pl.col("model").is_in(list(models))).then(pl.lit("model not in catalog"))
+        .when(~pl.col("hardware").is_in(list(hardware))).then(pl.lit("hardware not in catalog"))
+        .when(~pl.col("engine").is_in(list(engines))).then(pl.lit("engine not in catalog"))
+        .when(pl.col("n_devices").is_null()).then(pl.lit("device count unknown"))
+        .otherwise(None)
+    )
+    f = f.with_columns(reason.alias("excluded_reason"))
+    long = []
+    for metric, cols in (("ttft", ("ttft_mean_ms", "ttft_median_ms", "ttft_p99_ms")),
+                         ("tpot", ("tpot_mean_ms", "tpot_median_ms", "tpot_p99_ms"))):
+        for c, stat in zip(cols, ("mean", "p50", "p99")):
+            long.append(f.filter(pl.col(c).is_not_null()).select(
+                pl.col("id"), pl.col("source_group"), pl.col("model"), pl.col("hardware"), pl.col("precision"),
+                pl.col("engine"), pl.col("_dev").alias("n_devices"), pl.col("_replicas").alias("replicas"),
+                pl.col("input_tokens_mean").alias("input_tokens"), pl.col("output_tokens_mean").alias("output_tokens"),
+                pl.col("load_type"), pl.col("request_rate_per_s"), pl.col("concurrency"),
+                pl.col("chunked_prefill"), pl.lit(metric).alias("metric"), pl.lit(stat).alias("statistic"),
+                (pl.col(c) / 1000.0).alias("measured_s"), pl.col("excluded_reason"),
+            ))
+    return pl.concat(long, how="vertical_relaxed")
+
+
+def _calibration_scenarios(cal: pl.DataFrame) -> pl.DataFrame:
+    kinds = {"serving_ttft_ms": "ttft", "serving_itl_ms": "tpot", "serving_tpot_ms": "tpot"}
+    s = cal.filter(pl.col("kind").is_in(list(kinds)))
+    if s.height == 0:
+        return s
+    rate = pl.col("request_rate_per_s").cast(pl.Float64)
+    reason = (
+        pl.when(rate.is_null() | rate.is_infinite()).then(pl.lit("offered rate unbounded: saturation run and not steady state"))
+        .when(pl.col("input_tokens").is_null()).then(pl.lit("request length not published"))
+        .otherwise(None)
+    )
+    tp = pl.col("tensor_parallel").cast(pl.Int64) if "tensor_parallel" in s.columns else pl.lit(None, pl.Int64)
+    return s.select(
+        pl.col("id"), (pl.lit("calibration: ") + pl.col("source").cast(pl.String)).alias("source_group"),
+        pl.col("model"), pl.col("hardware"), pl.col("precision"), pl.col("engine"),
+        pl.coalesce(tp, pl.col("n_devices")).alias("n_devices"),
+        (pl.col("n_devices") // pl.coalesce(tp, pl.col("n_devices"))).alias("replicas"),
+        pl.col("input_tokens").cast(pl.Float64), pl.col("output_tokens").cast(pl.Float64),
+        pl.lit("poisson").alias("load_type"), pl.when(rate.is_infinite()).then(None).otherwise(rate).alias("request_rate_per_s"),
+        pl.lit(None, pl.Int64).alias("concurrency"), pl.lit(None, pl.Boolean).alias("chunked_prefill"),
+        pl.col("kind").replace_strict(kinds).alias("metric"), pl.lit("mean").alias("statistic"),
+        (pl.col("measured") / 1000.0).alias("measured_s"), reason.alias("excluded_reason"),
+    )
+
+
+def validation_report(
+    measurements: pl.DataFrame | None = None,
+    calibration: pl.DataFrame | None = None,
+    *,
+    method: str = "analytical",
+) -> pl.DataFrame:
+    """Predicted vs measured serving latency on the shipped published measurements.
+
+    Parameters
+    ----------
+    measurements : polars.DataFrame, optional
+        Load points in the schema of ``data/serving_measurements.csv`` (default: shipped).
+    calibration : polars.DataFrame, optional
+        Rows in the schema of ``data/measured_performance.csv``; its ``serving_ttft_ms``,
+        ``serving_itl_ms`` (taken as TPOT) and ``serving_tpot_ms`` rows are used
+        (default: shipped, if present).
+    method : {"analytical", "simulation"}
+        Passed to :func:`latency_under_load`.
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per measured statistic: ``id``, ``source_group``, configuration,
+        ``metric`` (ttft, tpot), ``statistic`` (mean, p50, p99), ``measured_s``,
+        ``predicted_s``, ``error_pct`` ((predicted − measured) / measured × 100),
+        ``included`` and ``excluded_reason`` (why a row is not scored: not steady state,
+        hosted API, unknown request length, id not in a catalog, model does not fit).
+
+    Notes
+    -----
+    TTFT is scored on steady-state runs only: an overloaded open-loop run's TTFT grows
+    with the number of requests sent, so it has no steady-state value to predict. The
+    headline figures are the median absolute ``error_pct`` per metric over included
+    rows (:func:`validation_summary`); targets in :data:`VALIDATION_TARGETS_PCT`.
+
+    Examples
+    --------
+    >>> r = validation_report()  # doctest: +SKIP
+    >>> validation_summary(r)  # doctest: +SKIP
+    """
+    from . import catalog
+
+    meas = catalog.load("serving_measurements") if measurements is None else measurements
+    rows = [_validation_scenarios(meas)]
+    if calibration is None:
+        try:
+            calibration = catalog.load("measured_performance")
+        except Exception:  # catalog not shipped (yet): score the serving file alone
+            calibration = None
+    if calibration is not None:
+        c = _calibration_scenarios(calibration)
+        if c.height:
+            rows.append(c)
+    allr = pl.concat(rows, how="vertical_relaxed").with_row_index("_k")
+    ok = allr.filter(pl.col("excluded_reason").is_null())
+    scen = ok.select(
+        "_k", "model", "hardware", "precision", "engine",
+        pl.col("n_devices").cast(pl.Int64), pl.col("replicas").cast(pl.Int64),
+        pl.col("input_tokens").round(0).cast(pl.Int64), pl.col("output_tokens").round(0).cast(pl.Int64),
+        pl.col("request_rate_per_s"), pl.col("concurrency").cast(pl.Float64),
+        pl.col("chunked_prefill").fill_null(True),
+    ).unique(subset=[c for c in ["model", "hardware", "precision", "engine", "n_devices", "replicas", "input_tokens",
+                                 "output_tokens", "request_rate_per_s", "concurrency", "chunked_prefill"]],
+             keep="first", maintain_order=True)
+    keys = ["model", "hardware", "precision", "engine", "n_devices", "replicas", "input_tokens", "output_tokens",
+            "request_rate_per_s", "concurrency", "chunked_prefill"]
+    pred = latency_under_load(scen.drop("_k"), method=method)
+    stat_cols = {("ttft", "mean"): "ttft_mean_s", ("ttft", "p50"): "ttft_p50_s", ("ttft", "p99"): "ttft_p99_s",
+                 ("tpot", "mean"): "tpot_mean_s", ("tpot", "p50"): "tpot_p50_s", ("tpot", "p99"): "tpot_p99_s"}
+    long = pl.concat([
+        pred.select(keys + [pl.lit(m).alias("metric"), pl.lit(s).alias("statistic"), pl.col(c).alias("predicted_s"),
+                            pl.col("stable").alias("_stable")])
+        for (m, s), c in stat_cols.items()
+    ])
+    ok = ok.with_columns(
+        pl.col("n_devices").cast(pl.Int64), pl.col("replicas").cast(pl.Int64),
+        pl.col("input_tokens").round(0).cast(pl.Int64), pl.col("output_tokens").round(0).cast(pl.Int64),
+        pl.col("concurrency").cast(pl.Float64), pl.col("chunked_prefill").fill_null(True),
+    ).join(long, on=keys + ["metric", "statistic"], how="left", nulls_equal=True)
+    ok = ok.with_columns(
+        pl.when(pl.col("_stable").is_null()).then(pl.lit("model does not fit (estimator fits=false)"))
+        .when(~pl.col("_stable")).then(pl.lit("predicted unstable: offered rate above predicted capacity"))
+        .otherwise(None).alias("excluded_reason")
+    ).drop("_stable")
+    out = pl.concat([
+        ok.select("_k", "predicted_s", pl.col("excluded_reason").alias("_why")),
+    ])
+    res = allr.join(out, on="_k", how="left").with_columns(
+        pl.coalesce(pl.col("excluded_reason"), pl.col("_why")).alias("excluded_reason")
+    ).drop("_why", "_k")
+    return res.with_columns(
+        ((pl.col("predicted_s") - pl.col("measured_s")) / pl.col("measured_s") * 100.0).alias("error_pct"),
+        pl.col("excluded_reason").is_null().alias("included"),
+    )
+
+
+def validation_summary(report: pl.DataFrame) -> pl.DataFrame:
+    """Median and p90 absolute error per metric, statistic and source of a :func:`validation_report`.
+
+    Parameters
+    ----------
+    report : polars.DataFrame
+        Output of :func:`validation_report`.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``metric``, ``statistic`` (``all`` = pooled), ``rows``, ``median_abs_error_pct``,
+        ``p90_abs_error_pct``, ``within_30_pct_share``, ``target_pct``, ``meets_target``.
+
+    Examples
+    --------
+    >>> r = pl.DataFrame({"metric": ["tpot", "tpot"], "statistic": ["mean", "p99"], "included": [True, True],
+    ...     "error_pct": [10.0, -40.0]})
+    >>> validation_summary(r).filter(pl.col("statistic") == "all")["median_abs_error_pct"].item()
+    25.0
+    """
+    inc = report.filter(pl.col("included")).with_columns(pl.col("error_pct").abs().alias("_a"))
+    agg = [pl.len().alias("rows"), pl.col("_a").median().alias("median_abs_error_pct"),
+           pl.col("_a").quantile(0.9, "linear").alias("p90_abs_error_pct"),
+           (pl.col("_a") <= 30.0).mean().alias("within_30_pct_share")]
+    pooled = inc.group_by("metric").agg(agg).with_columns(pl.lit("all").alias("statistic"))
+    per = inc.group_by("metric", "statistic").agg(agg)
+    out = pl.concat([pooled.select(per.columns), per]).sort("metric", "statistic")
+    return out.with_columns(
+        pl.col("metric").replace_strict(VALIDATION_TARGETS_PCT, default=None).alias("target_pct"),
+    ).with_columns((pl.col("median_abs_error_pct") <= pl.col("target_pct")).alias("meets_target"))

@@ -338,3 +338,33 @@ def test_disaggregated_removes_prefill_stalls_from_tpot():
     assert dis["replicas"].item() == 2
     # prefill pool: M/D/1 with s = 0.1 s at 4/s: W = 4 × 0.01 / (2 × 0.6) = 0.0333
     assert dis["ttft_mean_s"].item() == pytest.approx(0.1 + 0.04 / 1.2)
+
+
+def test_closed_loop_lockstep_hand_computed():
+    # fixed lengths: 16 clients in lockstep, unchunked: the wave's 16 prompts prefill together,
+    # s = 1000 × 1e-4 = 0.1 s → every first token at 16 × 0.1 = 1.6 s; decode at t(16) = 0.0116 s;
+    # cycle = 1.6 + 200 × 0.0116 = 3.92 s → X = 16 / 3.92
+    out = serving.latency_under_load(frame(concurrency=16, chunked_prefill=False))
+    assert out["ttft_mean_s"][0] == pytest.approx(1.6)
+    assert out["tpot_mean_s"][0] == pytest.approx(0.0116)
+    assert out["requests_per_s"][0] == pytest.approx(16 / 3.92)
+    # chunked FIFO: request k's first token at k s, s = 0.1 + 1000 × 0.0116 / (2048 − 16) = 0.10571
+    # → mean (16 + 1) / 2 × s; TPOT carries the later prompts: + (16 − 1) / 2 × 0.1 / 200
+    ch = serving.latency_under_load(frame(concurrency=16, chunked_prefill=True))
+    s = 0.1 + 1000 * 0.0116 / 2032
+    assert ch["ttft_mean_s"][0] == pytest.approx(8.5 * s)
+    assert ch["tpot_mean_s"][0] == pytest.approx(0.0116 + 7.5 * 0.1 / 200)
+    # spread-out clients (exponential outputs) do not queue their prefills behind a whole wave
+    spread = serving.latency_under_load(frame(concurrency=16, chunked_prefill=False, output_length_dist="exponential"))
+    assert spread["ttft_mean_s"][0] < out["ttft_mean_s"][0]
+    forced = serving.latency_under_load(frame(concurrency=16, chunked_prefill=False, closed_loop_synchronized=False))
+    assert forced["ttft_mean_s"][0] == pytest.approx(spread["ttft_mean_s"][0])
+
+
+def test_closed_loop_lockstep_beyond_cap():
+    # 128 clients, cap 64: waves of 64 (unchunked): cycle = 64 × 0.1 + 200 × (0.01 + 64e-4) = 9.68 s,
+    # X = 64 / 9.68; the other 64 wait N / X − cycle = 128 × 9.68 / 64 − 9.68 = 9.68 s for a slot
+    out = serving.latency_under_load(frame(concurrency=128, batch_cap=64.0, chunked_prefill=False))
+    assert out["requests_per_s"][0] == pytest.approx(64 / 9.68)
+    assert out["queue_wait_s"][0] == pytest.approx(9.68 + 63 * 0.1)
+    assert out["ttft_mean_s"][0] == pytest.approx(9.68 + 6.4)
