@@ -383,6 +383,10 @@ def rented_usd_per_device_hour(frame: pl.DataFrame, prices: pl.DataFrame | None 
         from . import catalog
 
         prices = catalog.load("cloud_prices")
+    missing_cols = [c for c in ("hardware", "provider", "price_model") if c not in frame.columns]
+    if missing_cols:
+        raise ValidationError(f"rented_usd_per_device_hour: scenario frame lacks column(s) {missing_cols} "
+                              "(hardware, provider and price_model name a cloud_prices row)")
     if "region" not in frame.columns:
         frame = frame.with_columns(pl.lit(None, pl.String).alias("region"))
     keys = ["hardware", "provider", "price_model"]
@@ -411,7 +415,7 @@ def rented_usd_per_device_hour(frame: pl.DataFrame, prices: pl.DataFrame | None 
         what = f"{prov}/{reg if reg is not None else '*'}/{pm}"
         valid = _valid_choices(prices, hw) or "none: no cloud price for this hardware"
         raise UnknownIdError(
-            f"cloud price for hardware {hw!r} (provider/region/price_model)", [what], valid.split("; ")
+            f"provider/region/price_model for hardware {hw!r}", [what], valid.split("; ")
         )
     return out
 
@@ -500,7 +504,12 @@ def check_price_inputs(frame: pl.DataFrame) -> None:
         s = frame[col]
         if not s.dtype.is_numeric():
             raise ValidationError(f"column {col!r} must be numeric, got {s.dtype}")
-        mask = (bad(s) | s.is_nan()).fill_null(False) if s.dtype.is_float() else bad(s).fill_null(False)
+        if s.dtype.is_float():
+            odd = (s.is_nan() | s.is_infinite()).fill_null(False)
+            if odd.any():
+                i = int(odd.arg_true()[0])
+                raise ValidationError(f"column {col!r}: {s[i]} (row {i}) is not a finite number")
+        mask = bad(s).fill_null(False)
         if mask.any():
             i = int(mask.arg_true()[0])
             raise ValidationError(f"column {col!r}: {s[i]} (row {i}) {why}")

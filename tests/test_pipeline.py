@@ -157,3 +157,40 @@ def test_evaluate_uncertainty_columns():
     out = evaluate(SCEN, uncertainty=True, draws=300, seed=2)
     for m in ("usd_per_million_output_tokens", "energy_j_per_output_token", "g_co2e_per_request"):
         assert (out[f"{m}_p10"] <= out[f"{m}_p90"]).all()
+
+
+CLI = ["evaluate", "--model", "llama-3.1-8b", "--hardware", "h100-sxm", "--precision", "bf16", "--engine", "vllm",
+       "--devices", "1", "--input-tokens", "1000", "--output-tokens", "200"]
+
+
+def test_cli_evaluate_json_matches_library(capsys):
+    import json
+
+    from infer_econ import evaluate
+    from infer_econ.cli import main
+
+    assert main(CLI + ["--usd-per-device-hour", "2.5", "--utilization", "0.5", "--grid-region", "country:DE", "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    lib = evaluate(pl.DataFrame({"model": ["llama-3.1-8b"], "hardware": ["h100-sxm"], "precision": ["bf16"], "engine": ["vllm"],
+                                 "n_devices": [1], "input_tokens": [1000], "output_tokens": [200], "usd_per_device_hour": [2.5],
+                                 "utilization": [0.5], "grid_region": ["country:DE"]})).row(0, named=True)
+    assert got["usd_per_million_output_tokens"] == lib["usd_per_million_output_tokens"]
+    assert got["grid_region"] == "country:DE" and got["usd_per_hour"] == 2.5
+
+
+def test_cli_evaluate_errors_exit_2(capsys):
+    from infer_econ.cli import main
+
+    assert main(CLI + ["--provider", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert "nope" in err and "aws/" in err and len(err.strip().splitlines()) == 1
+    assert main(CLI + ["--usd-per-device-hour", "2", "--utilization", "1.5"]) == 2
+    assert "utilization" in capsys.readouterr().err
+
+
+def test_cli_evaluate_table(capsys):
+    from infer_econ.cli import main
+
+    assert main(CLI + ["--provider", "lambda"]) == 0
+    out = capsys.readouterr().out
+    assert "usd_per_million_output_tokens" in out and "g_co2e_per_request" in out
