@@ -1360,7 +1360,7 @@ def capacity(
         pl.Series("usd_per_million_output_tokens", usd_h / (lam * O * 3600.0) * 1e6),
     ).filter(pl.Series(ok))
     return (
-        out.sort(["usd_per_hour", "devices_total", "batch_cap"])
+        out.sort(["usd_per_hour", "devices_total", "ttft_p99_s", "tpot_p99_s"])
         .group_by(["model", "hardware", "precision"], maintain_order=True)
         .first()
         .sort("usd_per_hour")

@@ -368,3 +368,60 @@ def test_closed_loop_lockstep_beyond_cap():
     assert out["requests_per_s"][0] == pytest.approx(64 / 9.68)
     assert out["queue_wait_s"][0] == pytest.approx(9.68 + 63 * 0.1)
     assert out["ttft_mean_s"][0] == pytest.approx(9.68 + 6.4)
+
+
+def _run_plan(argv):
+    import argparse
+
+    from infer_econ.cli import plan
+
+    p = argparse.ArgumentParser()
+    sub = p.add_subparsers(dest="command")
+    plan.add_parser(sub)
+    a = p.parse_args(["plan", *argv])
+    return a.run(a)
+
+
+PLAN = ["--model", "llama-3.1-8b", "--hardware", "h100-sxm", "--precision", "bf16", "--engine", "vllm",
+        "--requests-per-s", "20", "--input-tokens", "1000", "--output-tokens", "200", "--slo-ttft-p99-s", "2"]
+
+
+def test_cli_plan_json(capsys):
+    pytest.importorskip("infer_econ.perf")
+    import json
+
+    assert _run_plan(PLAN + ["--slo-tpot-p99-s", "0.1", "--usd-per-device-hour", "2", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 1 and rows[0]["replicas"] >= 1
+    r = rows[0]
+    assert r["usd_per_hour"] == pytest.approx(r["replicas"] * r["n_devices"] * 2.0)
+    assert r["tpot_p99_s"] <= 0.1 and r["ttft_p99_s"] <= 2
+
+
+def test_cli_plan_impossible_and_missing_price():
+    pytest.importorskip("infer_econ.perf")
+    with pytest.raises(ValidationError, match="TPOT p99 <= 0.0001 s cannot be met"):
+        _run_plan(PLAN + ["--slo-tpot-p99-s", "0.0001", "--usd-per-device-hour", "2"])
+    with pytest.raises(ValidationError, match="--provider"):
+        _run_plan(PLAN + ["--slo-tpot-p99-s", "0.1"])
+
+
+def test_step_times_from_estimator():
+    pytest.importorskip("infer_econ.perf")
+    from infer_econ import perf
+
+    f = pl.DataFrame({"model": ["llama-3.1-8b"], "hardware": ["h100-sxm"], "precision": ["bf16"], "engine": ["vllm"],
+                      "n_devices": [1], "input_tokens": [1000], "output_tokens": [200]})
+    b = serving.step_times(f)
+    one = perf.estimate(f.with_columns(pl.lit(1).alias("batch_size")))
+    top = perf.estimate(f.with_columns(pl.lit(None, pl.Int64).alias("batch_size")))
+    t0, t1, p, cap = (b[c].item() for c in serving.BLOCK_COLUMNS)
+    # the linear step reproduces the estimator at both ends: t(1) and t(cap)
+    assert t0 + t1 == pytest.approx(one["tpot_s"].item())
+    assert t0 + t1 * cap == pytest.approx(top["tpot_s"].item())
+    assert p == pytest.approx(one["prefill_s"].item() / 1000)
+    assert cap == top["batch_size_used"].item()
+    # under load at a vanishing rate, TPOT → t(B ≈ 0) and TTFT → the unloaded prefill
+    out = serving.latency_under_load(f.with_columns(pl.lit(1e-4).alias("request_rate_per_s")))
+    assert out["tpot_mean_s"].item() == pytest.approx(t0, rel=1e-3)
+    assert out["ttft_p50_s"].item() >= p * 1000
