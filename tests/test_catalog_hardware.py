@@ -38,7 +38,7 @@ FAMILIES = {
 PEAKS = ["fp32_tflops", "fp16_tflops", "bf16_tflops", "fp8_tflops", "int8_tops", "fp4_tflops"]
 # the column contract other modules code against (names and order)
 COLUMNS = [
-    "id", "name", "vendor", "category", "family", "form_factor", "memory_gb", "memory_type",
+    "id", "name", "vendor", "category", "family", "form_factor", "memory_gb", "memory_gib", "memory_type",
     "memory_bandwidth_gb_per_s", *PEAKS, "interconnect", "interconnect_gb_per_s", "pcie_gen", "tdp_w", "idle_w",
     "idle_w_is_estimate", "gpu_cores", "launch_year", "source", "source_detail", "source_status", "as_of", "notes",
 ]
@@ -180,7 +180,7 @@ def test_hand_checked_values(hw):
     assert h100["fp8_tflops"] == pytest.approx(1978.9, rel=0.002)
     assert h100["memory_bandwidth_gb_per_s"] == 3350 and h100["interconnect_gb_per_s"] == 900
     assert _row(hw, "h200")["memory_bandwidth_gb_per_s"] == 4800
-    assert _row(hw, "h200")["memory_gb"] == 141
+    assert _row(hw, "h200")["memory_gib"] == 141
     # A100: 312 TFLOPS dense BF16 (624 with sparsity), no FP8
     a100 = _row(hw, "a100-sxm-80gb")
     assert a100["bf16_tflops"] == pytest.approx(312) and a100["fp8_tflops"] is None
@@ -338,13 +338,21 @@ def test_apple_hand_checked(hw):
     assert _row(hw, "apple-m1-7c")["fp32_tflops"] == pytest.approx(2.6 * 7 / 8, abs=0.02)
     # largest memory configuration per variant: M3 Ultra 512 GB only with the 80-core GPU (60-core: 256 GB);
     # the binned M4 Max (32-core) ships with 36 GB at 410 GB/s, the full one with up to 128 GB at 546 GB/s
-    assert _row(hw, "apple-m3-ultra-80c")["memory_gb"] == 512 and _row(hw, "apple-m3-ultra-60c")["memory_gb"] == 256
+    assert _row(hw, "apple-m3-ultra-80c")["memory_gib"] == 512 and _row(hw, "apple-m3-ultra-60c")["memory_gib"] == 256
     m4m32, m4m40 = _row(hw, "apple-m4-max-32c"), _row(hw, "apple-m4-max-40c")
-    assert (m4m32["memory_gb"], m4m32["memory_bandwidth_gb_per_s"]) == (36, 410)
-    assert (m4m40["memory_gb"], m4m40["memory_bandwidth_gb_per_s"]) == (128, 546)
-    assert _row(hw, "apple-m2-ultra-76c")["memory_gb"] == 192 and _row(hw, "apple-m1-ultra-64c")["memory_gb"] == 128
+    assert (m4m32["memory_gib"], m4m32["memory_bandwidth_gb_per_s"]) == (36, 410)
+    assert (m4m40["memory_gib"], m4m40["memory_bandwidth_gb_per_s"]) == (128, 546)
+    assert _row(hw, "apple-m2-ultra-76c")["memory_gib"] == 192 and _row(hw, "apple-m1-ultra-64c")["memory_gib"] == 128
     # M3 Pro has a narrower bus than M2 Pro: 150 vs 200 GB/s
     assert _row(hw, "apple-m3-pro-18c")["memory_bandwidth_gb_per_s"] == 150
     apple = hw.filter(pl.col("vendor") == "apple")
     assert apple["source"].str.starts_with("apple-").all()
     assert apple["notes"].str.contains("largest unified-memory configuration").all()
+
+
+def test_memory_gb_is_the_vendor_gib_in_bytes(hw):
+    # vendors quote device memory in binary gigabytes: H100 "80 GB" = 80 × 2^30 B = 85.899e9 B
+    assert _row(hw, "h100-sxm")["memory_gib"] == 80 and _row(hw, "h100-sxm")["memory_gb"] == pytest.approx(85.899, abs=1e-3)
+    assert hw["memory_gib"].null_count() == 0, "every shipped row states the vendor's figure"
+    diff = (hw["memory_gb"] - hw["memory_gib"] * 2**30 / 1e9).abs()
+    assert diff.max() < 1e-3
