@@ -130,7 +130,7 @@ def test_hand_checked_cloud_prices(cloud):
 
 def test_accelerator_mapping(cloud):
     expect = {"p4d": "a100-sxm-40gb", "p4de": "a100-sxm-80gb", "p5": "h100-sxm", "p5e": "h200", "p5en": "h200",
-              "g5": "a10g", "g6": "l4", "g6e": "l40s", "g4dn": "t4", "p3": "v100", "p3dn": "v100", "inf2": "inferentia2"}
+              "g5": "a10g", "g6": "l4", "g6e": "l40s", "g4dn": "t4", "p3": "v100-16gb", "p3dn": "v100", "inf2": "inferentia2"}
     aws = cloud.filter(pl.col("provider") == "aws").with_columns(family=pl.col("instance_type").str.extract(r"^([a-z0-9]+)\."))
     for family, hw in expect.items():
         got = set(aws.filter(pl.col("family") == family)["hardware"].to_list())
