@@ -318,3 +318,34 @@ def test_quantization_app_precisions_and_fit():
     assert counts["int4"] >= counts["fp8"] >= counts["bf16"]  # fewer bits fit on more devices
     app.knobs["n_devices"].value = 2
     assert app.state.frames["fit_count"].filter(precision="bf16")["devices_that_fit"].item() >= counts["bf16"]
+
+
+def test_start_here_volume_moves_headline_and_marker_only():
+    app = apps.start_here()
+    assert app.state.error is None, app.state.traceback
+    view = app.chart("monthly_cost")
+    rows_before = view.rows()
+    a = app.state.headline["api_usd_per_month"]
+    app.knobs["requests_per_day"].value = 100_000.0
+    # the API bill is proportional to volume: 10x the requests, 10x the bill
+    assert app.state.headline["api_usd_per_month"] == pytest.approx(10 * a)
+    assert view.jchart.params.volume == 100_000.0
+    assert view.rows() == rows_before  # the sweep did not change: only the marker moved
+    opts = {r["option"] for r in view.rows()}
+    assert any(o.startswith("self-hosted") for o in opts) and any(o.startswith("API") for o in opts)
+
+
+def test_start_here_self_hosted_cost_is_a_staircase_of_replicas():
+    app = apps.start_here()
+    f = app.state.frames["monthly_cost"].filter(pl.col("option").str.starts_with("self-hosted"))
+    per_replica = (f["usd_per_month"] / f["replicas"]).to_list()
+    assert max(per_replica) == pytest.approx(min(per_replica))  # every replica costs the same per month
+    assert f["replicas"].is_sorted() and f["replicas"].min() == 1
+
+
+def test_start_here_unpriced_hardware_is_a_friendly_error():
+    app = apps.start_here()
+    app.knobs["hardware"].value = "rtx-4090"
+    app.knobs["price_model"].value = "reserved_3y"
+    assert app.state.error and "rtx-4090" in app.state.error and "reserved_3y" in app.state.error
+    assert "Traceback" not in app.status.value

@@ -11,6 +11,7 @@ and columns out of what comes back. Every number is the library's.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -289,3 +290,167 @@ def quantization(model: str = "llama-3.1-70b", pick: str = "h100-sxm", engine: s
               ("Highlight", ["precision"])]
     return App("Quantization: memory, speed, cost and accuracy per precision", ks, compute, views, cards=cards,
                groups=groups)
+
+
+# --------------------------------------------------------------------------- shared: self-hosted vs API
+def _price_columns(hardware_id: str, price_model: str) -> dict:
+    """How a single hardware is priced: the cheapest catalog row under ``price_model`` (or owned TCO)."""
+    if price_model == "owned":
+        return {"price_model": "owned", "provider": None, "region": None}
+    cheap = _cheapest_cloud(price_model).filter(pl.col("hardware") == hardware_id)
+    if not cheap.height:
+        from ..errors import ValidationError
+
+        have = catalog.load("cloud_prices").filter(pl.col("hardware") == hardware_id)["price_model"].unique().sort()
+        raise ValidationError(
+            f"{hardware_id} has no {price_model} price in the cloud_prices catalog"
+            + (f"; it has: {', '.join(have.to_list())}" if have.len() else "; try price model 'owned'"))
+    return {"price_model": price_model, "provider": cheap["provider"].item(), "region": cheap["region"].item()}
+
+
+_SCENARIO_KEYS = ("model", "precision", "engine", "n_devices", "input_tokens", "output_tokens", "batch_size",
+                  "price_model")
+
+
+@functools.lru_cache(maxsize=256)
+def _self_hosted_cached(key: tuple, hardware_id: str) -> dict:
+    from .. import evaluate
+
+    v = dict(key)
+    scen = _scenarios(v, hardware=hardware_id, **_price_columns(hardware_id, v["price_model"]))
+    return evaluate(scen).row(0, named=True)
+
+
+def _self_hosted(v: Mapping[str, Any], hardware_id: str) -> dict:
+    """One replica of ``hardware_id`` evaluated for the knob values (a row of :func:`infer_econ.evaluate`).
+
+    Cached on the values the estimate depends on, so a volume knob does not re-run it.
+    """
+    key = tuple((k, v[k]) for k in _SCENARIO_KEYS if k in v)
+    return dict(_self_hosted_cached(key, hardware_id))
+
+
+def _api(api_id: str) -> dict:
+    return catalog.load("api_prices").filter(pl.col("id") == api_id).row(0, named=True)
+
+
+def _monthly_costs(v: Mapping[str, Any], replica: dict, api: dict, requests_per_day: pl.Series,
+                   peak_to_mean: float = 1.0, target_utilization: float = 1.0) -> pl.DataFrame:
+    """Monthly cost of the API and of a self-hosted fleet over a range of daily volumes (long form)."""
+    from .. import value
+    from . import units
+
+    i, o = int(round(v["input_tokens"])), int(round(v["output_tokens"]))
+    vol = pl.DataFrame({"requests_per_day": requests_per_day}).with_columns(
+        input_tokens_per_month=units.tokens_per_month(pl.col("requests_per_day"), i),
+        output_tokens_per_month=units.tokens_per_month(pl.col("requests_per_day"), o),
+    )
+    api_cost = vol.with_columns(value.api_monthly_cost_usd(
+        usd_per_million_input_tokens=api["usd_per_million_input_tokens"],
+        usd_per_million_output_tokens=api["usd_per_million_output_tokens"],
+        usd_per_million_cached_input_tokens=api["usd_per_million_cached_input_tokens"],
+        batch_discount_fraction=api["batch_discount_fraction"],
+        cached_input_share=v.get("cached_input_share", 0.0), batch_share=v.get("batch_share", 0.0),
+    ).alias("usd_per_month"), pl.lit(None, pl.Int64).alias("replicas"),
+        pl.lit(f"API: {api['model_name']}").alias("option"))
+    if replica.get("fits") and replica.get("output_tokens_per_s"):
+        own = vol.with_columns(
+            value.self_hosted_monthly_cost_usd(output_tokens_per_s=replica["output_tokens_per_s"],
+                                               usd_per_hour=replica["usd_per_hour"], peak_to_mean=peak_to_mean,
+                                               target_utilization=target_utilization).alias("usd_per_month"),
+            value.self_hosted_replicas(output_tokens_per_s=replica["output_tokens_per_s"], peak_to_mean=peak_to_mean,
+                                       target_utilization=target_utilization),
+            pl.lit(f"self-hosted: {replica['model']} on {replica['hardware']}").alias("option"))
+        frames = [own, api_cost]
+    else:
+        frames = [api_cost]
+    cols = ["option", "requests_per_day", "input_tokens_per_month", "output_tokens_per_month", "usd_per_month",
+            "replicas"]
+    return pl.concat([f.select(cols) for f in frames])
+
+
+def _at_volume(costs: pl.DataFrame, requests_per_day: float, v: Mapping[str, Any], replica: dict, api: dict,
+               peak_to_mean: float = 1.0, target_utilization: float = 1.0) -> dict:
+    """Both monthly costs at exactly the user's volume."""
+    one = _monthly_costs(v, replica, api, pl.Series([float(requests_per_day)]), peak_to_mean, target_utilization)
+    own = one.filter(pl.col("option").str.starts_with("self-hosted"))
+    apis = one.filter(pl.col("option").str.starts_with("API"))
+    return {
+        "self_hosted_usd_per_month": own["usd_per_month"].item() if own.height else None,
+        "replicas": own["replicas"].item() if own.height else None,
+        "api_usd_per_month": apis["usd_per_month"].item(),
+        "output_tokens_per_month": apis["output_tokens_per_month"].item(),
+        "input_tokens_per_month": apis["input_tokens_per_month"].item(),
+    }
+
+
+# --------------------------------------------------------------------------- 00 start here
+def start_here(model: str = "llama-3.1-8b", hardware_id: str = "l40s",
+               api_model: str = "openai:gpt-4o-mini") -> App:
+    """Workbook 00: what will my AI feature cost? Self-hosted and API side by side.
+
+    Knobs: requests per day (log), prompt and output tokens, model,
+    precision, hardware, price model, API model. Chart: monthly cost against
+    requests per day for both (log-log; the dashed line is your volume, a
+    Vega param that moves without a redraw). Headline: $/month each way,
+    replicas, $/1M tokens at full load, operational CO2 per month.
+
+    Examples
+    --------
+    >>> app = start_here()
+    >>> app.state.headline["api_usd_per_month"] > 0
+    True
+    """
+    from . import units
+
+    api_ids = catalog.load("api_prices")["id"].to_list()
+    if api_model not in api_ids:
+        api_model = api_ids[0]
+    ks = {
+        "requests_per_day": _primary(K.volume(10_000, min=10, max=1e8, unit="requests/day")),
+        "input_tokens": K.tokens("Prompt", 800, min=16, max=32768),
+        "output_tokens": K.tokens("Output", 250, min=16, max=16384),
+        "model": K.model(model, open_weights=True),
+        "precision": K.precision("fp8"),
+        "engine": K.engine("vllm"),
+        "hardware": K.hardware(hardware_id),
+        "price_model": K.price_model("on_demand", options=["on_demand", "spot", "reserved_1y", "reserved_3y",
+                                                            "owned"]),
+        "api_model": K.api_model(api_model),
+    }
+
+    def compute(v: dict) -> Result:
+        replica = _self_hosted(v, v["hardware"])
+        api = _api(v["api_model"])
+        costs = _monthly_costs(v, replica, api, units.log_grid(10, 1e8, 57))
+        at = _at_volume(costs, v["requests_per_day"], v, replica, api)
+        own, apic = at["self_hosted_usd_per_month"], at["api_usd_per_month"]
+        headline = {
+            **at,
+            "cheaper": None if own is None else ("self-hosted" if own < apic else "API"),
+            "usd_per_million_tokens": replica.get("usd_per_million_tokens"),
+            "kg_co2e_per_month": units.per_month(replica.get("g_co2e_per_request"), v["requests_per_day"]),
+        }
+        if headline["kg_co2e_per_month"] is not None:
+            headline["kg_co2e_per_month"] /= 1000.0  # g → kg
+        msg = None
+        if not replica.get("fits"):
+            msg = f"{v['model']} does not run on one {v['hardware']}: {replica.get('limit')}. Only the API is priced."
+        return Result(frames={"monthly_cost": costs}, headline=headline, message=msg,
+                      notes={"usd_per_million_tokens": "self-hosted at full load"})
+
+    views = [ChartView("monthly_cost", lambda f: plot.break_even(
+        f, x="requests_per_day", marker=1.0, title="Monthly cost by daily volume (dashed: your volume)"),
+        params=lambda v: {"volume": v["requests_per_day"]})]
+    cards = Cards([
+        Card("self_hosted_usd_per_month", "Self-hosted per month", "usd"),
+        Card("api_usd_per_month", "API per month", "usd"),
+        Card("cheaper", "Cheaper at your volume", "si"),
+        Card("replicas", "Replicas needed", "int"),
+        Card("usd_per_million_tokens", "Self-hosted $ per 1M tokens", "usd"),
+        Card("kg_co2e_per_month", "Operational CO2 per month", "float", "kg CO2e", "requests served, idle excluded"),
+    ])
+    groups = [("Your feature", ["requests_per_day", "input_tokens", "output_tokens"]),
+              ("Self-hosted", ["model", "precision", "engine", "hardware", "price_model"]),
+              ("Hosted API", ["api_model"])]
+    return App("What will my AI feature cost?", ks, compute, views, cards=cards, groups=groups)

@@ -210,6 +210,9 @@ class ChartView:
         Key of the frame in the result, if not ``name``.
     export : bool
         Show CSV/PNG export buttons.
+    fast : bool
+        Push new rows into the live Vega view (a data change set, no re-embed);
+        otherwise send the whole new spec (the browser re-embeds the chart).
 
     Attributes
     ----------
@@ -222,8 +225,11 @@ class ChartView:
     """
 
     def __init__(self, name: str, build: Callable[..., Any], *, options: Callable[[dict], dict] | None = None,
-                 params: Callable[[dict], dict] | None = None, frame: str | None = None, export: bool = True):
+                 params: Callable[[dict], dict] | None = None, frame: str | None = None, export: bool = True,
+                 fast: bool = True):
         enable_offline()
+        self.fast = fast
+        self.pushes = 0
         self.name = name
         self.key = frame or name
         self._build = build
@@ -257,7 +263,7 @@ class ChartView:
         frame = clean_frame(frame)
         opts = self._options(dict(values)) if self._options else {}
         params = self._params(dict(values)) if self._params else {}
-        sig = (tuple(frame.schema.items()), repr(sorted(opts.items())))
+        sig = (tuple(frame.schema.items()), frame.height, repr(sorted(opts.items())))
         if sig != self._sig or self.spec is None:
             chart = self._build(frame, **opts)
             spec = chart.to_dict()
@@ -280,9 +286,29 @@ class ChartView:
             chart = self._build(frame, **opts)
             spec = chart.to_dict()
             self.builds += 1
-        else:
-            spec = dict(self.spec)
-            spec["datasets"] = {self._dataset: frame.to_dicts()}
+            self._set_params_in(spec, params)
+            self.spec = spec
+            self.jchart.spec = spec
+            return
+        rows = frame.to_dicts()
+        spec = dict(self.spec)
+        spec["datasets"] = {self._dataset: rows}
+        if self.fast and hasattr(self.jchart, "_py_to_js_updates"):
+            # Push the rows into the live Vega view (no re-embed in the browser); keep the
+            # kernel-side spec current without sending it, so a page that connects later
+            # gets the new state.
+            moved = self._param_changes(params)
+            self._set_params_in(spec, params)
+            self.spec = spec
+            with self.jchart._lock_property(spec=spec):
+                self.jchart.spec = spec
+            self.jchart._py_to_js_updates = [
+                {"namespace": "data", "name": self._dataset, "scope": [], "value": rows}
+            ]
+            for k, v in moved.items():
+                setattr(self.jchart.params, k, v)
+            self.pushes += 1
+            return
         self._set_params_in(spec, params)
         self.spec = spec
         self.jchart.spec = spec
@@ -298,11 +324,14 @@ class ChartView:
             new.append(p)
         spec["params"] = new
 
-    def _move_params(self, params: Mapping[str, Any]) -> None:
+    def _param_changes(self, params: Mapping[str, Any]) -> dict:
         if not params or self.spec is None:
-            return
+            return {}
         current = {p["name"]: p.get("value") for p in self.spec.get("params", []) if "select" not in p}
-        changed = {k: v for k, v in params.items() if k in current and current[k] != v}
+        return {k: v for k, v in params.items() if k in current and current[k] != v}
+
+    def _move_params(self, params: Mapping[str, Any]) -> None:
+        changed = self._param_changes(params)
         if not changed:
             return
         spec = dict(self.spec)

@@ -1,0 +1,101 @@
+"""Unit conversions the workbook knobs need (per day ↔ per month ↔ per second), in one place.
+
+Knobs speak the user's units (requests per day); the library's functions take
+per-month volumes (:mod:`infer_econ.value`) or rates per second
+(:mod:`infer_econ.serving`). A month is :data:`infer_econ.cost.HOURS_PER_MONTH`
+hours (8760 / 12 = 730 h), the same month the cost functions bill.
+
+Examples
+--------
+>>> round(requests_per_month(1000.0), 1)  # 1,000/day × 730 h / 24 h
+30416.7
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from ..cost import HOURS_PER_MONTH
+
+__all__ = ["DAYS_PER_MONTH", "requests_per_month", "requests_per_s", "tokens_per_month", "per_month", "log_grid"]
+
+#: Days in the billing month [days] (730 h / 24 h).
+DAYS_PER_MONTH = HOURS_PER_MONTH / 24.0
+
+
+def requests_per_month(requests_per_day):
+    """Requests per month from requests per day [requests/month].
+
+    Notes
+    -----
+    requests_per_month = requests_per_day × 730 / 24.
+
+    Examples
+    --------
+    >>> requests_per_month(24.0)
+    730.0
+    """
+    return requests_per_day * DAYS_PER_MONTH
+
+
+def requests_per_s(requests_per_day):
+    """Mean request rate from requests per day [requests/s].
+
+    Notes
+    -----
+    requests_per_s = requests_per_day / 86,400.
+
+    Examples
+    --------
+    >>> requests_per_s(86400.0)
+    1.0
+    """
+    return requests_per_day / 86400.0
+
+
+def tokens_per_month(requests_per_day, tokens_per_request):
+    """Tokens per month from a daily request volume and tokens per request [tokens/month].
+
+    Notes
+    -----
+    tokens_per_month = requests_per_day × 730 / 24 × tokens_per_request.
+
+    Examples
+    --------
+    >>> tokens_per_month(24.0, 100)
+    73000.0
+    """
+    return requests_per_month(requests_per_day) * tokens_per_request
+
+
+def per_month(per_request, requests_per_day):
+    """A per-request quantity (USD, g CO2e, J) summed over a month's requests.
+
+    Notes
+    -----
+    per_month = per_request × requests_per_day × 730 / 24; None stays None.
+
+    Examples
+    --------
+    >>> per_month(0.5, 24.0)
+    365.0
+    >>> per_month(None, 24.0) is None
+    True
+    """
+    if per_request is None:
+        return None
+    return per_request * requests_per_month(requests_per_day)
+
+
+def log_grid(low: float, high: float, points: int = 41) -> pl.Series:
+    """Log-spaced values from ``low`` to ``high`` (a sweep axis for charts).
+
+    Examples
+    --------
+    >>> log_grid(1.0, 100.0, 3).to_list()
+    [1.0, 10.0, 100.0]
+    """
+    if not (0 < low < high) or points < 2:
+        raise ValueError(f"log_grid needs 0 < low < high and points >= 2, got {low}, {high}, {points}")
+    return pl.Series(np.logspace(np.log10(low), np.log10(high), points))
