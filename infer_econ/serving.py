@@ -902,13 +902,15 @@ def step_times(frame: pl.DataFrame, *, efficiency: pl.DataFrame | None = None) -
     polars.DataFrame
         ``frame`` with ``decode_step_fixed_s`` [s], ``decode_step_per_sequence_s``
         [s/sequence], ``prefill_s_per_token`` [s/token], ``batch_cap`` [sequences]
-        and, unless present, ``fits`` and ``replicas``; null blocks where the model does
-        not fit.
+        and, unless present, ``ttft_overhead_s`` [s] (the estimator's ``ttft_s − prefill_s``
+        at batch 1: the fixed part of the first token), ``fits`` and ``replicas``; null
+        blocks where the model does not fit.
 
     Notes
     -----
     ``t1 = (tpot(cap) − tpot(1)) / (cap − 1)``, ``t0 = tpot(1) − t1``,
-    ``p = prefill_s(batch 1) / input_tokens``. ``tpot`` already averages the KV read
+    ``p = prefill_s(batch 1) / input_tokens``, ``ttft_overhead_s = ttft_s(1) − prefill_s(1)``,
+    so that at zero load TTFT and TPOT equal the estimator's. ``tpot`` already averages the KV read
     over the growing context, so ``t1`` carries the request's mean context.
 
     References
@@ -952,12 +954,15 @@ def step_times(frame: pl.DataFrame, *, efficiency: pl.DataFrame | None = None) -
         p = one["prefill_s"].cast(pl.Float64).to_numpy() / base["input_tokens"].cast(pl.Float64).to_numpy()
     cap = cap_max if user_cap is None else np.where(np.isfinite(user_cap), np.minimum(user_cap, cap_max), cap_max)
     fits = (top["fits"].fill_null(False) & one["fits"].fill_null(False)).to_numpy()
+    ovh = np.maximum((one["ttft_s"] - one["prefill_s"]).cast(pl.Float64).to_numpy(), 0.0)
     add = [
         pl.Series("decode_step_fixed_s", np.where(fits, t0, np.nan)),
         pl.Series("decode_step_per_sequence_s", np.where(fits, t1, np.nan)),
         pl.Series("prefill_s_per_token", np.where(fits, p, np.nan)),
         pl.Series("batch_cap", np.where(fits, cap, np.nan)),
     ]
+    if "ttft_overhead_s" not in frame.columns:
+        add.append(pl.Series("ttft_overhead_s", np.where(fits, ovh, np.nan)).fill_nan(None))
     if "replicas" not in frame.columns:
         add.append(top["replicas"].alias("replicas"))
     if "fits" not in frame.columns:
@@ -1024,7 +1029,8 @@ def latency_under_load(
         ``chunked_prefill`` (default true), ``prefill_chunk_tokens`` (default 2048),
         ``input_length_dist``/``output_length_dist`` (fixed, exponential, lognormal;
         default fixed), ``length_cv`` (lognormal; default 1), ``closed_loop_synchronized``
-        (default: true when both lengths are fixed; see :func:`closed_loop_latency`).
+        (default: true when both lengths are fixed; see :func:`closed_loop_latency`),
+        ``ttft_overhead_s`` (fixed part of every TTFT, default 0; :func:`step_times` sets it).
     method : {"analytical", "simulation"}
         How open-loop percentiles are computed.
     n_requests : int
@@ -1139,6 +1145,9 @@ def latency_under_load(
         )
         for k in names:
             res[k][c_idx] = r[k]
+    ovh = _col(work, "ttft_overhead_s", 0.0)  # per-request fixed part of TTFT (sampling, scheduling)
+    for k in ("ttft_mean_s", "ttft_p50_s", "ttft_p90_s", "ttft_p99_s", "e2e_mean_s"):
+        res[k] = res[k] + ovh
     per_replica = ["capacity_requests_per_s", "requests_per_s"]
     cols = []
     for k in names:
@@ -1661,11 +1670,27 @@ def _calibration_scenarios(cal: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+_KEYS = ["model", "hardware", "precision", "engine", "n_devices", "replicas", "input_tokens", "output_tokens",
+         "request_rate_per_s", "concurrency", "chunked_prefill"]
+_STAT_COLS = {("ttft", "mean"): "ttft_mean_s", ("ttft", "p50"): "ttft_p50_s", ("ttft", "p99"): "ttft_p99_s",
+              ("tpot", "mean"): "tpot_mean_s", ("tpot", "p50"): "tpot_p50_s", ("tpot", "p99"): "tpot_p99_s"}
+
+
+def _predict_long(scen: pl.DataFrame, method: str) -> pl.DataFrame:
+    pred = latency_under_load(scen, method=method)
+    return pl.concat([
+        pred.select(_KEYS + [pl.lit(m).alias("metric"), pl.lit(st_).alias("statistic"),
+                             pl.col(c).alias("predicted_s"), pl.col("stable").alias("_stable")])
+        for (m, st_), c in _STAT_COLS.items()
+    ])
+
+
 def validation_report(
     measurements: pl.DataFrame | None = None,
     calibration: pl.DataFrame | None = None,
     *,
     method: str = "analytical",
+    anchored: bool = False,
 ) -> pl.DataFrame:
     """Predicted vs measured serving latency on the shipped published measurements.
 
@@ -1679,6 +1704,12 @@ def validation_report(
         (default: shipped, if present).
     method : {"analytical", "simulation"}
         Passed to :func:`latency_under_load`.
+    anchored : bool
+        Score the *load model* alone: in every series (same configuration and request
+        shape, load varied) the step times are rescaled so that the lightest-load point's
+        mean TPOT and mean TTFT are matched, and the other points are predicted. The
+        anchor rows are then excluded. False (default) scores estimator + load model end
+        to end.
 
     Returns
     -------
@@ -1687,7 +1718,8 @@ def validation_report(
         ``metric`` (ttft, tpot), ``statistic`` (mean, p50, p99), ``measured_s``,
         ``predicted_s``, ``error_pct`` ((predicted − measured) / measured × 100),
         ``included`` and ``excluded_reason`` (why a row is not scored: not steady state,
-        hosted API, unknown request length, id not in a catalog, model does not fit).
+        hosted API, unknown request length, id not in a catalog, model does not fit,
+        predicted unstable, anchor point).
 
     Notes
     -----
@@ -1695,6 +1727,8 @@ def validation_report(
     with the number of requests sent, so it has no steady-state value to predict. The
     headline figures are the median absolute ``error_pct`` per metric over included
     rows (:func:`validation_summary`); targets in :data:`VALIDATION_TARGETS_PCT`.
+    Anchoring: ``t0, t1 ×= TPOT_meas / TPOT_pred`` and ``p ×= TTFT_meas / TTFT_pred`` at
+    the series' lightest load (a series without a measured TPOT or TTFT there keeps 1).
 
     Examples
     --------
@@ -1703,6 +1737,8 @@ def validation_report(
     """
     from . import catalog
 
+    if method not in ("analytical", "simulation"):
+        raise ValidationError(f"method: expected 'analytical' or 'simulation', got {method!r}")
     meas = catalog.load("serving_measurements") if measurements is None else measurements
     rows = [_validation_scenarios(meas)]
     if calibration is None:
@@ -1715,40 +1751,47 @@ def validation_report(
         if c.height:
             rows.append(c)
     allr = pl.concat(rows, how="vertical_relaxed").with_row_index("_k")
-    ok = allr.filter(pl.col("excluded_reason").is_null())
-    scen = ok.select(
-        "_k", "model", "hardware", "precision", "engine",
-        pl.col("n_devices").cast(pl.Int64), pl.col("replicas").cast(pl.Int64),
-        pl.col("input_tokens").round(0).cast(pl.Int64), pl.col("output_tokens").round(0).cast(pl.Int64),
-        pl.col("request_rate_per_s"), pl.col("concurrency").cast(pl.Float64),
-        pl.col("chunked_prefill").fill_null(True),
-    ).unique(subset=[c for c in ["model", "hardware", "precision", "engine", "n_devices", "replicas", "input_tokens",
-                                 "output_tokens", "request_rate_per_s", "concurrency", "chunked_prefill"]],
-             keep="first", maintain_order=True)
-    keys = ["model", "hardware", "precision", "engine", "n_devices", "replicas", "input_tokens", "output_tokens",
-            "request_rate_per_s", "concurrency", "chunked_prefill"]
-    pred = latency_under_load(scen.drop("_k"), method=method)
-    stat_cols = {("ttft", "mean"): "ttft_mean_s", ("ttft", "p50"): "ttft_p50_s", ("ttft", "p99"): "ttft_p99_s",
-                 ("tpot", "mean"): "tpot_mean_s", ("tpot", "p50"): "tpot_p50_s", ("tpot", "p99"): "tpot_p99_s"}
-    long = pl.concat([
-        pred.select(keys + [pl.lit(m).alias("metric"), pl.lit(s).alias("statistic"), pl.col(c).alias("predicted_s"),
-                            pl.col("stable").alias("_stable")])
-        for (m, s), c in stat_cols.items()
-    ])
-    ok = ok.with_columns(
+    ok = allr.filter(pl.col("excluded_reason").is_null()).with_columns(
         pl.col("n_devices").cast(pl.Int64), pl.col("replicas").cast(pl.Int64),
         pl.col("input_tokens").round(0).cast(pl.Int64), pl.col("output_tokens").round(0).cast(pl.Int64),
         pl.col("concurrency").cast(pl.Float64), pl.col("chunked_prefill").fill_null(True),
-    ).join(long, on=keys + ["metric", "statistic"], how="left", nulls_equal=True)
+    )
+    scen = ok.select(_KEYS).unique(keep="first", maintain_order=True)
+    scen = step_times(scen)
+    long = _predict_long(scen, method)
+    why_anchor = pl.lit(None, pl.String)
+    if anchored:
+        series = ["source_group", "model", "hardware", "precision", "engine", "n_devices", "replicas", "input_tokens",
+                  "output_tokens", "load_type", "chunked_prefill"]
+        ok = ok.with_columns(pl.coalesce(pl.col("concurrency"), pl.col("request_rate_per_s")).alias("_load"))
+        ok = ok.with_columns((pl.col("_load") == pl.col("_load").min().over(series)).alias("_anchor"),
+                             (pl.col("_load").n_unique().over(series) < 2).alias("_single"))
+        first = ok.filter(pl.col("_anchor") & (pl.col("statistic") == "mean")).join(
+            long, on=_KEYS + ["metric", "statistic"], how="left", nulls_equal=True)
+        ratio = first.with_columns((pl.col("measured_s") / pl.col("predicted_s")).alias("_r")).group_by(
+            series).agg(
+            pl.col("_r").filter(pl.col("metric") == "tpot").first().alias("_k_tpot"),
+            pl.col("_r").filter(pl.col("metric") == "ttft").first().alias("_k_ttft"))
+        both = list(dict.fromkeys(series + _KEYS))
+        link = ok.select(both).unique().join(ratio, on=series, how="left", nulls_equal=True)
+        link = link.group_by(_KEYS).agg(pl.col("_k_tpot").first(), pl.col("_k_ttft").first())
+        scen = scen.join(link, on=_KEYS, how="left", nulls_equal=True).with_columns(
+            pl.col("_k_tpot").fill_null(1.0).fill_nan(1.0), pl.col("_k_ttft").fill_null(1.0).fill_nan(1.0))
+        scen = scen.with_columns(
+            (pl.col("decode_step_fixed_s") * pl.col("_k_tpot")).alias("decode_step_fixed_s"),
+            (pl.col("decode_step_per_sequence_s") * pl.col("_k_tpot")).alias("decode_step_per_sequence_s"),
+            (pl.col("prefill_s_per_token") * pl.col("_k_ttft")).alias("prefill_s_per_token"),
+        ).drop("_k_tpot", "_k_ttft")
+        long = _predict_long(scen, method)
+        why_anchor = (pl.when(pl.col("_single")).then(pl.lit("single load point: nothing left after anchoring"))
+                      .when(pl.col("_anchor")).then(pl.lit("anchor point of its series")).otherwise(None))
+    ok = ok.join(long, on=_KEYS + ["metric", "statistic"], how="left", nulls_equal=True)
     ok = ok.with_columns(
         pl.when(pl.col("_stable").is_null()).then(pl.lit("model does not fit (estimator fits=false)"))
         .when(~pl.col("_stable")).then(pl.lit("predicted unstable: offered rate above predicted capacity"))
-        .otherwise(None).alias("excluded_reason")
-    ).drop("_stable")
-    out = pl.concat([
-        ok.select("_k", "predicted_s", pl.col("excluded_reason").alias("_why")),
-    ])
-    res = allr.join(out, on="_k", how="left").with_columns(
+        .otherwise(why_anchor).alias("_why")
+    )
+    res = allr.join(ok.select("_k", "predicted_s", "_why"), on="_k", how="left").with_columns(
         pl.coalesce(pl.col("excluded_reason"), pl.col("_why")).alias("excluded_reason")
     ).drop("_why", "_k")
     return res.with_columns(

@@ -425,3 +425,41 @@ def test_step_times_from_estimator():
     out = serving.latency_under_load(f.with_columns(pl.lit(1e-4).alias("request_rate_per_s")))
     assert out["tpot_mean_s"].item() == pytest.approx(t0, rel=1e-3)
     assert out["ttft_p50_s"].item() >= p * 1000
+
+
+def test_serving_measurements_catalog():
+    from infer_econ import catalog
+
+    m = catalog.load("serving_measurements")
+    assert m.height == 191 and m["id"].n_unique() == 191
+    # the reference notes' steady-state flags are carried: overloaded dstack 405B sweeps and the
+    # 50-prompt vLLM spot checks are not steady state; MLPerf VALID server runs are
+    over = m.filter(pl.col("notes").str.contains("OVERLOADED"))
+    assert over.height > 0 and not over["steady_state"].any()
+    assert not m.filter(pl.col("load_type").is_in(["burst", "offline_saturation"]))["steady_state"].any()
+    assert m.filter(pl.col("source_group").str.starts_with("MLPerf") & (pl.col("load_type") == "poisson"))[
+        "steady_state"].all()
+    # MLPerf H100 llama2-70b server run: tp=2 × 4 replicas, 75.1 req/s, TTFT p99 461 ms
+    r = m.filter(pl.col("id") == "S01326").row(0, named=True)
+    assert (r["tensor_parallel"], r["replicas"], r["layout_stated"]) == (2, 4, True)
+    assert r["request_rate_per_s"] == pytest.approx(75.1) and r["ttft_p99_ms"] == pytest.approx(461.2781)
+
+
+def test_validation_report_regression_guard():
+    pytest.importorskip("infer_econ.perf")
+    rep = serving.validation_report()
+    # every row is either scored or says why not
+    assert rep.filter(~pl.col("included"))["excluded_reason"].null_count() == 0
+    assert not rep.filter(pl.col("included") & (pl.col("metric") == "ttft"))["excluded_reason"].is_not_null().any()
+    # TTFT is only scored on steady-state runs
+    ids = rep.filter(pl.col("included") & (pl.col("metric") == "ttft"))["id"].to_list()
+    from infer_econ import catalog
+
+    m = catalog.load("serving_measurements").filter(pl.col("id").is_in(ids))
+    assert m["steady_state"].all()
+    summ = serving.validation_summary(rep)
+    mean = {r["metric"]: r["median_abs_error_pct"] for r in summ.filter(pl.col("statistic") == "mean").iter_rows(named=True)}
+    assert mean["tpot"] <= 30.0 and mean["ttft"] <= 30.0
+    anch = serving.validation_summary(serving.validation_report(anchored=True))
+    pooled = {r["metric"]: r["median_abs_error_pct"] for r in anch.filter(pl.col("statistic") == "all").iter_rows(named=True)}
+    assert pooled["tpot"] <= 30.0 and pooled["ttft"] <= 30.0
