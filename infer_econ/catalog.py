@@ -508,6 +508,8 @@ def model_from_config(path: str | Path, id: str | None = None, *, name: str | No
                 ok = isinstance(v, (int, float)) and not isinstance(v, bool) and v == v and abs(v) != float("inf")
                 if not ok or (integer and float(v) != int(v)) or v < 0:
                     raise CatalogError(f"{where}: field {k!r}: {v!r} is not a {'whole ' if integer else ''}number ≥ 0")
+                if v > 1e9:
+                    raise CatalogError(f"{where}: field {k!r}: {v!r} is larger than any model dimension (1e9)")
                 return int(v) if integer else float(v)
         if required:
             raise CatalogError(f"{where}: config.json has no {' / '.join(repr(k) for k in keys)}"
