@@ -35,10 +35,17 @@ def test_workbook_in_voila(nb, voila_server, page):
     page.assert_clean()
 
 
-def test_gallery_tree_lists_workbooks(voila_server, page):
+def test_start_page_links_every_workbook_and_the_links_open(voila_server, page):
+    """The gallery is workbook 00: it links to every other workbook, and a link opens a working app."""
     pg = page.page
-    pg.goto(f"{voila_server.base}/voila/tree/workbooks", wait_until="domcontentloaded")
-    pg.wait_for_selector("a[href*='00_start_here.ipynb']", timeout=30000)
-    for nb in WORKBOOKS:
-        assert pg.locator(f"a[href*='{nb.name}']").count() >= 1, nb.name
+    pg.goto(f"{voila_server.base}/voila/render/workbooks/00_start_here.ipynb", wait_until="domcontentloaded")
+    pagecheck.wait_for_charts(pg)
+    for nb in WORKBOOKS[1:]:
+        assert pg.locator(f"a[href*='{nb.name}']").count() >= 1, f"00 does not link to {nb.name}"
+    link = pg.locator(f"a[href*='{WORKBOOKS[-1].name}']").first
+    with pg.expect_navigation():
+        link.click()
+    assert WORKBOOKS[-1].name in pg.url
+    pagecheck.wait_for_charts(pg)
+    pagecheck.assert_no_error_output(pg)
     page.assert_clean()
