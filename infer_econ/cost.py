@@ -514,6 +514,8 @@ def check_price_inputs(frame: pl.DataFrame) -> None:
             i = int(mask.arg_true()[0])
             raise ValidationError(f"column {col!r}: {s[i]} (row {i}) {why}")
     if "price_model" in frame.columns:
+        if frame.schema["price_model"] not in (pl.String, pl.Null, pl.Categorical, pl.Enum):
+            raise ValidationError(f"column 'price_model' must be text, got {frame.schema['price_model']}")
         bad = frame.filter(pl.col("price_model").is_not_null() & ~pl.col("price_model").is_in(list(PRICE_MODELS)))
         if bad.height:
             raise ValidationError(

@@ -152,15 +152,16 @@ def add_economics(frame: pl.DataFrame | pl.LazyFrame, catalogs: dict[str, pl.Dat
     hwf = hw.select(pl.col("id").alias("hardware"), *peak_cols, pl.col("tdp_w").alias("_tdp_w"), pl.col("idle_w").alias("_idle_w"),
                     pl.col("family").alias("_family"), pl.col("category").alias("_category"))
     md = _cat("models", catalogs).select(pl.col("id").alias("model"), pl.col("active_params_b").alias("_active_params_b"))
-    w = df.select("_row", "hardware", "model", "precision").join(hwf, on="hardware", how="left").join(md, on="model", how="left")
+    keys3 = ["hardware", "model", "precision"]
+    w = df.select(keys3).unique().join(hwf, on="hardware", how="left").join(md, on="model", how="left")
     w = energy.peak_tflops(w, hw.select("id", *peak_cols), _cat("precisions", catalogs)).select(
-        "_row", "_tdp_w", "_idle_w", "_family", "_category", "_active_params_b", pl.col("peak_tflops").alias("_peak_tflops")
+        *keys3, "_tdp_w", "_idle_w", "_family", "_category", "_active_params_b", pl.col("peak_tflops").alias("_peak_tflops")
     )
     w = energy.power_parameters(w.rename({"_family": "family", "_category": "category"}), _cat("power_model", catalogs)).select(
-        "_row", "_tdp_w", "_idle_w", "_active_params_b", "_peak_tflops",
+        *keys3, "_tdp_w", "_idle_w", "_active_params_b", "_peak_tflops",
         pl.col("power_floor").alias("_floor"), pl.col("power_u_half").alias("_u_half"), pl.col("host_power_share"),
     )
-    df = df.join(w, on="_row", how="left")
+    df = df.join(w, on=keys3, how="left", nulls_equal=True, maintain_order="left")
 
     n = pl.col("n_devices")
     u_p = energy.compute_utilization(pl.col("prefill_tokens_per_s"), pl.col("_active_params_b"), n, pl.col("_peak_tflops"))
@@ -197,10 +198,15 @@ def add_economics(frame: pl.DataFrame | pl.LazyFrame, catalogs: dict[str, pl.Dat
     if need_rent.height:
         if "region" not in need_rent.columns:
             need_rent = need_rent.with_columns(pl.lit(None, pl.String).alias("region"))
-        rent = cost.rented_usd_per_device_hour(
-            need_rent.select("_row", "hardware", "provider", "region", "price_model"), _cat("cloud_prices", catalogs)
-        ).select("_row", pl.col("rented_usd_per_device_hour").alias("_rent"), "price_id")
-        df = df.join(rent, on="_row", how="left")
+        keys4 = ["hardware", "provider", "region", "price_model"]
+        rent = cost.rented_usd_per_device_hour(need_rent.select(keys4).unique(), _cat("cloud_prices", catalogs)).select(
+            *keys4, pl.col("rented_usd_per_device_hour").alias("_rent"), "price_id"
+        )
+        need = (~pl.col("_explicit") & pl.col("price_model").is_in(list(_RENTED)) & has_provider)
+        df = df.with_columns(need.alias("_need_rent")).join(
+            rent.with_columns(pl.lit(True).alias("_need_rent")), on=[*keys4, "_need_rent"], how="left", nulls_equal=True,
+            maintain_order="left",
+        ).drop("_need_rent")
     else:
         df = df.with_columns(pl.lit(None, pl.Float64).alias("_rent"), pl.lit(None, pl.String).alias("price_id"))
 
@@ -239,7 +245,7 @@ def add_economics(frame: pl.DataFrame | pl.LazyFrame, catalogs: dict[str, pl.Dat
 def _add_owned(df: pl.DataFrame, need_own: pl.DataFrame, catalogs: dict | None) -> pl.DataFrame:
     """Owned rows: TCO per device-hour from capex, capital cost, energy, hosting and operations."""
     capex_given = pl.col("capex_usd_per_device") if "capex_usd_per_device" in df.columns else pl.lit(None, pl.Float64)
-    rows = need_own.select("_row", "hardware")
+    rows = need_own.select("hardware").unique()
     try:
         hp = _cat("hardware_prices", catalogs)
     except Exception:  # no price catalog shipped: only user capex can serve
@@ -249,7 +255,10 @@ def _add_owned(df: pl.DataFrame, need_own: pl.DataFrame, catalogs: dict | None) 
         pl.lit(None, pl.Float64).alias("capex_usd_per_device_low"),
         pl.lit(None, pl.Float64).alias("capex_usd_per_device_high"),
     )
-    df = df.join(rows.drop("hardware"), on="_row", how="left")
+    df = df.join(rows, on="hardware", how="left", maintain_order="left").with_columns(
+        pl.when(pl.col("price_model") == "owned").then(pl.col(c)).alias(c)
+        for c in ("catalog_capex_usd_per_device", "capex_usd_per_device_low", "capex_usd_per_device_high")
+    )
     df = df.with_columns(
         pl.when(pl.col("price_model") == "owned").then(pl.coalesce(capex_given, pl.col("catalog_capex_usd_per_device"))).alias(
             "capex_usd_per_device"

@@ -45,6 +45,14 @@ METRICS = [
     "g_co2e_per_request",
 ]
 _QUANTILES = {"p10": 0.1, "p50": 0.5, "p90": 0.9}
+#: columns of an evaluated frame the draws read
+_USED = [
+    "n_devices", "output_tokens", "output_tokens_per_s", "utilization", "usd_per_device_hour", "price_model",
+    "price_source", "accelerator_power_w", "accelerator_idle_power_w", "host_power_share", "pue", "grid_g_co2e_per_kwh",
+    "capex_usd_per_device", "catalog_capex_usd_per_device", "capex_usd_per_device_low", "capex_usd_per_device_high",
+    "depreciation_years", "interest_rate", "hosting_usd_per_kw_month", "ops_usd_per_device_year",
+    "electricity_usd_per_kwh", "_provisioned_w",
+]
 
 
 @functools.cache
@@ -142,8 +150,11 @@ def draws_frame(frame: pl.DataFrame, draws: int = 1000, seed: int = 0, catalogs:
     rng = np.random.default_rng(seed)
     n = frame.height
     size = n * draws
-    long = frame.with_row_index("_scenario").select(pl.all().repeat_by(draws)).explode(pl.all()) if n else frame
-    long = long.with_columns(pl.Series("_draw", np.tile(np.arange(draws), n)))
+    need = [c for c in _USED if c in frame.columns]
+    idx = np.repeat(np.arange(n), draws)
+    long = frame.select(need)[idx].with_columns(
+        pl.Series("_scenario", idx, dtype=pl.UInt32), pl.Series("_draw", np.tile(np.arange(draws), n))
+    )
     s_tp, _ = throughput_log_sigma()
     pue_cat = _recent_pue(_cat("pue", catalogs))
     pmin, pmax = float(pue_cat.min()), float(pue_cat.max())
