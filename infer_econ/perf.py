@@ -36,6 +36,8 @@ References
 
 from __future__ import annotations
 
+import functools
+
 import polars as pl
 
 from . import memory as mem
@@ -714,7 +716,31 @@ def _build_tables(models, hardware, precisions, engines, efficiency) -> dict:
             f"{missing_eff.select('engine', 'hardware').row(0)}; add an ('*', '*') row as a fallback"
         )
     kv = precisions.select(pl.col("id").alias("kv_precision"), pl.col("kv_bytes_per_element").cast(f).alias("_k_kvb"))
+    enums = {
+        "model": pl.Enum(models["id"].unique(maintain_order=True).to_list()),
+        "hardware": pl.Enum(hardware["id"].unique(maintain_order=True).to_list()),
+        "precision": pl.Enum(precisions["id"].unique(maintain_order=True).to_list()),
+        "engine": pl.Enum(engines["id"].unique(maintain_order=True).to_list()),
+    }
+    # row i of the combo table is (hardware code, precision code, engine code) in mixed radix
+    n_p, n_e = len(enums["precision"].categories), len(enums["engine"].categories)
+    combo = (
+        combo.with_columns(
+            (
+                pl.col("hardware").cast(enums["hardware"]).to_physical().cast(pl.UInt32) * (n_p * n_e)
+                + pl.col("precision").cast(enums["precision"]).to_physical().cast(pl.UInt32) * n_e
+                + pl.col("engine").cast(enums["engine"]).to_physical().cast(pl.UInt32)
+            ).alias("_idx")
+        )
+        .sort("_idx")
+        .drop("_idx")
+    )
+    mt = mt.with_columns(pl.col("_m_id").cast(enums["model"]).to_physical().alias("_idx")).sort("_idx").drop("_idx")
+    kv = kv.with_columns(pl.col("kv_precision").cast(enums["precision"]).to_physical().alias("_idx")).sort(
+        "_idx"
+    ).drop("_idx")
     return {
+        "enums": enums,
         "models": mt,
         "combo": combo,
         "kv": kv,
@@ -833,23 +859,43 @@ def _with_defaults(lf: pl.LazyFrame, schema: pl.Schema) -> pl.LazyFrame:
 
 
 def _join(lf: pl.LazyFrame, t: dict) -> pl.LazyFrame:
-    keys = [pl.col(c).cast(pl.String).alias(f"_key_{c}") for c in [*_ID_COLUMNS, "kv_precision"]]
-    return (
-        lf.with_columns(keys)
-        .join(t["models"].lazy(), left_on="_key_model", right_on="_m_id", how="left", maintain_order="left")
-        .join(
-            t["combo"].lazy(),
-            left_on=["_key_hardware", "_key_precision", "_key_engine"],
-            right_on=["hardware", "precision", "engine"],
-            how="left",
-            maintain_order="left",
-        )
-        .join(t["kv"].lazy(), left_on="_key_kv_precision", right_on="kv_precision", how="left", maintain_order="left")
-    )
+    """Attach the catalog columns: ids → Enum codes → gathers from the small tables (order kept)."""
+    if "_join_exprs" not in t:
+        t["_join_exprs"] = _join_exprs(t)
+    codes, gathers = t["_join_exprs"]
+    return lf.with_columns(codes).with_columns(gathers)
 
 
-def _core(lf: pl.LazyFrame, input_columns: list[str]) -> pl.LazyFrame:
+def _join_exprs(t: dict) -> tuple[list[pl.Expr], list[pl.Expr]]:
+    en = t["enums"]
+    code = lambda col, kind: pl.col(col).cast(pl.String).cast(en[kind]).to_physical().cast(pl.UInt32)  # noqa: E731
+    n_p, n_e = len(en["precision"].categories), len(en["engine"].categories)
+    codes = [
+        code("model", "model").alias("_im"),
+        (code("hardware", "hardware") * (n_p * n_e) + code("precision", "precision") * n_e + code("engine", "engine"))
+        .alias("_ic"),
+        code("kv_precision", "precision").alias("_ik"),
+        pl.col("model").cast(pl.String).alias("_key_model"),
+    ]
+    m, cb, kv = t["models"], t["combo"], t["kv"]
+    return codes, [
+        *(pl.lit(m[x]).gather(pl.col("_im")).alias(x) for x in m.columns if x != "_m_id"),
+        *(pl.lit(cb[x]).gather(pl.col("_ic")).alias(x) for x in cb.columns if x not in ("hardware", "precision", "engine")),
+        pl.lit(kv["_k_kvb"]).gather(pl.col("_ik")).alias("_k_kvb"),
+    ]
+
+
+def _core(lf: pl.LazyFrame, input_columns: list[str], flag_incomplete: bool = False) -> pl.LazyFrame:
     """All the per-row physics on a frame that already carries the catalog columns."""
+    stages, final = _core_exprs(tuple(input_columns), flag_incomplete)
+    for stage in stages:
+        lf = lf.with_columns(stage)
+    return lf.select(final)
+
+
+@functools.lru_cache(maxsize=64)
+def _core_exprs(input_columns: tuple[str, ...], flag_incomplete: bool) -> tuple[list[list[pl.Expr]], list]:
+    """The expressions of :func:`_core`, built once per input schema (building them costs milliseconds)."""
     c = pl.col
     n = c("n_devices").cast(pl.Float64)
     tp_in = c("tensor_parallel").cast(pl.Float64)
@@ -1005,17 +1051,8 @@ def _core(lf: pl.LazyFrame, input_columns: list[str]) -> pl.LazyFrame:
         pl.when(llm_ok).then(c("_bound")).alias("decode_bound"),
     ]
     keep = [x for x in input_columns if x not in OUTPUT_COLUMNS]
-    return (
-        lf.with_columns(stage1)
-        .with_columns(stage2)
-        .with_columns(stage3)
-        .with_columns(stage4)
-        .with_columns(stage5)
-        .with_columns(stage6)
-        .with_columns(stage7)
-        .with_columns(stage8)
-        .select(*keep, *outputs)
-    )
+    final = [*keep, *outputs, *([pl.col("_m_complete").all().alias("_models_complete")] if flag_incomplete else [])]
+    return [stage1, stage2, stage3, stage4, stage5, stage6, stage7, stage8], final
 
 
 def estimate(
@@ -1162,20 +1199,27 @@ def estimate(
         for name, bad in checks:
             if summary[name][0]:
                 _raise_numeric(frame, name, bad)
-    joined = _join(lf_d, t).collect()
-    if joined["_m_total"].null_count():
-        _unknown(frame["model"].cast(pl.String), "model", t["ids"]["model"], "models")
-    if joined["_c_ok"].null_count():
-        for k, cat in (("hardware", "hardware"), ("precision", "precisions"), ("engine", "engines")):
+    for k, cat in (("model", "models"), ("hardware", "hardware"), ("precision", "precisions"), ("engine", "engines")):
+        if frame[k].null_count():
             _unknown(frame[k].cast(pl.String), k, t["ids"][k], cat)
-    if "kv_precision" in schema and joined["_k_kvb"].null_count() > frame["kv_precision"].null_count():
-        _unknown(frame["kv_precision"].cast(pl.String).drop_nulls(), "kv_precision", t["ids"]["kv_precision"],
-                 "kv_precision")
     if has_par and _with_defaults(frame.lazy(), schema).select(div.any()).collect().item():
         _raise_divisible(frame.pipe(lambda f: _with_defaults(f.lazy(), schema).collect()))
-    if not joined["_m_complete"].all():
-        _raise_incomplete(joined)
-    return _core(joined.lazy(), input_columns).collect()
+    plan = _core(_join(lf_d, t), input_columns, flag_incomplete=True)
+    try:
+        # small frames (a slider move): planning dominates, skip the optimizer
+        out = plan.collect(optimizations=pl.QueryOptFlags.none()) if frame.height <= 1000 else plan.collect()
+    except pl.exceptions.PolarsError:  # an id not in its catalog fails the Enum cast: say which
+        for k, cat in (("model", "models"), ("hardware", "hardware"), ("precision", "precisions"), ("engine", "engines")):
+            _unknown(frame[k].cast(pl.String), k, t["ids"][k], cat)
+        if "kv_precision" in schema:
+            _unknown(frame["kv_precision"].cast(pl.String).drop_nulls(), "kv_precision", t["ids"]["kv_precision"],
+                     "kv_precision")
+        raise
+    if out.height and not out["_models_complete"][0]:
+        used = set(frame["model"].cast(pl.String).unique().to_list())
+        _raise_incomplete(t["models"].filter(~pl.col("_m_complete") & pl.col("_m_id").is_in(list(used))).rename(
+            {"_m_id": "_key_model"}))
+    return out.drop("_models_complete")
 
 
 def _raise_divisible(frame: pl.DataFrame) -> None:

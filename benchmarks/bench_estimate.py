@@ -1,0 +1,84 @@
+"""Speed of infer_econ.estimate: a 1,000,000-row mixed sweep on one core, and single-row calls.
+
+Run: ``POLARS_MAX_THREADS=1 .venv/bin/python benchmarks/bench_estimate.py [--rows N] [--repeat R]``
+(the script sets POLARS_MAX_THREADS=1 itself unless it is already set). Prints scenarios per second
+for the sweep (targets: >= 4 million/s) and the median single-row latency (target: <= 5 ms).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+os.environ.setdefault("POLARS_MAX_THREADS", "1")
+
+import statistics  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+import polars as pl  # noqa: E402
+
+from infer_econ import catalog, perf  # noqa: E402
+
+
+def sweep(n: int, seed: int = 0) -> pl.DataFrame:
+    """``n`` mixed scenarios: LLMs and other models, every chip, precisions, engines, batches, lengths."""
+    rng = np.random.default_rng(seed)
+    models = catalog.load("models")["id"].to_list()
+    hardware = catalog.load("hardware")["id"].to_list()
+    precisions = ["bf16", "fp16", "fp8", "int4", "q4_k_m", "fp4"]
+    engines = ["vllm", "tensorrt-llm", "sglang", "llama.cpp"]
+    batch = rng.choice([1, 8, 32, 128, 0], n)
+    return pl.DataFrame(
+        {
+            "model": rng.choice(models, n),
+            "hardware": rng.choice(hardware, n),
+            "precision": rng.choice(precisions, n),
+            "engine": rng.choice(engines, n),
+            "n_devices": rng.choice([1, 2, 4, 8], n),
+            "batch_size": pl.Series(batch).replace(0, None),
+            "input_tokens": rng.integers(16, 16384, n),
+            "output_tokens": rng.integers(16, 4096, n),
+            "context_depth": rng.choice([0, 0, 0, 4096], n),
+        }
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    frame = sweep(args.rows)
+    perf.estimate(frame.head(10))  # load catalogs and build the cached tables once
+    times = []
+    for _ in range(args.repeat):
+        t0 = time.perf_counter()
+        out = perf.estimate(frame)
+        times.append(time.perf_counter() - t0)
+    best = min(times)
+    fits = out["fits"].sum()
+    print(f"polars {pl.__version__}, POLARS_MAX_THREADS={os.environ['POLARS_MAX_THREADS']}")
+    print(
+        f"sweep: {args.rows:,} rows in {best * 1000:.0f} ms (best of {args.repeat}) = "
+        f"{args.rows / best / 1e6:.2f} million scenarios/s; {fits:,} fit"
+    )
+    lazy_t0 = time.perf_counter()
+    perf.estimate(frame.lazy()).collect()
+    print(f"sweep as LazyFrame: {(time.perf_counter() - lazy_t0) * 1000:.0f} ms")
+    one = frame.head(1).with_columns(
+        model=pl.lit("llama-3.1-8b"), hardware=pl.lit("h100-sxm"), precision=pl.lit("bf16"), engine=pl.lit("vllm")
+    )
+    single = []
+    for _ in range(200):
+        t0 = time.perf_counter()
+        perf.estimate(one)
+        single.append(time.perf_counter() - t0)
+    print(
+        f"single row: median {statistics.median(single) * 1000:.2f} ms, "
+        f"p95 {sorted(single)[int(0.95 * len(single))] * 1000:.2f} ms over {len(single)} calls"
+    )
+
+
+if __name__ == "__main__":
+    main()
