@@ -583,3 +583,59 @@ def test_chunk_frame_errors():
     with pytest.raises(ValidationError, match="chunk_rows"):
         io.chunk_frame(FRAME, 0)
     assert [c.height for c in io.chunk_frame(FRAME.clear(), 5)] == [0]
+
+
+# ------------------------------------------------------------------ command line
+
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+
+from infer_econ.cli import main  # noqa: E402
+
+
+def _cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "infer_econ", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=120)
+
+
+def test_python_m_equals_console_script():
+    exe = Path(sys.executable).with_name("infer-econ")
+    if not exe.exists():
+        pytest.skip("console script not installed")
+    a = _cli("--help")
+    b = subprocess.run([str(exe), "--help"], capture_output=True, text=True, timeout=120)
+    assert a.returncode == b.returncode == 0 and a.stdout == b.stdout and "examples:" in a.stdout
+    assert _cli("--version").stdout == subprocess.run([str(exe), "--version"], capture_output=True,
+                                                      text=True).stdout
+
+
+def test_cli_calibrate_reads_benchmark_files(tmp_path):
+    out = tmp_path / "params.csv"
+    r = _cli("calibrate", str(D / "llama_bench.json"), str(D / "llama_bench.csv"), "--hardware", "rtx-4090",
+             "--devices", "1", "-o", str(out), "--json")
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout)
+    # 3 llama_bench.json rows + 2 llama_bench.csv rows
+    assert summary["measurements"] == 5 and summary["out"] == str(out)
+    params = pl.read_csv(out)
+    assert params.height >= 1 and "decode_bandwidth_efficiency" in params.columns
+
+
+def test_cli_calibrate_help_has_examples():
+    r = _cli("calibrate", "--help")
+    assert r.returncode == 0 and "--hardware" in r.stdout and "examples:" in r.stdout and "-o OUT" in r.stdout
+
+
+def test_cli_calibrate_missing_ids_one_line_exit_2(capsys):
+    rc = main(["calibrate", str(D / "vllm_bench_serve.json")])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1
+    assert "vllm_bench_serve.json" in err and "--hardware --precision --devices" in err
+    assert "Traceback" not in err
+
+
+def test_cli_calibrate_unknown_format_file(tmp_path, capsys):
+    p = tmp_path / "notes.txt"
+    p.write_text("hello\n")
+    assert main(["calibrate", str(p), "--hardware", "h100-sxm"]) == 2
+    assert "format not recognized" in capsys.readouterr().err
