@@ -21,7 +21,8 @@ usd_per_device_hour      overrides the catalog price
 capex_usd_per_device     owned: midpoint of the ``hardware_prices`` range (server rows first)
 depreciation_years       ``depreciation_years`` default
 interest_rate            ``interest_rate`` default
-electricity_usd_per_kwh  ``electricity_prices`` row ``electricity_region`` default
+electricity_usd_per_kwh  the ``electricity_region`` column's ``electricity_prices`` row, else the
+                         ``electricity_region`` default row
 pue                      owned: ``pue_owned`` default row; rented: ``pue_cloud`` default row
 hosting_usd_per_kw_month ``hosting_usd_per_kw_month`` default
 ops_usd_per_device_year  ``ops_usd_per_device_year`` default
@@ -270,7 +271,18 @@ def _add_owned(df: pl.DataFrame, need_own: pl.DataFrame, catalogs: dict | None) 
             f"column 'capex_usd_per_device': required for price_model 'owned' and hardware {bad['hardware'][0]!r} "
             "has no hardware_prices row; give capex_usd_per_device (USD per device incl. its server share)"
         )
-    elec_default = _catalog_value(_cat("electricity_prices", catalogs), defaults.value_id("electricity_region"), "usd_per_kwh")
+    elec = _cat("electricity_prices", catalogs)
+    elec_default = _catalog_value(elec, defaults.value_id("electricity_region"), "usd_per_kwh")
+    if "electricity_region" in df.columns:
+        bad = sorted(set(df["electricity_region"].drop_nulls().to_list()) - set(elec["id"].to_list()))
+        if bad:
+            from .errors import UnknownIdError
+
+            raise UnknownIdError("electricity_region (electricity_prices)", bad, elec["id"].to_list())
+        df = df.join(elec.select(pl.col("id").alias("electricity_region"), pl.col("usd_per_kwh").alias("_elec_region")),
+                     on="electricity_region", how="left", maintain_order="left")
+        given = pl.col("electricity_usd_per_kwh") if "electricity_usd_per_kwh" in df.columns else pl.lit(None, pl.Float64)
+        df = df.with_columns(pl.coalesce(given, pl.col("_elec_region")).alias("electricity_usd_per_kwh"))
     is_owned = pl.col("price_model") == "owned"
     df = df.with_columns(
         pl.when(is_owned).then(_col_or(df, name, dflt)).otherwise(pl.col(name) if name in df.columns else None).alias(name)

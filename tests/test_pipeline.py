@@ -194,3 +194,14 @@ def test_cli_evaluate_table(capsys):
     assert main(CLI + ["--provider", "lambda"]) == 0
     out = capsys.readouterr().out
     assert "usd_per_million_output_tokens" in out and "g_co2e_per_request" in out
+
+
+def test_electricity_region_lookup_and_error():
+    de = catalog.get("electricity_prices", "IE")["usd_per_kwh"]
+    r = pipeline.add_economics(est_frame(price_model="owned", electricity_region="IE")).row(0, named=True)
+    assert r["electricity_usd_per_kwh"] == de
+    r2 = pipeline.add_economics(est_frame(price_model="owned")).row(0, named=True)
+    assert r2["electricity_usd_per_kwh"] == catalog.get("electricity_prices", "US")["usd_per_kwh"]
+    assert r["usd_per_device_hour"] != r2["usd_per_device_hour"]
+    with pytest.raises(UnknownIdError, match="electricity_region"):
+        pipeline.add_economics(est_frame(price_model="owned", electricity_region="XX"))

@@ -20,6 +20,7 @@ PRICE_OPTIONS = [
     ("--utilization", "utilization", float, "share of paid hours that produce tokens, in (0, 1] (default 1)"),
     ("--capex-usd-per-device", "capex_usd_per_device", float, "owned: price per device incl. its server share [USD]"),
     ("--electricity-usd-per-kwh", "electricity_usd_per_kwh", float, "owned: electricity price [USD/kWh]"),
+    ("--electricity-region", "electricity_region", str, "owned: electricity_prices id for the price (e.g. US-TX, IE)"),
     ("--pue", "pue", float, "facility power usage effectiveness (default: the documented owned / cloud default)"),
     ("--grid-region", "grid_region", str, "grid_carbon id for operational CO2 (e.g. country:DE, aws:us-east-1)"),
     ("--grid-g-co2e-per-kwh", "grid_g_co2e_per_kwh", float, "your grid carbon intensity [g CO2e/kWh]"),
