@@ -757,6 +757,7 @@ def load_curve(
     x: str = "request_rate_per_s",
     y: Sequence[str] = ("ttft_p50_s", "ttft_p99_s"),
     slo_s: float | None = None,
+    log_y: bool = True,
     title: str | None = "Latency under load",
 ):
     """Latency percentiles against request rate; an optional SLO line (Vega param ``slo_s``).
@@ -773,6 +774,8 @@ def load_curve(
         Latency columns.
     slo_s : float, optional
         SLO drawn as a dashed line.
+    log_y : bool
+        Log latency axis (latency explodes near capacity).
     title : str, optional
         Chart title.
 
@@ -788,7 +791,7 @@ def load_curve(
     0.5
     """
     return lines(frame, x, list(y), rules={"slo_s": slo_s} if slo_s is not None else None, title=title,
-                 y_title="Latency (s)", extra_tooltip=["utilization", "stable"])
+                 y_title="Latency (s)", log_y=log_y, extra_tooltip=["utilization", "stable"])
 
 
 def hourly_fleet(

@@ -349,3 +349,26 @@ def test_start_here_unpriced_hardware_is_a_friendly_error():
     app.knobs["price_model"].value = "reserved_3y"
     assert app.state.error and "rtx-4090" in app.state.error and "reserved_3y" in app.state.error
     assert "Traceback" not in app.status.value
+
+
+def test_latency_app_slo_moves_rule_and_headline():
+    app = apps.latency()
+    assert app.state.error is None, app.state.traceback
+    ttft = app.chart("ttft_under_load")
+    before = app.state.headline["max_rate_within_slo"]
+    app.knobs["slo_ttft_p99_s"].value = 0.3
+    assert ttft.jchart.params.slo_s == 0.3
+    assert app.state.headline["max_rate_within_slo"] < before  # a tighter target admits less load
+    load = app.state.frames["ttft_under_load"]
+    assert load["ttft_p99_s"].drop_nulls().is_sorted()  # latency never falls as the rate rises
+    frontier = app.state.frames["batch_frontier"]
+    assert frontier["output_tokens_per_s"].is_sorted() and frontier["tpot_s"].is_sorted()
+
+
+def test_latency_app_more_demand_needs_more_replicas():
+    app = apps.latency()
+    r1 = app.state.headline["replicas"]
+    app.knobs["request_rate_per_s"].value = 200.0
+    assert app.state.headline["replicas"] > r1
+    assert app.state.headline["batch_usd_per_million_output_tokens"] <= \
+        app.state.headline["interactive_usd_per_million_output_tokens"]

@@ -22,7 +22,7 @@ from .cards import Card, Cards
 from .core import App, ChartView, Result, TableView
 from . import knobs as K
 
-__all__ = ["hardware", "quantization", "PRIMARY_CLASS"]
+__all__ = ["start_here", "hardware", "quantization", "latency", "PRIMARY_CLASS"]
 
 #: CSS class of the sliders the browser tests and benchmarks turn.
 PRIMARY_CLASS = "ie-primary"
@@ -454,3 +454,131 @@ def start_here(model: str = "llama-3.1-8b", hardware_id: str = "l40s",
               ("Self-hosted", ["model", "precision", "engine", "hardware", "price_model"]),
               ("Hosted API", ["api_model"])]
     return App("What will my AI feature cost?", ks, compute, views, cards=cards, groups=groups)
+
+
+# --------------------------------------------------------------------------- 04 latency and throughput
+_WORKLOAD_KEYS = ("model", "hardware", "precision", "engine", "n_devices", "input_tokens", "output_tokens",
+                  "price_model")
+
+
+def _workload_key(v: Mapping[str, Any]) -> tuple:
+    return tuple((k, v[k]) for k in _WORKLOAD_KEYS if k in v)
+
+
+@functools.lru_cache(maxsize=64)
+def _batch_sweep(key: tuple) -> pl.DataFrame:
+    """The deployment at every power-of-two batch: speed per user vs total speed, cost (evaluate)."""
+    from .. import evaluate
+
+    v = dict(key)
+    batches = [2 ** i for i in range(11)]
+    scen = _scenarios(v, rows={"batch_size": batches}, hardware=v["hardware"],
+                      **_price_columns(v["hardware"], v["price_model"]))
+    out = evaluate(scen).filter(pl.col("fits"))
+    return out.select("batch_size_used", "tpot_s", "ttft_s", "output_tokens_per_s", "usd_per_million_output_tokens",
+                      "limit")
+
+
+@functools.lru_cache(maxsize=64)
+def _load_sweep(key: tuple) -> pl.DataFrame:
+    """Latency percentiles of one replica over request rates up to its capacity (serving.latency_under_load)."""
+    from .. import serving
+    from . import units
+
+    v = dict(key)
+    blocks = serving.step_times(_scenarios(v, hardware=v["hardware"]).drop("batch_size"))
+    probe = serving.latency_under_load(blocks.with_columns(pl.lit(1e-6).alias("request_rate_per_s")))
+    cap = probe["capacity_requests_per_s"].item()
+    if cap is None or not cap > 0:
+        return probe.select("request_rate_per_s", "ttft_p50_s", "ttft_p99_s", "tpot_p50_s", "tpot_p99_s",
+                            "utilization", "stable", "capacity_requests_per_s").clear()
+    rates = units.load_grid(cap, 48)
+    grid = blocks.join(pl.DataFrame({"request_rate_per_s": rates}), how="cross")
+    return serving.latency_under_load(grid).select(
+        "request_rate_per_s", "ttft_p50_s", "ttft_p99_s", "tpot_p50_s", "tpot_p99_s", "utilization", "stable",
+        "capacity_requests_per_s")
+
+
+def latency(model: str = "llama-3.1-8b", hardware_id: str = "h100-sxm", precision: str = "fp8") -> App:
+    """Workbook 04: interactive vs batch work, the batch frontier, latency under load and SLOs.
+
+    Knobs: model, hardware, precision, engine, devices, prompt and output
+    tokens, price model; demand (requests/s, log); SLO sliders for TTFT p99
+    and TPOT p99 (log). Charts: the batch frontier (time per output token vs
+    total tokens/s, coloured by $/1M tokens); TTFT and TPOT percentiles vs
+    request rate on one replica with the SLO lines (Vega params). Headline:
+    the cheapest fleet meeting the SLO at the demand
+    (:func:`infer_econ.serving.capacity`), the highest rate one replica serves
+    within the SLO, and the batch-job cost (largest batch, no latency target).
+
+    Examples
+    --------
+    >>> app = latency()
+    >>> app.state.headline["replicas"] >= 1
+    True
+    """
+    ks = {
+        "slo_ttft_p99_s": _primary(K.log_slider("TTFT p99 target", 2.0, 0.05, 30.0, unit="s")),
+        "slo_tpot_p99_s": K.log_slider("TPOT p99 target", 0.05, 0.004, 0.5, unit="s"),
+        "request_rate_per_s": K.log_slider("Demand", 10.0, 0.1, 1000.0, unit="requests/s"),
+        "model": K.model(model),
+        "hardware": K.hardware(hardware_id),
+        "precision": K.precision(precision),
+        "engine": K.engine("vllm"),
+        "n_devices": K.int_slider("Devices per replica", 1, 1, 8, unit="count", continuous_update=False),
+        "input_tokens": K.tokens("Prompt", 1000, min=16, max=32768, continuous_update=False),
+        "output_tokens": K.tokens("Output", 250, min=16, max=16384, continuous_update=False),
+        "price_model": K.price_model("on_demand", options=["on_demand", "spot", "reserved_1y", "reserved_3y"]),
+    }
+
+    def compute(v: dict) -> Result:
+        from .. import serving
+
+        key = _workload_key(v)
+        frontier = _batch_sweep(key)
+        load = _load_sweep(key)
+        price = _price_columns(v["hardware"], v["price_model"])
+        cand = _scenarios(v, hardware=v["hardware"]).drop("batch_size")
+        cap = serving.capacity(cand, request_rate_per_s=float(v["request_rate_per_s"]),
+                               input_tokens=float(v["input_tokens"]), output_tokens=float(v["output_tokens"]),
+                               slo_ttft_p99_s=float(v["slo_ttft_p99_s"]), slo_tpot_p99_s=float(v["slo_tpot_p99_s"]),
+                               provider=price["provider"], price_model=price["price_model"], region=price["region"])
+        best = cap.row(0, named=True)
+        within = load.filter(pl.col("stable") & (pl.col("ttft_p99_s") <= v["slo_ttft_p99_s"])
+                             & (pl.col("tpot_p99_s") <= v["slo_tpot_p99_s"]))
+        batch_job = frontier.sort("usd_per_million_output_tokens").row(0, named=True) if frontier.height else None
+        headline = {
+            "replicas": best["replicas"], "batch_cap": best["batch_cap"], "usd_per_hour": best["usd_per_hour"],
+            "interactive_usd_per_million_output_tokens": best["usd_per_million_output_tokens"],
+            "max_rate_within_slo": within["request_rate_per_s"].max() if within.height else None,
+            "batch_usd_per_million_output_tokens": batch_job["usd_per_million_output_tokens"] if batch_job else None,
+        }
+        msg = None
+        if not within.height:
+            msg = "No request rate on this grid meets both targets on one replica: relax the SLO or pick faster hardware."
+        return Result(frames={"batch_frontier": frontier, "ttft_under_load": load, "tpot_under_load": load},
+                      headline=headline, message=msg,
+                      notes={"batch_usd_per_million_output_tokens": "largest batch, no latency target",
+                             "interactive_usd_per_million_output_tokens": "cheapest fleet meeting the SLO"})
+
+    views = [
+        ChartView("batch_frontier", lambda f: plot.batch_frontier(f), params=lambda v: {"highlight": -1}),
+        ChartView("ttft_under_load", lambda f: plot.load_curve(f, slo_s=2.0, title="Time to first token under load (one replica)"),
+                  params=lambda v: {"slo_s": v["slo_ttft_p99_s"]}),
+        ChartView("tpot_under_load", lambda f: plot.load_curve(f, y=("tpot_p50_s", "tpot_p99_s"), slo_s=0.05,
+                                                               title="Time per output token under load (one replica)"),
+                  params=lambda v: {"slo_s": v["slo_tpot_p99_s"]}),
+    ]
+    cards = Cards([
+        Card("replicas", "Replicas for the demand", "int", "", "cheapest fleet meeting the SLO"),
+        Card("batch_cap", "Batch cap per replica", "int", "sequences"),
+        Card("usd_per_hour", "Fleet cost", "usd", "per hour"),
+        Card("interactive_usd_per_million_output_tokens", "Interactive $ per 1M output tokens", "usd"),
+        Card("batch_usd_per_million_output_tokens", "Batch-job $ per 1M output tokens", "usd"),
+        Card("max_rate_within_slo", "Most one replica serves in SLO", "float", "requests/s"),
+    ])
+    groups = [("Latency targets (SLO)", ["slo_ttft_p99_s", "slo_tpot_p99_s"]),
+              ("Demand", ["request_rate_per_s"]),
+              ("Deployment", ["model", "hardware", "precision", "engine", "n_devices", "price_model"]),
+              ("Requests", ["input_tokens", "output_tokens"])]
+    return App("Latency and throughput: interactive vs batch", ks, compute, views, cards=cards, groups=groups)

@@ -18,7 +18,8 @@ import polars as pl
 
 from ..cost import HOURS_PER_MONTH
 
-__all__ = ["DAYS_PER_MONTH", "requests_per_month", "requests_per_s", "tokens_per_month", "per_month", "log_grid"]
+__all__ = ["DAYS_PER_MONTH", "requests_per_month", "requests_per_s", "tokens_per_month", "per_month", "log_grid",
+           "load_grid"]
 
 #: Days in the billing month [days] (730 h / 24 h).
 DAYS_PER_MONTH = HOURS_PER_MONTH / 24.0
@@ -99,3 +100,27 @@ def log_grid(low: float, high: float, points: int = 41) -> pl.Series:
     if not (0 < low < high) or points < 2:
         raise ValueError(f"log_grid needs 0 < low < high and points >= 2, got {low}, {high}, {points}")
     return pl.Series(np.logspace(np.log10(low), np.log10(high), points))
+
+
+def load_grid(capacity: float, points: int = 48) -> pl.Series:
+    """Request rates from 0.5 % of ``capacity`` to just below it, denser near capacity (where latency turns).
+
+    Parameters
+    ----------
+    capacity : float
+        Largest sustainable rate [requests/s].
+    points : int
+        Number of rates.
+
+    Notes
+    -----
+    rates = capacity × (1 − h) for headroom h log-spaced from 0.995 down to 0.002.
+
+    Examples
+    --------
+    >>> g = load_grid(10.0, 4)
+    >>> round(g.min(), 3), round(g.max(), 3)
+    (0.05, 9.98)
+    """
+    headroom = np.logspace(np.log10(0.995), np.log10(0.002), points)
+    return pl.Series(capacity * (1.0 - headroom))
