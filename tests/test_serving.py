@@ -463,3 +463,16 @@ def test_validation_report_regression_guard():
     anch = serving.validation_summary(serving.validation_report(anchored=True))
     pooled = {r["metric"]: r["median_abs_error_pct"] for r in anch.filter(pl.col("statistic") == "all").iter_rows(named=True)}
     assert pooled["tpot"] <= 30.0 and pooled["ttft"] <= 30.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 3000), st.floats(0.01, 3.0))
+def test_erlang_b_fast_path_matches_full_recursion(c, load):
+    # the shortcut (skip far-below-saturation rows, start the recursion near min(a, c)) must agree with the
+    # textbook recursion from B(0) = 1
+    a = c * load
+    b = 1.0
+    for k in range(1, c + 1):
+        b = a * b / (k + a * b)
+    got = serving.erlang_b(c, a)[()]
+    assert got == pytest.approx(b, rel=1e-9, abs=1e-15)
