@@ -231,7 +231,10 @@ def read_demand_csv(path: str | Path) -> pl.DataFrame:
             raise ValidationError(f"demand file {p.name!r}: row {i + 1}, column 'hour': hours must increase by 1")
         out["hour"] = (hr - hr[0]).cast(pl.Int64)
     if "timestamp" in cols:
-        ts = raw["timestamp"].str.strip_chars().str.to_datetime(strict=False)
+        try:
+            ts = raw["timestamp"].str.strip_chars().str.to_datetime(strict=False)
+        except pl.exceptions.PolarsError:  # no common date-time format at all
+            ts = pl.Series("timestamp", [None] * raw.height, dtype=pl.Datetime)
         if ts.is_null().any():
             i = int(np.flatnonzero(ts.is_null().to_numpy())[0])
             raise ValidationError(

@@ -8,6 +8,8 @@ take a frame and return it with columns added. One month = 730 hours.
 
 from __future__ import annotations
 
+import math
+
 import polars as pl
 
 from .cost import HOURS_PER_MONTH

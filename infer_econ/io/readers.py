@@ -920,10 +920,7 @@ def sniff_format(path: str | Path) -> str:
     if head.startswith("|"):
         return "llama-bench"
     if head.startswith("{") or head.startswith("["):
-        try:
-            recs = parse_json_lines(p, text, "benchmark result")
-        except ValidationError:
-            recs = []
+        recs = parse_json_lines(p, text, "benchmark result")  # invalid JSON: say so (line and reason)
         keys = set().union(*(r.keys() for r in recs)) if recs else set()
         if "avg_ts" in keys:
             return "llama-bench"
