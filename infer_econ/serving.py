@@ -76,6 +76,7 @@ __all__ = [
     "speculative_decoding",
     "prefix_cache",
     "disaggregated_latency",
+    "compare_optimizations",
     "validation_report",
     "validation_summary",
     "VALIDATION_TARGETS_PCT",
@@ -1615,6 +1616,83 @@ def disaggregated_latency(frame: pl.DataFrame) -> pl.DataFrame:
         cols.append(pl.Series(k, v, dtype=pl.Float64).fill_nan(None))
     cols.append(pl.Series("replicas", rp + rd))
     return frame.with_columns(cols)
+
+
+def compare_optimizations(frame: pl.DataFrame) -> pl.DataFrame:
+    """Latency, capacity and $/million tokens with and without each serving optimization (analytical).
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        Scenarios with the replica building blocks (or the estimator's inputs),
+        ``request_rate_per_s``, ``input_tokens``, ``output_tokens``, ``n_devices`` (per
+        replica), ``usd_per_device_hour`` and optionally ``replicas`` (default 1). Each
+        optimization is evaluated when its columns are present: ``prefix_cache_hit_rate``
+        (:func:`prefix_cache`); ``spec_acceptance_rate``, ``spec_draft_tokens``,
+        ``spec_draft_cost_ratio`` (:func:`speculative_decoding`); ``prefill_replicas`` and
+        ``decode_replicas`` (:func:`disaggregated_latency`, replacing the colocated replicas).
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per scenario and ``optimization`` (baseline, prefix_cache,
+        speculative_decoding, disaggregated) with ``scenario`` (row number), ``stable``,
+        ``utilization``, ``capacity_requests_per_s``, ``ttft_p99_s``, ``tpot_p99_s``,
+        ``replicas``, ``usd_per_hour``, ``usd_per_million_tokens`` (at the offered rate) and
+        ``usd_per_million_tokens_at_capacity`` (the floor if the fleet ran full).
+
+    Notes
+    -----
+    ``usd_per_hour = replicas × n_devices × usd_per_device_hour``;
+    ``usd_per_million_tokens = usd_per_hour / (λ (I + O) × 3600) × 10⁶`` (null when unstable).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> f = pl.DataFrame({"request_rate_per_s": [2.0], "input_tokens": [2000], "output_tokens": [201],
+    ...     "decode_step_fixed_s": [0.02], "decode_step_per_sequence_s": [1e-4], "prefill_s_per_token": [1e-4],
+    ...     "batch_cap": [128.0], "n_devices": [2], "usd_per_device_hour": [2.0], "prefix_cache_hit_rate": [0.5]})
+    >>> r = compare_optimizations(f)
+    >>> r["optimization"].to_list()
+    ['baseline', 'prefix_cache']
+    >>> bool(r["ttft_p99_s"][1] < r["ttft_p99_s"][0])
+    True
+    """
+    need = ["request_rate_per_s", "input_tokens", "output_tokens", "n_devices", "usd_per_device_hour"]
+    missing = [c for c in need if c not in frame.columns]
+    if missing:
+        raise ValidationError(f"compare_optimizations: missing column(s) {missing}")
+    _check_positive(frame, ["usd_per_device_hour"], allow_zero=("usd_per_device_hour",))
+    base = frame.with_row_index("scenario")
+    if not all(c in base.columns for c in BLOCK_COLUMNS):
+        base = step_times(base)
+    if "replicas" not in base.columns:
+        base = base.with_columns(pl.lit(1).alias("replicas"))
+    variants = [("baseline", base)]
+    if "prefix_cache_hit_rate" in base.columns:
+        variants.append(("prefix_cache", prefix_cache(base)))
+    if all(c in base.columns for c in ("spec_acceptance_rate", "spec_draft_tokens", "spec_draft_cost_ratio")):
+        variants.append(("speculative_decoding", speculative_decoding(base)))
+    out = []
+    cols = ["scenario", "stable", "utilization", "capacity_requests_per_s", "ttft_p99_s", "tpot_p99_s", "replicas"]
+    for name, f in variants:
+        r = latency_under_load(f)
+        out.append(r.select(pl.lit(name).alias("optimization"), *cols, "n_devices", "usd_per_device_hour",
+                            "request_rate_per_s", "input_tokens", "output_tokens"))
+    if "prefill_replicas" in base.columns and "decode_replicas" in base.columns:
+        r = disaggregated_latency(base.drop("replicas"))
+        out.append(r.select(pl.lit("disaggregated").alias("optimization"), *cols, "n_devices", "usd_per_device_hour",
+                            "request_rate_per_s", "input_tokens", "output_tokens"))
+    res = pl.concat(out, how="vertical_relaxed")
+    usd = pl.col("replicas").cast(pl.Float64) * pl.col("n_devices").cast(pl.Float64) * pl.col("usd_per_device_hour")
+    tok = (pl.col("input_tokens") + pl.col("output_tokens")).cast(pl.Float64) * 3600.0
+    return res.with_columns(usd.alias("usd_per_hour")).with_columns(
+        pl.when(pl.col("stable")).then(pl.col("usd_per_hour") / (pl.col("request_rate_per_s") * tok) * 1e6)
+        .otherwise(None).alias("usd_per_million_tokens"),
+        (pl.col("usd_per_hour") / (pl.col("capacity_requests_per_s") * tok) * 1e6).alias(
+            "usd_per_million_tokens_at_capacity"),
+    ).drop("n_devices", "usd_per_device_hour", "request_rate_per_s", "input_tokens", "output_tokens").sort(
+        "scenario", maintain_order=True)
 
 
 # --------------------------------------------------------------------------- validation

@@ -476,3 +476,25 @@ def test_erlang_b_fast_path_matches_full_recursion(c, load):
         b = a * b / (k + a * b)
     got = serving.erlang_b(c, a)[()]
     assert got == pytest.approx(b, rel=1e-9, abs=1e-15)
+
+
+def test_compare_optimizations_prices_each_lever():
+    f = frame(request_rate_per_s=3.0, n_devices=2, usd_per_device_hour=2.0, replicas=2,
+              prefix_cache_hit_rate=0.6, spec_acceptance_rate=0.8, spec_draft_tokens=3, spec_draft_cost_ratio=0.05,
+              prefill_replicas=1, decode_replicas=1)
+    r = serving.compare_optimizations(f)
+    assert r["optimization"].to_list() == ["baseline", "prefix_cache", "speculative_decoding", "disaggregated"]
+    row = {x["optimization"]: x for x in r.iter_rows(named=True)}
+    # baseline: 2 replicas × 2 devices × $2 = $8/h; at 3 req/s × 1201 tokens: 8 / (3 × 1201 × 3600) × 1e6
+    assert row["baseline"]["usd_per_hour"] == pytest.approx(8.0)
+    assert row["baseline"]["usd_per_million_tokens"] == pytest.approx(8 / (3 * 1201 * 3600) * 1e6)
+    # prefix caching saves prefill: more capacity, cheaper at capacity, lower TTFT
+    assert row["prefix_cache"]["capacity_requests_per_s"] > row["baseline"]["capacity_requests_per_s"]
+    assert row["prefix_cache"]["usd_per_million_tokens_at_capacity"] < row["baseline"]["usd_per_million_tokens_at_capacity"]
+    assert row["prefix_cache"]["ttft_p99_s"] < row["baseline"]["ttft_p99_s"]
+    # speculative decoding at light load lowers TPOT
+    assert row["speculative_decoding"]["tpot_p99_s"] < row["baseline"]["tpot_p99_s"]
+    # disaggregated: decode pool free of prefill stalls
+    assert row["disaggregated"]["tpot_p99_s"] < row["baseline"]["tpot_p99_s"]
+    with pytest.raises(ValidationError, match="usd_per_device_hour"):
+        serving.compare_optimizations(frame(request_rate_per_s=1.0, n_devices=1))
