@@ -372,3 +372,23 @@ def test_latency_app_more_demand_needs_more_replicas():
     assert app.state.headline["replicas"] > r1
     assert app.state.headline["batch_usd_per_million_output_tokens"] <= \
         app.state.headline["interactive_usd_per_million_output_tokens"]
+
+
+def test_build_vs_buy_shock_moves_lock_in():
+    app = apps.build_vs_buy()
+    assert app.state.error is None, app.state.traceback
+    h = dict(app.state.headline)
+    app.knobs["api_price_change"].value = 0.5
+    h2 = app.state.headline
+    # staying on the API costs 1.5x its monthly bill over the horizon; switching is unchanged
+    assert h2["stay_cost_usd"] == pytest.approx(1.5 * h["stay_cost_usd"])
+    assert h2["switch_cost_usd"] == pytest.approx(h["switch_cost_usd"])
+    rows = {r["choice"]: r["usd_over_horizon"] for r in app.chart("stay_or_switch").rows()}
+    assert rows["stay on the API"] == pytest.approx(h2["stay_cost_usd"])
+
+
+def test_build_vs_buy_too_few_devices_is_a_message_not_an_error():
+    app = apps.build_vs_buy()
+    app.set(model="llama-3.1-405b", n_devices=1)
+    assert app.state.error is None and "does not run" in app.state.message
+    assert app.state.headline["self_hosted_usd_per_month"] is None

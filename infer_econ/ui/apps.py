@@ -22,7 +22,7 @@ from .cards import Card, Cards
 from .core import App, ChartView, Result, TableView
 from . import knobs as K
 
-__all__ = ["start_here", "hardware", "quantization", "latency", "PRIMARY_CLASS"]
+__all__ = ["start_here", "hardware", "quantization", "latency", "build_vs_buy", "PRIMARY_CLASS"]
 
 #: CSS class of the sliders the browser tests and benchmarks turn.
 PRIMARY_CLASS = "ie-primary"
@@ -582,3 +582,98 @@ def latency(model: str = "llama-3.1-8b", hardware_id: str = "h100-sxm", precisio
               ("Deployment", ["model", "hardware", "precision", "engine", "n_devices", "price_model"]),
               ("Requests", ["input_tokens", "output_tokens"])]
     return App("Latency and throughput: interactive vs batch", ks, compute, views, cards=cards, groups=groups)
+
+
+# --------------------------------------------------------------------------- 08 build vs buy
+def build_vs_buy(model: str = "llama-3.1-70b", hardware_id: str = "h100-sxm", precision: str = "fp8",
+                 api_model: str = "openai:gpt-4o") -> App:
+    """Workbook 08: API vs self-hosted open weights; break-even volume; price shocks and lock-in.
+
+    Knobs: requests per day (log), prompt and output tokens, cached-input and
+    batch-API shares; the self-hosted model, hardware, devices, price model,
+    peak-to-mean and target utilization; the API model; the price shocks (API
+    %, GPU %), the one-off switching cost and the horizon. Charts: monthly
+    cost by volume (your volume a dashed line); staying vs switching over the
+    horizon (:func:`infer_econ.value.lock_in`).
+
+    Examples
+    --------
+    >>> app = build_vs_buy()
+    >>> app.state.headline["api_usd_per_month"] > 0
+    True
+    """
+    from . import units
+
+    api_ids = catalog.load("api_prices")["id"].to_list()
+    if api_model not in api_ids:
+        api_model = api_ids[0]
+    ks = {
+        "requests_per_day": _primary(K.volume(100_000, min=100, max=1e8, unit="requests/day")),
+        "api_price_change": _primary(K.slider("API price change", 0.0, -0.8, 2.0, 0.1, unit="fraction")),
+        "gpu_price_change": K.slider("GPU price change", 0.0, -0.8, 1.0, 0.1, unit="fraction"),
+        "switching_cost_usd": K.log_slider("Switching cost", 50_000, 1_000, 5e6, unit="USD"),
+        "horizon_months": K.int_slider("Horizon", 24, 3, 60, unit="months"),
+        "input_tokens": K.tokens("Prompt", 1500, min=16, max=32768),
+        "output_tokens": K.tokens("Output", 300, min=16, max=16384),
+        "cached_input_share": K.slider("Cached prompt share (API)", 0.0, 0.0, 0.9, 0.1, unit="fraction"),
+        "batch_share": K.slider("Batch-API share", 0.0, 0.0, 1.0, 0.1, unit="fraction"),
+        "api_model": K.api_model(api_model),
+        "model": K.model(model, open_weights=True),
+        "precision": K.precision(precision),
+        "engine": K.engine("vllm"),
+        "hardware": K.hardware(hardware_id),
+        "n_devices": K.int_slider("Devices per replica", 2, 1, 8, unit="count", continuous_update=False),
+        "price_model": K.price_model("on_demand", options=["on_demand", "spot", "reserved_1y", "reserved_3y",
+                                                            "owned"]),
+        "peak_to_mean": K.slider("Peak / mean demand", 2.0, 1.0, 6.0, 0.25, unit="ratio"),
+        "target_utilization": K.slider("Target utilization at peak", 0.7, 0.2, 1.0, 0.05, unit="fraction"),
+    }
+
+    def compute(v: dict) -> Result:
+        from .. import value
+
+        replica = _self_hosted(v, v["hardware"])
+        api = _api(v["api_model"])
+        p2m, tu = float(v["peak_to_mean"]), float(v["target_utilization"])
+        costs = _monthly_costs(v, replica, api, units.log_grid(100, 1e8, 57), p2m, tu)
+        at = _at_volume(costs, v["requests_per_day"], v, replica, api, p2m, tu)
+        headline = dict(at)
+        frames = {"monthly_cost": costs}
+        msg = None
+        if at["self_hosted_usd_per_month"] is None:
+            msg = f"{v['model']} does not run on {v['n_devices']} × {v['hardware']} ({replica.get('limit')}): add devices."
+        else:
+            pair = pl.DataFrame({"api_monthly_cost_usd": [at["api_usd_per_month"]],
+                                 "self_hosted_monthly_cost_usd": [at["self_hosted_usd_per_month"]]})
+            li = value.lock_in(pair, api_price_change=float(v["api_price_change"]),
+                               gpu_price_change=float(v["gpu_price_change"]),
+                               switching_cost_usd=float(v["switching_cost_usd"]),
+                               horizon_months=float(v["horizon_months"])).row(0, named=True)
+            headline.update({k: li[k] for k in ("lock_in_cost_usd", "switch_payback_months", "stay_cost_usd",
+                                                "switch_cost_usd")})
+            frames["stay_or_switch"] = pl.DataFrame({
+                "choice": ["stay on the API", "switch to self-hosted"],
+                "usd_over_horizon": [li["stay_cost_usd"], li["switch_cost_usd"]],
+            })
+        return Result(frames=frames, headline=headline, message=msg)
+
+    views = [
+        ChartView("monthly_cost", lambda f: plot.break_even(
+            f, x="requests_per_day", marker=1.0, title="Monthly cost by daily volume (dashed: your volume)"),
+            params=lambda v: {"volume": v["requests_per_day"]}),
+        ChartView("stay_or_switch", lambda f: plot.bars(f, "usd_over_horizon", "choice",
+                                                        title="Over the horizon, after the price shocks")),
+    ]
+    cards = Cards([
+        Card("api_usd_per_month", "API per month", "usd"),
+        Card("self_hosted_usd_per_month", "Self-hosted per month", "usd", "", "sized for the peak"),
+        Card("replicas", "Replicas", "int"),
+        Card("lock_in_cost_usd", "Cost of staying vs switching", "usd", "", "over the horizon; < 0: staying is cheaper"),
+        Card("switch_payback_months", "Switching pays back in", "months"),
+    ])
+    groups = [("Volume", ["requests_per_day", "input_tokens", "output_tokens"]),
+              ("Shocks and lock-in", ["api_price_change", "gpu_price_change", "switching_cost_usd", "horizon_months"]),
+              ("Buy: hosted API", ["api_model", "cached_input_share", "batch_share"]),
+              ("Build: self-hosted", ["model", "precision", "engine", "hardware", "n_devices", "price_model",
+                                      "peak_to_mean", "target_utilization"])]
+    return App("Build vs buy: API or self-hosted open weights", ks, compute, views, cards=cards, groups=groups)
