@@ -1,0 +1,336 @@
+"""Tests of infer_econ.perf: hand-computed step times on a made-up chip, limits, errors, invariants."""
+
+from __future__ import annotations
+
+import math
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from infer_econ import catalog, perf
+from infer_econ.errors import UnknownIdError, ValidationError
+
+# ------------------------------------------------------------------------------------------
+# a small, made-up catalog set: every efficiency 1, no overheads, so the physics shows plainly
+
+HW = pl.DataFrame({
+    "id": ["test-gpu", "test-gpu-fast"], "vendor": ["nvidia", "nvidia"], "category": ["datacenter"] * 2,
+    "family": ["testfam", "testfam"], "memory_gb": [100.0, 100.0], "memory_bandwidth_gb_per_s": [1000.0, 2000.0],
+    "interconnect_gb_per_s": [400.0, 400.0], "fp32_tflops": [50.0, 50.0], "fp16_tflops": [500.0, 500.0],
+    "bf16_tflops": [500.0, 500.0], "fp8_tflops": [1000.0, 1000.0], "int8_tops": [1000.0, 1000.0],
+    "fp4_tflops": [None, None],
+})
+_LLM = dict(task="text-generation", embedding_params_b=0.0, n_layers=32, hidden_size=4096, n_heads=32, n_kv_heads=8,
+            head_dim=128, intermediate_size=14336, max_context_tokens=131072, sliding_window_tokens=None,
+            sliding_window_layer_fraction=None, kv_latent_dim=None, n_experts=None, experts_per_token=None,
+            n_shared_experts=None, gflops_per_item=None)
+MODELS = pl.DataFrame([
+    {"id": "dense-8b", "total_params_b": 8.0, "active_params_b": 8.0, **_LLM},
+    {"id": "moe-47b", "total_params_b": 46.7, "active_params_b": 12.9, **_LLM,
+     **{"n_experts": 8, "experts_per_token": 2, "n_shared_experts": 0}},
+    {"id": "huge", "total_params_b": 200.0, "active_params_b": 200.0, **_LLM},
+    {"id": "vision", "total_params_b": 0.0256, "active_params_b": 0.0256,
+     **{**{k: None for k in _LLM}, "task": "image-classification", "gflops_per_item": 4.1}},
+], schema_overrides={"sliding_window_tokens": pl.Int64, "sliding_window_layer_fraction": pl.Float64,
+                     "kv_latent_dim": pl.Int64, "n_experts": pl.Int64, "experts_per_token": pl.Int64,
+                     "n_shared_experts": pl.Int64, "gflops_per_item": pl.Float64, "embedding_params_b": pl.Float64,
+                     "n_layers": pl.Int64, "hidden_size": pl.Int64, "n_heads": pl.Int64, "n_kv_heads": pl.Int64,
+                     "head_dim": pl.Int64, "intermediate_size": pl.Int64, "max_context_tokens": pl.Int64})
+PREC = pl.DataFrame({
+    "id": ["bf16", "fp8"], "bits_per_weight": [16.0, 8.0], "native_peak_column": ["bf16_tflops", "fp8_tflops"],
+    "fallback_peak_column": ["fp16_tflops", "bf16_tflops"], "default_kv_precision": ["bf16", "fp8"],
+    "kv_bytes_per_element": [2.0, 1.0],
+})
+ENG = pl.DataFrame({
+    "id": ["eng", "static", "notp"], "precisions": ["bf16;fp8", "bf16;fp8", "bf16"],
+    "hardware_vendors": ["nvidia", "nvidia", "nvidia"], "max_batch_size": [256, 256, 256],
+    "memory_utilization": [0.9, 0.9, 0.9], "overhead_gb": [0.0, 0.0, 0.0], "tensor_parallel": [True, True, False],
+    "continuous_batching": [True, False, True],
+})
+EFF = pl.DataFrame({
+    "id": ["*/*"], "engine": ["*"], "hardware_family": ["*"], "prefill_compute_efficiency": [1.0],
+    "decode_bandwidth_efficiency": [1.0], "decode_compute_efficiency": [1.0], "step_overhead_s": [0.0],
+    "step_overhead_per_sequence_s": [0.0], "allreduce_latency_s": [0.0], "allreduce_bandwidth_efficiency": [1.0],
+    "workspace_tokens": [1], "prefill_chunk_tokens": [1_000_000], "kv_memory_basis": ["total"],
+    "peak_column": [None],
+})
+CATS = dict(models=MODELS, hardware=HW, precisions=PREC, engines=ENG, efficiency=EFF)
+
+
+def scen(**kw) -> pl.DataFrame:
+    base = dict(model="dense-8b", hardware="test-gpu", precision="bf16", engine="eng", n_devices=1,
+                input_tokens=1000, output_tokens=2, batch_size=1)
+    base.update(kw)
+    return pl.DataFrame({k: [v] for k, v in base.items()})
+
+
+def est(**kw) -> dict:
+    return perf.estimate(scen(**kw), **CATS).row(0, named=True)
+
+
+# ------------------------------------------------------------------------------------------
+# hand-computed values
+
+
+def test_decode_step_batch_1_is_weights_plus_kv_over_bandwidth():
+    r = est()
+    # weights 8e9 × 2 B = 16e9 B; KV 32 × 8 × 128 × 2 × 2 = 131,072 B/token over a mean context of
+    # 1000 + 2/2 = 1001 tokens: 131,203,072 B; at 1000 GB/s: 16.131203072 ms (FLOPs take 33 µs)
+    assert r["tpot_s"] == pytest.approx(16.131203072e-3, rel=1e-9)
+    assert r["decode_tokens_per_s"] == pytest.approx(1 / 16.131203072e-3, rel=1e-9)
+    assert r["decode_bound"] == "memory"
+    assert r["weights_gb_per_device"] == pytest.approx(16.0)
+
+
+def test_prefill_is_compute_bound_with_causal_attention():
+    r = est()
+    # 2 × 8e9 × 1000 + 4 × 32 × 4096 × 1000 × (1000 / 2) = 1.6e13 + 2.62144e11 FLOP at 500 TFLOP/s
+    pf = (1.6e13 + 2.62144e11) / 500e12
+    assert r["prefill_s"] == pytest.approx(pf, rel=1e-9)
+    assert r["prefill_tokens_per_s"] == pytest.approx(1000 / pf, rel=1e-9)
+    # ttft = one prompt's prefill + one decode step
+    assert r["ttft_s"] == pytest.approx(pf + 16.131203072e-3, rel=1e-9)
+
+
+def test_output_throughput_continuous_vs_static_batching():
+    pf = (1.6e13 + 2.62144e11) / 500e12
+    tpot = 16.131203072e-3
+    # static batches: 1 × 2 tokens / (prefill + 2 × tpot)
+    assert est(engine="static")["output_tokens_per_s"] == pytest.approx(2 / (pf + 2 * tpot), rel=1e-9)
+    # continuous batching: each step carries half a prompt (B × I / O = 500 tokens) on top of the decode:
+    # compute 1.6524812288e10 / 500e12 + pf / 2 beats the 16.13 ms weight read
+    step = 1.6524812288e10 / 500e12 + pf / 2
+    assert est()["output_tokens_per_s"] == pytest.approx(1 / max(step, tpot), rel=1e-9)
+
+
+def test_tensor_parallel_halves_weights_and_adds_allreduce():
+    r = est(n_devices=2)
+    assert r["tensor_parallel_used"] == 2 and r["pipeline_parallel_used"] == 1 and r["replicas"] == 1
+    assert r["weights_gb_per_device"] == pytest.approx(8.0)
+    # read (8e9 + 1001 × 65,536) / 1e12 = 8.065601536 ms; all-reduce 64 × (2 × 1/2 × 8192 B) / 200 GB/s
+    assert r["tpot_s"] == pytest.approx(8.065601536e-3 + 64 * 8192 / 200e9, rel=1e-9)
+
+
+def test_data_parallel_replicas_multiply_throughput():
+    one_ = est(batch_size=8)
+    two = est(batch_size=8, n_devices=2, tensor_parallel=1)
+    assert two["replicas"] == 2
+    assert two["output_tokens_per_s"] == pytest.approx(2 * one_["output_tokens_per_s"])
+    assert two["tpot_s"] == pytest.approx(one_["tpot_s"])
+
+
+def test_pipeline_parallel_batch_1_walks_through_every_stage():
+    # layer split (engine without tensor parallelism): each stage holds half the layers, a token visits both
+    r = est(engine="notp", n_devices=2)
+    assert (r["tensor_parallel_used"], r["pipeline_parallel_used"]) == (1, 2)
+    assert r["weights_gb_per_device"] == pytest.approx(8.0)
+    assert r["tpot_s"] == pytest.approx(16.131203072e-3, rel=1e-9)  # no speed-up at batch 1
+
+
+def test_moe_reads_only_touched_experts():
+    r1 = est(model="moe-47b", precision="fp8", batch_size=1)
+    # fp8: 1 byte per weight and per KV element; batch 1 reads the active 12.9e9 params + 65,536 B × 1001
+    kv = 65536 * 1001
+    assert r1["tpot_s"] == pytest.approx((12.9e9 + kv) / 1e12, rel=1e-9)
+    assert r1["weights_gb_per_device"] == pytest.approx(46.7)  # every expert resident
+    # batch 4: one expert = (46.7 − 12.9) / (8 − 2) = 5.6333e9; touched 8 × (1 − (6/8)^4) = 5.46875 experts
+    r4 = est(model="moe-47b", precision="fp8", batch_size=4)
+    s = (46.7 - 12.9) / 6
+    params = 12.9 - 2 * s + 8 * (1 - 0.75**4) * s
+    assert r4["tpot_s"] == pytest.approx((params * 1e9 + 4 * kv) / 1e12, rel=1e-9)
+
+
+def test_max_batch_engine_cap_and_kv_limit():
+    r = est(batch_size=None)
+    # budget 100 × 0.9 − 16 − workspace ≈ 74 GB; a sequence holds 1001 tokens × 131,072 B → 563 fit; cap 256
+    assert (r["limit"], r["batch_size_used"], r["fits"]) == ("engine_cap", 256, True)
+    r = est(batch_size=None, input_tokens=20000, output_tokens=1000)
+    # 20,999 tokens × 131,072 B = 2.752e9 B per sequence → floor(73.99991 / 2.7524) = 26
+    assert (r["limit"], r["batch_size_used"]) == ("kv_cache", 26)
+    assert r["kv_cache_gb_per_device"] <= r["kv_budget_gb_per_device"]
+
+
+def test_non_fitting_rows_have_null_speeds():
+    for kw, limit in [
+        (dict(model="huge"), "weights"),
+        (dict(batch_size=100_000), "kv_cache"),
+        (dict(input_tokens=200_000), "context"),
+        (dict(engine="notp", precision="fp8"), "unsupported"),
+        (dict(engine="notp", n_devices=2, tensor_parallel=2), "unsupported"),
+    ]:
+        r = est(**kw)
+        assert r["fits"] is False and r["limit"] == limit, kw
+        assert r["tpot_s"] is None and r["output_tokens_per_s"] is None and r["batch_size_used"] is None
+
+
+def test_non_llm_items_per_s():
+    r = est(model="vision", batch_size=4)
+    # max(4 × 4.1e9 / 500e12, 0.0256e9 × 2 B / 1000 GB/s) = max(32.8 µs, 51.2 µs) → 4 / 51.2 µs
+    assert r["items_per_s"] == pytest.approx(4 / 51.2e-6)
+    assert r["tpot_s"] is None and r["output_tokens_per_s"] is None
+    assert est()["items_per_s"] is None
+
+
+def test_fp8_kv_halves_kv_cache():
+    a = est(batch_size=8)
+    b = perf.estimate(scen(batch_size=8).with_columns(kv_precision=pl.lit("fp8")), **CATS).row(0, named=True)
+    assert b["kv_cache_gb_per_device"] == pytest.approx(a["kv_cache_gb_per_device"] / 2)
+
+
+# ------------------------------------------------------------------------------------------
+# shape of the result
+
+
+def test_shipped_catalogs_llama_8b_h100():
+    out = perf.estimate(pl.DataFrame({"model": ["llama-3.1-8b"] * 2, "hardware": ["h100-sxm"] * 2,
+                                      "precision": ["bf16"] * 2, "engine": ["vllm"] * 2, "n_devices": [1, 1],
+                                      "input_tokens": [1000, 1000], "output_tokens": [200, 200],
+                                      "batch_size": [1, None], "note": ["bs1", "max"]}))
+    bs1, full = out.row(0, named=True), out.row(1, named=True)
+    assert bs1["note"] == "bs1" and bs1["fits"] and bs1["weights_gb_per_device"] == pytest.approx(16.06)
+    assert set(perf.OUTPUT_COLUMNS) <= set(out.columns)
+    # plausible: 16 GB streamed at 3.35 TB/s bounds batch-1 decode near 200 tokens/s; a full batch does thousands
+    assert 100 < 1 / bs1["tpot_s"] < 208 and full["output_tokens_per_s"] > 3000
+    assert full["batch_size_used"] == 256 and full["limit"] == "engine_cap"
+
+
+def test_lazy_in_lazy_out_and_same_values():
+    frame = pl.concat([scen(batch_size=b) for b in (1, 4, 16)])
+    lazy = perf.estimate(frame.lazy(), **CATS)
+    assert isinstance(lazy, pl.LazyFrame)
+    assert lazy.collect().equals(perf.estimate(frame, **CATS))
+
+
+def test_order_kept_and_one_call_equals_many():
+    frame = pl.concat([scen(batch_size=b, input_tokens=i) for b in (1, 3, 9, None) for i in (10, 3000)],
+                      how="vertical_relaxed")
+    whole = perf.estimate(frame, **CATS)
+    parts = pl.concat([perf.estimate(frame[i:i + 1], **CATS) for i in range(frame.height)])
+    assert_frame_equal(whole, parts, rel_tol=1e-12)  # the last bit may differ with evaluation order
+    shuffled = frame.with_row_index("i").sample(fraction=1.0, shuffle=True, seed=3)
+    again = perf.estimate(shuffled, **CATS).sort("i").drop("i")
+    assert_frame_equal(again, whole, rel_tol=1e-12)
+
+
+# ------------------------------------------------------------------------------------------
+# errors
+
+
+def test_missing_column():
+    with pytest.raises(ValidationError, match="output_tokens"):
+        perf.estimate(scen().drop("output_tokens"), **CATS)
+
+
+def test_unknown_ids_name_the_value_and_list_the_valid_ones():
+    with pytest.raises(UnknownIdError, match="'h1000'.*test-gpu"):
+        perf.estimate(scen(hardware="h1000"), **CATS)
+    with pytest.raises(UnknownIdError, match="'llama-9'.*dense-8b"):
+        perf.estimate(scen(model="llama-9"), **CATS)
+    with pytest.raises(UnknownIdError, match="'int3'"):
+        perf.estimate(scen().with_columns(kv_precision=pl.lit("int3")), **CATS)
+    with pytest.raises(UnknownIdError, match="'nope'"):
+        perf.estimate(scen(engine="nope").lazy(), **CATS)
+
+
+@pytest.mark.parametrize("column,value", [("n_devices", 0), ("input_tokens", -5), ("batch_size", 0),
+                                          ("output_tokens", float("nan")), ("n_devices", None),
+                                          ("batch_size", 2.5), ("context_depth", -1)])
+def test_bad_numbers_name_the_column(column, value):
+    with pytest.raises(ValidationError, match=column):
+        perf.estimate(scen(**{column: value}), **CATS)
+    with pytest.raises(ValidationError, match=column):
+        perf.estimate(scen(**{column: value}).lazy(), **CATS)
+
+
+def test_devices_not_a_multiple_of_parallelism():
+    with pytest.raises(ValidationError, match="not a multiple"):
+        perf.estimate(scen(n_devices=3, tensor_parallel=2), **CATS)
+
+
+def test_not_a_frame():
+    with pytest.raises(ValidationError, match="DataFrame"):
+        perf.estimate({"model": ["x"]})
+
+
+# ------------------------------------------------------------------------------------------
+# invariants on the shipped catalogs
+
+
+def _shipped_frame(draw_rows):
+    return pl.DataFrame(draw_rows)
+
+
+llm_ids = [m for m, t in catalog.load("models").select("id", "task").iter_rows() if t == "text-generation"]
+hw_ids = [h for h in catalog.load("hardware")["id"].to_list()]
+rows = st.fixed_dictionaries({
+    "model": st.sampled_from(llm_ids), "hardware": st.sampled_from(hw_ids),
+    "precision": st.sampled_from(["bf16", "fp8", "int4", "fp4"]), "engine": st.sampled_from(["vllm", "tensorrt-llm"]),
+    "n_devices": st.sampled_from([1, 2, 4, 8]), "input_tokens": st.integers(1, 20000),
+    "output_tokens": st.integers(1, 4000), "batch_size": st.one_of(st.none(), st.integers(1, 512)),
+})
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(rows, min_size=1, max_size=20))
+def test_more_bandwidth_is_never_slower(rs):
+    frame = pl.DataFrame(rs, schema_overrides={"batch_size": pl.Int64})
+    hw = catalog.load("hardware")
+    fast = hw.with_columns(pl.col("memory_bandwidth_gb_per_s") * 1.5)
+    a = perf.estimate(frame, hardware=hw)
+    b = perf.estimate(frame, hardware=fast)
+    both = a.select("fits", "tpot_s", "prefill_s", "output_tokens_per_s").with_columns(
+        b.select(pl.col("tpot_s").alias("tpot_b"), pl.col("prefill_s").alias("prefill_b"),
+                 pl.col("output_tokens_per_s").alias("out_b"))
+    ).filter("fits")
+    assert (both["tpot_b"] <= both["tpot_s"] * (1 + 1e-12)).all()
+    assert (both["prefill_b"] <= both["prefill_s"] * (1 + 1e-12)).all()
+    assert (both["out_b"] >= both["output_tokens_per_s"] * (1 - 1e-12)).all()
+
+
+@settings(max_examples=25, deadline=None)
+@given(rows, st.integers(1, 64))
+def test_larger_batch_never_lowers_decode_throughput_until_memory_binds(r, extra):
+    r = {**r, "batch_size": r["batch_size"] or 1}
+    frame = pl.DataFrame([r, {**r, "batch_size": r["batch_size"] + extra}])
+    out = perf.estimate(frame)
+    if out["fits"].all():
+        lo, hi = out["decode_tokens_per_s"].to_list()
+        assert hi >= lo * (1 - 1e-12)
+
+
+@settings(max_examples=25, deadline=None)
+@given(rows)
+def test_fp8_weights_never_exceed_bf16(r):
+    frame = pl.DataFrame([{**r, "precision": "bf16"}, {**r, "precision": "fp8"}], schema_overrides={"batch_size": pl.Int64})
+    bf16, fp8 = perf.estimate(frame)["weights_gb_per_device"].to_list()
+    assert fp8 <= bf16
+
+
+def test_moe_experts_touched_limits():
+    df = pl.DataFrame({"n_experts": [128] * 3, "experts_per_token": [8] * 3, "batch_size": [1, 4, 100_000]})
+    got = df.select(perf.moe_experts_touched()).to_series().to_list()
+    # B = 1: exactly k; B = 4: 128 × (1 − (120/128)^4) = 29.47; B → ∞: E
+    assert got[0] == pytest.approx(8.0)
+    assert got[1] == pytest.approx(128 * (1 - (120 / 128) ** 4))
+    assert got[2] == pytest.approx(128.0)
+
+
+def test_peak_falls_back_where_no_native_unit():
+    t = perf.peak_tflops(catalog.load("hardware"), catalog.load("precisions"))
+    a100 = t.filter(hardware="a100-sxm-80gb")
+    assert a100.filter(precision="fp8")["peak_tflops"].item() == 312.0  # no FP8 units: BF16/FP16 peak
+    assert a100.filter(precision="fp8")["native"].item() is False
+    assert t.filter(hardware="h100-sxm", precision="fp8")["peak_tflops"].item() > 1900
+
+
+def test_resolve_efficiency_prefers_specific_rows():
+    eff = pl.concat([EFF, EFF.with_columns(id=pl.lit("eng/testfam"), engine=pl.lit("eng"),
+                                           hardware_family=pl.lit("testfam"),
+                                           prefill_compute_efficiency=pl.lit(0.25))])
+    res = perf.resolve_efficiency(eff, ENG, HW)
+    got = dict(res.filter(hardware="test-gpu").select("engine", "prefill_compute_efficiency").iter_rows())
+    assert got == {"eng": 0.25, "static": 1.0, "notp": 1.0}
+    assert math.isclose(est(batch_size=1)["prefill_s"], (1.6e13 + 2.62144e11) / 500e12)
