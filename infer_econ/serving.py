@@ -72,6 +72,7 @@ __all__ = [
     "step_times",
     "latency_under_load",
     "capacity",
+    "slo_rate_per_replica",
     "speculative_tokens_per_step",
     "speculative_decoding",
     "prefix_cache",
@@ -1337,9 +1338,13 @@ def capacity(
     n = grid.height
     lam, I, O = float(request_rate_per_s), float(input_tokens), float(output_tokens)
 
+    ovh = _col(grid, "ttft_overhead_s", 0.0)
+
     def evaluate(r: np.ndarray) -> dict[str, np.ndarray]:
-        return replica_latency(lam / r, np.full(n, I), np.full(n, O), t0, t1, p, cap,
-                               chunked_prefill=chunked_prefill)
+        res = replica_latency(lam / r, np.full(n, I), np.full(n, O), t0, t1, p, cap,
+                              chunked_prefill=chunked_prefill)
+        res["ttft_p99_s"] = res["ttft_p99_s"] + ovh
+        return res
 
     def feasible(res: dict[str, np.ndarray]) -> np.ndarray:
         return res["stable"] & (res["ttft_p99_s"] <= slo_ttft_p99_s) & (res["tpot_p99_s"] <= slo_tpot_p99_s)
@@ -1390,6 +1395,82 @@ def capacity(
         .group_by(["model", "hardware", "precision"], maintain_order=True)
         .first()
         .sort("usd_per_hour")
+    )
+
+
+def slo_rate_per_replica(
+    frame: pl.DataFrame,
+    *,
+    slo_ttft_p99_s: float,
+    slo_tpot_p99_s: float,
+    efficiency: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Largest Poisson rate one replica serves within a p99 SLO (analytical, vectorized bisection).
+
+    The number :func:`infer_econ.demand.autoscale` and
+    :func:`infer_econ.demand.compare_strategies` need as ``capacity_per_replica_rps``.
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        Replica building blocks (or the estimator's inputs), ``input_tokens``,
+        ``output_tokens`` and the optional columns of :func:`latency_under_load`.
+    slo_ttft_p99_s, slo_tpot_p99_s : float
+        Latency targets [s].
+    efficiency : polars.DataFrame, optional
+        Calibration passed to the estimator.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``frame`` plus ``slo_requests_per_s_per_replica`` [1/s] (null where even a vanishing
+        rate misses the SLO) and ``capacity_requests_per_s`` (per replica, the unconstrained
+        maximum).
+
+    Notes
+    -----
+    p99 TTFT and TPOT rise monotonically with λ (:func:`replica_latency`), so 50 bisection
+    steps on (0, λ_max) pin the largest feasible λ to 1e-15 relative.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> f = pl.DataFrame({"input_tokens": [1000], "output_tokens": [201], "decode_step_fixed_s": [0.01],
+    ...     "decode_step_per_sequence_s": [1e-4], "prefill_s_per_token": [1e-4], "batch_cap": [256.0]})
+    >>> r = slo_rate_per_replica(f, slo_ttft_p99_s=2.0, slo_tpot_p99_s=0.05)
+    >>> 5.0 < r["slo_requests_per_s_per_replica"].item() < 20 / 3  # capacity() needed 4 replicas for 20/s
+    True
+    """
+    for name, v in (("slo_ttft_p99_s", slo_ttft_p99_s), ("slo_tpot_p99_s", slo_tpot_p99_s)):
+        if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+            raise ValidationError(f"slo_rate_per_replica: {name} must be a finite number > 0, got {v!r}")
+    work = frame if all(c in frame.columns for c in BLOCK_COLUMNS) else step_times(frame, efficiency=efficiency)
+    n = work.height
+    I, O = _col(work, "input_tokens", np.nan), _col(work, "output_tokens", np.nan)
+    t0, t1, p, cap = (_col(work, c, np.nan) for c in BLOCK_COLUMNS)
+    have = np.isfinite(t0) & np.isfinite(t1) & np.isfinite(p) & np.isfinite(cap)
+    f = lambda x: np.where(have, x, 1.0)  # noqa: E731
+    chunked = _col(work, "chunked_prefill", True, pl.Boolean).astype(bool)
+    chunk = _col(work, "prefill_chunk_tokens", float(DEFAULT_PREFILL_CHUNK_TOKENS))
+    ovh = _col(work, "ttft_overhead_s", 0.0)
+
+    def ok(lam: np.ndarray) -> np.ndarray:
+        r = replica_latency(lam, f(I), f(O), f(t0), f(t1), f(p), f(cap), chunked_prefill=chunked,
+                            prefill_chunk_tokens=chunk)
+        return r["stable"] & (r["ttft_p99_s"] + ovh <= slo_ttft_p99_s) & (r["tpot_p99_s"] <= slo_tpot_p99_s)
+
+    lam_max = replica_latency(1e-12, f(I), f(O), f(t0), f(t1), f(p), f(cap), chunked_prefill=chunked,
+                              prefill_chunk_tokens=chunk)["capacity_requests_per_s"]
+    lo, hi = np.zeros(n), lam_max.copy()
+    possible = ok(lam_max * 1e-9) & have
+    for _ in range(50):
+        mid = (lo + hi) / 2.0
+        good = ok(mid)
+        lo = np.where(good, mid, lo)
+        hi = np.where(good, hi, mid)
+    return work.with_columns(
+        pl.Series("slo_requests_per_s_per_replica", np.where(possible, lo, np.nan)).fill_nan(None),
+        pl.Series("capacity_requests_per_s", np.where(have, lam_max, np.nan)).fill_nan(None),
     )
 
 

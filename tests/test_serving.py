@@ -498,3 +498,20 @@ def test_compare_optimizations_prices_each_lever():
     assert row["disaggregated"]["tpot_p99_s"] < row["baseline"]["tpot_p99_s"]
     with pytest.raises(ValidationError, match="usd_per_device_hour"):
         serving.compare_optimizations(frame(request_rate_per_s=1.0, n_devices=1))
+
+
+def test_slo_rate_per_replica_consistent_with_capacity():
+    f = frame()
+    r = serving.slo_rate_per_replica(f, slo_ttft_p99_s=2.0, slo_tpot_p99_s=0.05)
+    lam = r["slo_requests_per_s_per_replica"].item()
+    # at the returned rate the SLO holds, a little above it does not
+    at = serving.latency_under_load(frame(request_rate_per_s=[lam * 0.999, lam * 1.01]))
+    assert at["tpot_p99_s"][0] <= 0.05 and at["ttft_p99_s"][0] <= 2.0
+    assert (at["tpot_p99_s"][1] or 1.0) > 0.05 or (at["ttft_p99_s"][1] or 9.0) > 2.0
+    # capacity() sizes 20 req/s with ceil(20 / λ_slo) replicas
+    c = serving.capacity(candidates(), request_rate_per_s=20, input_tokens=1000, output_tokens=201,
+                         slo_ttft_p99_s=2.0, slo_tpot_p99_s=0.05)
+    assert c["replicas"].item() == math.ceil(20 / lam)
+    # impossible: TPOT below t(1)
+    none = serving.slo_rate_per_replica(f, slo_ttft_p99_s=2.0, slo_tpot_p99_s=0.005)
+    assert none["slo_requests_per_s_per_replica"].item() is None
