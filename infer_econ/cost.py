@@ -193,6 +193,8 @@ def capital_recovery_factor(interest_rate: Num = pl.col("interest_rate"), years:
     Notes
     -----
     CRF = r (1 + r)^n / ((1 + r)^n − 1); at r = 0 it is 1 / n (straight-line depreciation).
+    For r·n < 1e-4, where (1 + r)^n − 1 loses its digits, the series
+    1/n + r (n + 1) / (2n) + r² (n² − 1) / (12n) is used (error < 1e-12 relative).
 
     References
     ----------
@@ -208,7 +210,8 @@ def capital_recovery_factor(interest_rate: Num = pl.col("interest_rate"), years:
     """
     r, n = _e(interest_rate), _e(years)
     g = (1.0 + r).pow(n)
-    return pl.when(r == 0).then(1.0 / n).otherwise(r * g / (g - 1.0)).alias("capital_recovery_factor")
+    series = 1.0 / n + r * (n + 1.0) / (2.0 * n) + r * r * (n * n - 1.0) / (12.0 * n)
+    return pl.when(r * n < 1e-4).then(series).otherwise(r * g / (g - 1.0)).alias("capital_recovery_factor")
 
 
 def owned_usd_per_device_hour(
