@@ -80,6 +80,7 @@ __all__ = [
     "compare_optimizations",
     "validation_report",
     "validation_summary",
+    "validation_overview",
     "VALIDATION_TARGETS_PCT",
     "BLOCK_COLUMNS",
     "DEFAULT_PREFILL_CHUNK_TOKENS",
@@ -822,7 +823,6 @@ def _lockstep(out: dict[str, np.ndarray], sync: np.ndarray, N: np.ndarray, I: np
 
 def _sample_lengths(rng: np.random.Generator, mean: np.ndarray, dist: np.ndarray, cv: np.ndarray, size: int) -> np.ndarray:
     """Samples [rows × size] of lengths around ``mean`` (fixed, exponential, lognormal), ≥ 1 token."""
-    rows = mean.shape[0]
     out = np.repeat(mean[:, None], size, axis=1)
     e = dist == 1
     if e.any():
@@ -832,7 +832,6 @@ def _sample_lengths(rng: np.random.Generator, mean: np.ndarray, dist: np.ndarray
         s2 = np.log1p(cv[ln] ** 2)
         z = rng.standard_normal((int(ln.sum()), size))
         out[ln] = mean[ln, None] * np.exp(np.sqrt(s2)[:, None] * z - s2[:, None] / 2.0)
-    del rows
     return np.maximum(out, 1.0)
 
 
@@ -1973,6 +1972,27 @@ def validation_report(
         ((pl.col("predicted_s") - pl.col("measured_s")) / pl.col("measured_s") * 100.0).alias("error_pct"),
         pl.col("excluded_reason").is_null().alias("included"),
     )
+
+
+def validation_overview() -> pl.DataFrame:
+    """Both validation views of the serving model in one frame, for ``infer-econ validate``.
+
+    Returns
+    -------
+    polars.DataFrame
+        :func:`validation_summary` of the end-to-end report (``mode`` = ``end_to_end``) and of
+        the anchored report (``mode`` = ``load_model_anchored``).
+
+    Examples
+    --------
+    >>> validation_overview().columns[:3]  # doctest: +SKIP
+    ['mode', 'metric', 'statistic']
+    """
+    parts = []
+    for mode, anchored in (("end_to_end", False), ("load_model_anchored", True)):
+        summ = validation_summary(validation_report(anchored=anchored))
+        parts.append(summ.select(pl.lit(mode).alias("mode"), pl.all()))
+    return pl.concat(parts)
 
 
 def validation_summary(report: pl.DataFrame) -> pl.DataFrame:
