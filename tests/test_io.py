@@ -639,3 +639,57 @@ def test_cli_calibrate_unknown_format_file(tmp_path, capsys):
     p.write_text("hello\n")
     assert main(["calibrate", str(p), "--hardware", "h100-sxm"]) == 2
     assert "format not recognized" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ users' spreadsheets
+
+def test_excel_semicolon_sheet_merges_into_cloud_prices():
+    f = io.load_user_catalog("cloud_prices", D / "price_sheet_excel_de.csv")
+    mine = f.filter(pl.col("origin") == "user").sort("id")
+    assert mine.height == 2
+    # "19,60" → 19.6 USD/h for 8 devices; "2,45" USD per device hour (19.6 / 8 = 2.45)
+    assert mine["usd_per_hour"].to_list() == [1.1, 19.6]
+    assert mine["usd_per_device_hour"].to_list() == [1.1, 2.45]
+    # a quoted separator stays inside its value
+    assert mine["source"].to_list()[0] == "quote; valid to 2026-03"
+    # the shipped rows are all still there
+    from infer_econ import catalog
+
+    assert f.filter(pl.col("origin") == "shipped").height == catalog.load("cloud_prices").height
+
+
+def test_sheet_errors_name_the_file(tmp_path):
+    text = (D / "price_sheet_excel_de.csv").read_text(encoding="utf-8-sig")
+    p = tmp_path / "prices.csv"
+    p.write_text(text.replace("h100-sxm", "h1000"))
+    with pytest.raises(InferEconError, match=r"prices\.csv: .*unknown hardware id\(s\) \['h1000'\]"):
+        io.load_user_catalog("cloud_prices", p)
+    p.write_text("id;id\n1;2\n")
+    with pytest.raises(ValidationError, match=r"duplicate column name\(s\) \['id'\]"):
+        io.read_sheet(p)
+    p.write_text("id;usd_per_hour\nx;1;surprise\n")
+    with pytest.raises(ValidationError, match="row 2 has a value 'surprise' outside the named columns"):
+        io.read_sheet(p)
+
+
+def test_sheet_comma_and_tab_forms_agree(tmp_path):
+    a = tmp_path / "a.csv"
+    a.write_text("id,usd_per_hour\nx,1234.5\n")
+    b = tmp_path / "b.txt"
+    b.write_text("id\tusd_per_hour\nx\t1.234,5\n")
+    assert io.read_sheet(a).equals(io.read_sheet(b))
+    # with a comma separator a decimal comma cannot exist: values are kept as written
+    c = tmp_path / "c.csv"
+    c.write_text('id,note\nx,"3,5"\n')
+    assert io.read_sheet(c)["note"].item() == "3,5"
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(alphabet=st.sampled_from(list(";,\t\n\r\"x1.,- é")), max_size=120))
+def test_fuzz_sheets(tmp_path, text):
+    p = tmp_path / "s.csv"
+    p.write_text(text)
+    try:
+        io.load_user_catalog("cloud_prices", p)
+    except InferEconError:
+        pass

@@ -10,9 +10,14 @@
 - Progress (:mod:`infer_econ.io.progress`): ``run_with_progress`` and
   ``sweep`` (terminal or widget bar; Ctrl-C keeps what was computed).
 
-Users' price sheets go through ``catalog.load('cloud_prices', extra=path)``;
-hourly demand through ``serving.read_demand_csv``; a model from a Hugging Face
-``config.json`` through ``catalog.model_from_config``.
+- Users' tables (:mod:`infer_econ.io.sheets`): ``read_sheet`` reads
+  spreadsheet-exported CSV (``;`` or tab separators, decimal commas, BOM) and
+  ``load_user_catalog`` merges it into a catalog (``catalog.load(name,
+  extra=...)``, validated row by row; plain CSV works with ``extra=path``
+  directly).
+
+Hourly demand CSV goes through ``demand.read_demand_csv``; a model from a
+Hugging Face ``config.json`` through ``catalog.model_from_config``.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from ._common import (
 )
 from .export import atomic_write, chart_svg, collect_sources, export_chart, export_frame, report_html, write_report
 from .progress import Progressed, chunk_frame, run_with_progress, sweep
+from .sheets import load_user_catalog, read_sheet
 from .readers import (
     BACKEND_ENGINES,
     FORMATS,
@@ -51,4 +57,5 @@ __all__ = [
     "read_calibration_csv", "read_any", "sniff_format",
     "atomic_write", "export_frame", "export_chart", "chart_svg", "collect_sources", "report_html", "write_report",
     "Progressed", "run_with_progress", "chunk_frame", "sweep",
+    "read_sheet", "load_user_catalog",
 ]
