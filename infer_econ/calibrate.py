@@ -696,14 +696,15 @@ def validation_chart(pred: pl.DataFrame, title: str = "Predicted vs measured"):
         "id", "kind", "model", "hardware", "family", "precision", "engine", "n_devices", "batch_size",
         "input_tokens", "output_tokens", "measured", "predicted", pl.col("error_pct").round(1),
     )
-    lo = max(float(data["measured"].min() or 1.0) / 2, 1e-3) if data.height else 1.0
-    hi = float(data["measured"].max() or 10.0) * 2 if data.height else 10.0
-    band = pl.DataFrame({"measured": [lo, hi]}).with_columns(
-        pl.col("measured").alias("x"), (pl.col("measured") * 1.25).alias("hi"), (pl.col("measured") * 0.75).alias("lo")
-    )
     scale = alt.Scale(type="log")
-    points = alt.Chart(data).mark_point(filled=True, opacity=0.7).encode(
-        x=alt.X("measured:Q", scale=scale, title="measured [tokens/s]"),
+    base = alt.Chart(data)
+    x = alt.X("measured:Q", scale=scale, title="measured [tokens/s]")
+    band = base.transform_calculate(lo="datum.measured * 0.75", hi="datum.measured * 1.25").mark_area(
+        opacity=0.15, color="gray"
+    ).encode(x=x, y=alt.Y("lo:Q", scale=scale), y2="hi:Q")
+    line = base.mark_line(color="gray").encode(x=x, y=alt.Y("measured:Q", scale=scale))
+    points = base.mark_point(filled=True, opacity=0.7).encode(
+        x=x,
         y=alt.Y("predicted:Q", scale=scale, title="predicted [tokens/s]"),
         color=alt.Color("family:N", title="hardware family"),
         shape=alt.Shape("engine:N"),
@@ -711,14 +712,10 @@ def validation_chart(pred: pl.DataFrame, title: str = "Predicted vs measured"):
                  "output_tokens", alt.Tooltip("measured:Q", format=",.1f"), alt.Tooltip("predicted:Q", format=",.1f"),
                  alt.Tooltip("error_pct:Q", title="error [%]")],
     )
-    area = alt.Chart(band).mark_area(opacity=0.15, color="gray").encode(
-        x=alt.X("x:Q", scale=scale), y=alt.Y("lo:Q", scale=scale), y2="hi:Q"
-    )
-    line = alt.Chart(band).mark_line(color="gray").encode(x=alt.X("x:Q", scale=scale), y=alt.Y("measured:Q", scale=scale))
     return (
-        alt.layer(area, line, points, data=data)
+        alt.layer(band, line, points)
         .properties(width=260, height=220)
-        .facet(facet=alt.Facet("kind:N", title=None), columns=3, data=data)
+        .facet(facet=alt.Facet("kind:N", title=None), columns=3)
         .properties(title=f"{title} (band: ±25 %)")
         .resolve_scale(x="independent", y="independent")
     )

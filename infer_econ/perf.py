@@ -1037,7 +1037,7 @@ def _core_exprs(input_columns: tuple[str, ...], flag_incomplete: bool) -> tuple[
         "fits",
         "limit",
         "weights_gb_per_device",
-        pl.when(c("_m_llm")).then(c("_B") * c("_kv_seq") / 1e9).alias("kv_cache_gb_per_device"),
+        pl.when(c("_m_llm") & c("fits")).then(c("_B") * c("_kv_seq") / 1e9).alias("kv_cache_gb_per_device"),
         "kv_budget_gb_per_device",
         pl.when(llm_ok).then(c("_prefill")).alias("prefill_s"),
         pl.when(llm_ok).then(c("_prefill1") + c("_tpot")).alias("ttft_s"),

@@ -1,0 +1,84 @@
+"""``infer-econ validate``: the models' predictions against published measurements.
+
+Each section of the report is a function in :data:`REPORTS` taking the parsed arguments and
+returning text; the performance model's comes first. Another model (e.g. serving under load)
+adds its section by appending its function (and its options in :func:`add_parser`).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def perf_report(args: argparse.Namespace) -> str:
+    """Performance model (prefill, decode, offline throughput) vs ``data/measured_performance.csv``."""
+    import polars as pl
+
+    from .. import calibrate
+    from ..errors import ValidationError
+
+    meas = calibrate.measurements(args.measurements) if args.measurements else None
+    eff = None
+    if args.efficiency:
+        try:
+            eff = pl.read_csv(args.efficiency)
+        except (OSError, pl.exceptions.PolarsError) as exc:
+            raise ValidationError(f"--efficiency {args.efficiency}: {str(exc).splitlines()[0]}") from None
+    report = calibrate.validation_report(meas, eff, cross_validation=args.cross_validate)
+    text = calibrate.format_report(report)
+    if args.chart:
+        path = Path(args.chart)
+        chart = calibrate.validation_chart(report["predictions"])
+        _save_chart(chart, path)
+        text += f"\n\nchart written to {path}"
+    if args.predictions:
+        report["predictions"].write_csv(args.predictions)
+        text += f"\npredictions written to {args.predictions}"
+    return text
+
+
+def _save_chart(chart, path: Path) -> None:
+    from ..errors import ValidationError
+
+    suffix = path.suffix.lower()
+    if suffix == ".html":
+        chart.save(str(path))
+        return
+    if suffix not in (".png", ".svg"):
+        raise ValidationError(f"--chart {path}: use a .png, .svg or .html file name")
+    import vl_convert as vlc
+
+    spec = chart.to_json()
+    data = vlc.vegalite_to_png(spec, scale=2) if suffix == ".png" else vlc.vegalite_to_svg(spec).encode()
+    path.write_bytes(data)
+
+
+#: report sections, in the order printed
+REPORTS = [perf_report]
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "validate",
+        help="compare predictions with published measurements",
+        description="Print predicted vs measured per measurement kind, engine and hardware family (median and "
+        "p90 absolute percentage error, share within 25 %, count) and optionally write a chart.",
+        epilog="examples:\n  infer-econ validate\n  infer-econ validate --cross-validate --chart validation.png\n"
+        "  infer-econ validate --measurements mine.csv --efficiency my_efficiency.csv",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--measurements", help="measurements CSV (default: data/measured_performance.csv)")
+    p.add_argument("--efficiency", help="efficiency CSV (default: data/efficiency.csv)")
+    p.add_argument("--cross-validate", action="store_true",
+                   help="also refit without each hardware family and predict it (leave-one-family-out; ~1 min)")
+    p.add_argument("--chart", help="write the predicted-vs-measured chart (.png, .svg or .html)")
+    p.add_argument("--predictions", help="write every prediction with its error to this CSV")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    for report in REPORTS:
+        print(report(args))
+        print()
+    return 0
