@@ -96,8 +96,8 @@ def _read_measurements(args: argparse.Namespace):
     if not args.measurements:
         return calibrate.measurements(None)
     ids = {dest: getattr(args, dest, None) for _, dest, _, _ in _ID_FLAGS}
-    frames = []
-    for path in args.measurements:
+
+    def read_one(path: str):
         fmt = args.format
         if fmt == "auto":
             try:
@@ -107,7 +107,12 @@ def _read_measurements(args: argparse.Namespace):
                     raise
                 fmt = "calibration"  # the project's own measurement schema (model, hardware, …)
         if fmt in ("calibration", "csv"):
-            frames.append(calibrate.measurements(path))
-        else:
-            frames.append(calibrate.normalize_measurements(io.read_any(path, format=fmt, **ids)))
-    return pl.concat(frames, how="diagonal_relaxed") if len(frames) > 1 else frames[0]
+            return calibrate.measurements(path)
+        return calibrate.normalize_measurements(io.read_any(path, format=fmt, **ids))
+
+    # a terminal bar on an interactive stderr when there are several files; Ctrl-C stops cleanly
+    done = io.run_with_progress(read_one, args.measurements, progress="auto" if len(args.measurements) > 1 else None,
+                                label="reading ")
+    if done.interrupted:
+        raise KeyboardInterrupt
+    return done.result
