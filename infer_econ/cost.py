@@ -71,6 +71,10 @@ def usd_per_hour(usd_per_device_hour: Num = pl.col("usd_per_device_hour"), n_dev
     -----
     usd_per_hour = usd_per_device_hour × n_devices (an identity the tests check exactly).
 
+    References
+    ----------
+    Issue 8 contract: the identity a rented deployment must satisfy exactly.
+
     Examples
     --------
     >>> pl.select(usd_per_hour(2.0, 4)).item()
@@ -105,6 +109,10 @@ def usd_per_million_output_tokens(
     -----
     usd_per_million_output_tokens = usd_per_hour / (output_tokens_per_s × utilization × 3600) × 1e6.
     The whole hourly price is charged to output tokens (prefill included).
+
+    References
+    ----------
+    Issue 8 contract (hand case: 4 GPUs at $2.00 producing 10,000 tokens/s → $0.2222).
 
     Examples
     --------
@@ -145,6 +153,10 @@ def usd_per_million_tokens(
     Tokens/s of both kinds = output_tokens_per_s × (input_tokens + output_tokens) / output_tokens, so
     usd_per_million_tokens = usd_per_million_output_tokens × output_tokens / (input_tokens + output_tokens).
 
+    References
+    ----------
+    Issue 8 contract: ``usd_per_million_tokens`` counts input and output tokens alike.
+
     Examples
     --------
     >>> round(pl.select(usd_per_million_tokens(8.0, 10_000.0, 1.0, 1000, 250)).item(), 5)
@@ -162,9 +174,25 @@ def usd_per_request(
 ) -> pl.Expr:
     """Cost of one request of the scenario's shape [USD].
 
+    Parameters
+    ----------
+    usd_per_hour, output_tokens_per_s, utilization
+        As in :func:`usd_per_million_output_tokens`.
+    output_tokens : expr or int
+        Output tokens per request [tokens].
+
+    Returns
+    -------
+    polars.Expr
+        ``usd_per_request`` [USD].
+
     Notes
     -----
     usd_per_request = usd_per_million_output_tokens × output_tokens / 1e6.
+
+    References
+    ----------
+    Issue 8 contract (``usd_per_request``).
 
     Examples
     --------
@@ -262,6 +290,11 @@ def owned_usd_per_device_hour(
     + provisioned_power_w / 1000 × hosting_usd_per_kw_month / 730
     + ops_usd_per_device_year / 8760.
 
+    References
+    ----------
+    Capital recovery: :func:`capital_recovery_factor`; defaults and their sources
+    (Amazon 10-K 2024 server life, CBRE colocation rates, Damodaran WACC) in ``data/defaults.csv``.
+
     Examples
     --------
     $30,000 over 5 years at 8 %, 900 W average and 1,400 W provisioned, PUE 1.4, $0.08/kWh, $180/kW-month,
@@ -288,9 +321,25 @@ def break_even_utilization(
     A rented on-demand device is paid only for the hours it is switched on
     (utilization × all hours); an owned or reserved one for every hour.
 
+    Parameters
+    ----------
+    owned_usd_per_device_hour : expr or float
+        All-hours cost of owning (or a reservation) [USD/h].
+    rented_usd_per_device_hour : expr or float
+        Pay-as-you-go price [USD/h].
+
+    Returns
+    -------
+    polars.Expr
+        ``break_even_utilization`` [fraction].
+
     Notes
     -----
     u* = owned_usd_per_device_hour / rented_usd_per_device_hour. u* ≥ 1 means renting is always cheaper.
+
+    References
+    ----------
+    Issue 8, capability 1 (rent vs reserve vs own break-even in utilization).
 
     Examples
     --------
@@ -328,6 +377,10 @@ def break_even_months(
     -----
     Cumulative costs after m months: own = capex + opex × 730 m; rent = rented × utilization × 730 m.
     They meet at m* = capex / (730 × (rented × utilization − opex)).
+
+    References
+    ----------
+    Issue 8, capability 1 (break-even in months).
 
     Examples
     --------
@@ -372,6 +425,14 @@ def rented_usd_per_device_hour(frame: pl.DataFrame, prices: pl.DataFrame | None 
     UnknownIdError
         A hardware / provider / region / price model combination is not in the catalog; the message
         lists the valid provider/region/price_model choices for that hardware.
+
+    Notes
+    -----
+    A vectorized join on (hardware, provider, price_model[, region]) of the catalog's cheapest row per key.
+
+    References
+    ----------
+    ``data/cloud_prices.csv`` and its sources (``data/sources.csv``).
 
     Examples
     --------
@@ -448,6 +509,11 @@ def capex_usd_per_device(frame: pl.DataFrame, hardware_prices: pl.DataFrame | No
     -----
     capex = (min(usd_per_device_low) + max(usd_per_device_high)) / 2 over the chosen rows.
 
+    References
+    ----------
+    ``data/hardware_prices.csv``: datacenter GPU prices are not published by vendors; most rows are
+    estimates or listings (``is_estimate``, ``price_type``).
+
     Examples
     --------
     >>> hp = pl.DataFrame({"hardware": ["h100-sxm", "h100-sxm"], "n_devices": [1, 8],
@@ -481,6 +547,24 @@ def check_price_inputs(frame: pl.DataFrame) -> None:
     ``electricity_usd_per_kwh``, ``hosting_usd_per_kw_month``, ``ops_usd_per_device_year``),
     ``interest_rate`` ≥ 0, ``depreciation_years`` > 0, ``pue`` ≥ 1, ``utilization`` in (0, 1],
     ``price_model`` one of :data:`PRICE_MODELS`.
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        Scenario inputs.
+
+    Returns
+    -------
+    None
+        Raises on the first bad value.
+
+    Notes
+    -----
+    Null values are allowed (they take documented defaults).
+
+    References
+    ----------
+    Issue 8, Tests: clear errors for impossible inputs.
 
     Examples
     --------

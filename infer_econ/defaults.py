@@ -20,6 +20,23 @@ __all__ = ["table", "value", "value_id", "range_of"]
 def table() -> pl.DataFrame:
     """The defaults catalog.
 
+    Parameters
+    ----------
+    None
+
+    Returns
+    -------
+    polars.DataFrame
+        The defaults catalog.
+
+    Notes
+    -----
+    Cached.
+
+    References
+    ----------
+    Each row's ``source`` key in ``data/sources.csv``.
+
     Examples
     --------
     >>> "depreciation_years" in table()["id"].to_list()
@@ -41,6 +58,23 @@ def _row(name: str) -> dict:
 def value(name: str) -> float:
     """Numeric default of ``name``.
 
+    Parameters
+    ----------
+    name : str
+        A default's id (``data/defaults.csv``).
+
+    Returns
+    -------
+    float
+
+    Notes
+    -----
+    Unknown names raise :class:`~infer_econ.errors.UnknownIdError` listing the valid ones.
+
+    References
+    ----------
+    Each row's ``source`` key in ``data/sources.csv``.
+
     Examples
     --------
     >>> value("depreciation_years")
@@ -52,6 +86,23 @@ def value(name: str) -> float:
 def value_id(name: str) -> str:
     """Default of ``name`` given as an id of another catalog.
 
+    Parameters
+    ----------
+    name : str
+        A default's id (``data/defaults.csv``).
+
+    Returns
+    -------
+    str
+
+    Notes
+    -----
+    Unknown names raise :class:`~infer_econ.errors.UnknownIdError` listing the valid ones.
+
+    References
+    ----------
+    Each row's ``source`` key in ``data/sources.csv``.
+
     Examples
     --------
     >>> value_id("grid_region")
@@ -62,6 +113,23 @@ def value_id(name: str) -> str:
 
 def range_of(name: str) -> tuple[float, float]:
     """Documented (low, high) range of ``name``; the value itself where none is documented.
+
+    Parameters
+    ----------
+    name : str
+        A default's id (``data/defaults.csv``).
+
+    Returns
+    -------
+    tuple of float
+
+    Notes
+    -----
+    Unknown names raise :class:`~infer_econ.errors.UnknownIdError` listing the valid ones.
+
+    References
+    ----------
+    Each row's ``source`` key in ``data/sources.csv``.
 
     Examples
     --------

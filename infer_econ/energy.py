@@ -85,10 +85,19 @@ def compute_utilization(
     peak_tflops : expr or float
         Dense peak of one device at the precision the matrices run in [TFLOP/s].
 
+    Returns
+    -------
+    polars.Expr
+        ``compute_utilization`` [fraction].
+
     Notes
     -----
     u = 2 × active_params × tokens_per_s / (n_devices × peak). Attention FLOPs are left out (a few
     per cent at chat lengths), so *u* is a slight underestimate at long contexts.
+
+    References
+    ----------
+    Kaplan et al. 2020 (arXiv:2001.08361): forward FLOPs ≈ 2 × parameters per token.
 
     Examples
     --------
@@ -109,10 +118,28 @@ def prefill_time_share(
 ) -> pl.Expr:
     """Share of a request cycle spent in prefill [fraction].
 
+    Parameters
+    ----------
+    prefill_s : expr or float
+        Prefill time of the whole batch [s].
+    tpot_s : expr or float
+        Mean time per output token [s].
+    output_tokens : expr or int
+        Output tokens per request [tokens].
+
+    Returns
+    -------
+    polars.Expr
+        ``prefill_time_share`` [fraction].
+
     Notes
     -----
     s = prefill_s / (prefill_s + output_tokens × tpot_s), the cycle of a batch served back to back
     (prefill of the batch, then its output tokens).
+
+    References
+    ----------
+    Issue 3 contract (``prefill_s``, ``tpot_s``).
 
     Examples
     --------
@@ -139,9 +166,19 @@ def activity(
     power_u_half : expr or float
         Compute utilization at which the activity is halfway from the floor to 1 [fraction].
 
+    Returns
+    -------
+    polars.Expr
+        ``activity`` [fraction].
+
     Notes
     -----
     activity = floor + (1 − floor) × u / (u + u_half), clipped to [0, 1]; monotone in *u*.
+
+    References
+    ----------
+    Parameters fitted by :func:`fit_power_model` on ``data/energy_measurements.csv`` (ML.ENERGY Leaderboard
+    v3 GPU-only batch sweeps; MLPerf Inference power results at the wall); errors in ``data/power_model.csv``.
 
     Examples
     --------
@@ -184,6 +221,11 @@ def device_power_w(
     -----
     P = idle + (tdp − idle) × [s × activity(u_prefill) + (1 − s) × activity(u_decode)].
 
+    References
+    ----------
+    Parameters fitted by :func:`fit_power_model` on ``data/energy_measurements.csv`` (ML.ENERGY Leaderboard
+    v3 GPU-only batch sweeps; MLPerf Inference power results at the wall); errors in ``data/power_model.csv``.
+
     Examples
     --------
     A 700 W device (idle 100 W), 10 % of the time in prefill at u = 0.6, decode at u = 0.02,
@@ -207,9 +249,27 @@ def average_power_w(
 ) -> pl.Expr:
     """Power averaged over all paid hours, busy and idle [W].
 
+    Parameters
+    ----------
+    busy_power_w : expr or float
+        Power while producing tokens [W].
+    idle_power_w : expr or float
+        Power while idle with the model loaded [W].
+    utilization : expr or float
+        Busy share of time [fraction].
+
+    Returns
+    -------
+    polars.Expr
+        ``average_power_w`` [W].
+
     Notes
     -----
     P_avg = utilization × P_busy + (1 − utilization) × P_idle.
+
+    References
+    ----------
+    Idle power with a model loaded: the hardware catalog's ``idle_w`` and its sources.
 
     Examples
     --------
@@ -227,10 +287,29 @@ def facility_power_w(
 ) -> pl.Expr:
     """Power at the facility meter: devices, their host share, and the facility overhead [W].
 
+    Parameters
+    ----------
+    accelerator_power_w : expr or float
+        Devices' power [W].
+    host_power_share : expr or float
+        Host power over device power [fraction] (fitted; ``data/power_model.csv``).
+    pue : expr or float
+        Power usage effectiveness [ratio].
+
+    Returns
+    -------
+    polars.Expr
+        ``power_w`` [W].
+
     Notes
     -----
     power_w = accelerator_power_w × (1 + host_power_share) × pue. ``host_power_share`` is fitted on
     whole-server wall measurements (``data/power_model.csv``); pass pue = 1 for the server's wall plug.
+
+    References
+    ----------
+    The Green Grid, PUE: a comprehensive examination of the metric (White Paper 49, 2012); host share: Parameters fitted by :func:`fit_power_model` on ``data/energy_measurements.csv`` (ML.ENERGY Leaderboard
+    v3 GPU-only batch sweeps; MLPerf Inference power results at the wall); errors in ``data/power_model.csv``.
 
     Examples
     --------
@@ -259,9 +338,18 @@ def j_per_output_token(
     idle_power_w : expr or float
         Power while idle, same scope [W].
 
+    Returns
+    -------
+    polars.Expr
+        ``energy_j_per_output_token`` [J/token].
+
     Notes
     -----
     J/token = (u × P_busy + (1 − u) × P_idle) / (u × output_tokens_per_s).
+
+    References
+    ----------
+    ML.ENERGY Leaderboard (energy per output token from GPU energy over the steady-state window).
 
     Examples
     --------
@@ -279,9 +367,23 @@ def j_per_output_token(
 def kwh_per_million_output_tokens(energy_j_per_output_token: Num = pl.col("energy_j_per_output_token")) -> pl.Expr:
     """Energy of one million output tokens [kWh].
 
+    Parameters
+    ----------
+    energy_j_per_output_token : expr or float
+        Energy per output token [J].
+
+    Returns
+    -------
+    polars.Expr
+        ``kwh_per_million_output_tokens`` [kWh].
+
     Notes
     -----
     kWh / 1M = J/token × 1e6 / 3.6e6.
+
+    References
+    ----------
+    SI: 1 kWh = 3.6e6 J.
 
     Examples
     --------
@@ -300,10 +402,29 @@ def g_co2e_per_request(
 
     The energy per output token already carries the prefill, so a request costs output_tokens of them.
 
+    Parameters
+    ----------
+    energy_j_per_output_token : expr or float
+        Energy per output token, facility scope [J].
+    output_tokens : expr or int
+        Output tokens per request [tokens].
+    grid_g_co2e_per_kwh : expr or float
+        Carbon intensity [g CO₂e/kWh].
+
+    Returns
+    -------
+    polars.Expr
+        ``g_co2e_per_request`` [g CO₂e].
+
     Notes
     -----
     g = J/token × output_tokens / 3.6e6 × grid_g_co2e_per_kwh. The grid figure's definition
     (location-based operational, lifecycle, market-based) travels with it in ``grid_metric``.
+
+    References
+    ----------
+    GHG Protocol Scope 2 Guidance (WRI/WBCSD 2015) for location- vs market-based intensities; the grid figure's
+    own source is in ``data/grid_carbon.csv``.
 
     Examples
     --------
@@ -340,10 +461,19 @@ def g_co2e_per_request_embodied(
     output_tokens_per_s, output_tokens
         Deployment throughput while busy [tokens/s] and tokens per request [tokens].
 
+    Returns
+    -------
+    polars.Expr
+        ``g_co2e_per_request_embodied`` [g CO₂e].
+
     Notes
     -----
     requests in a life = lifetime_years × 8760 × 3600 × utilization × output_tokens_per_s / output_tokens;
     g = kg_co2e_per_device × 1000 × n_devices / requests.
+
+    References
+    ----------
+    ``data/embodied_carbon.csv`` and its sources (cradle-to-gate figures; scope column).
 
     Examples
     --------
@@ -365,6 +495,26 @@ def peak_tflops(frame: pl.DataFrame, hardware: pl.DataFrame, precisions: pl.Data
 
     The precision's ``native_peak_column`` of the hardware row, or its ``fallback_peak_column`` where the
     native one is null (the dtype the weights are dequantized to).
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        Rows with ``hardware`` and ``precision``.
+    hardware, precisions : polars.DataFrame
+        The catalogs (or users' versions).
+
+    Returns
+    -------
+    polars.DataFrame
+        ``frame`` with ``peak_tflops`` [TFLOP/s].
+
+    Notes
+    -----
+    peak = hardware[native_peak_column] if not null else hardware[fallback_peak_column].
+
+    References
+    ----------
+    ``data/precisions.csv`` (native and fallback peak columns) and ``data/hardware.csv``.
 
     Examples
     --------
@@ -393,6 +543,24 @@ def peak_tflops(frame: pl.DataFrame, hardware: pl.DataFrame, precisions: pl.Data
 def power_model() -> pl.DataFrame:
     """The shipped power-model parameters (``data/power_model.csv``).
 
+    Parameters
+    ----------
+    None
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per parameter (``parameter``, ``applies_to``, ``value``, fit errors).
+
+    Notes
+    -----
+    Cached; regenerate with ``fit_power_model().write_csv('data/power_model.csv')``.
+
+    References
+    ----------
+    Parameters fitted by :func:`fit_power_model` on ``data/energy_measurements.csv`` (ML.ENERGY Leaderboard
+    v3 GPU-only batch sweeps; MLPerf Inference power results at the wall); errors in ``data/power_model.csv``.
+
     Examples
     --------
     >>> set(power_model()["parameter"]) >= {"power_floor", "power_u_half", "host_power_share"}
@@ -410,6 +578,27 @@ def power_parameters(frame: pl.DataFrame, params: pl.DataFrame | None = None) ->
     row get the ``default`` row (fitted on all families together). ``host_power_share`` is per system class
     ``server`` (datacenter, workstation), ``desktop`` (consumer) or ``soc`` (edge, apple: the meter's device
     is the whole system), from the frame's ``category`` column.
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        Rows with ``family`` and ``category`` (hardware catalog columns).
+    params : polars.DataFrame, optional
+        Power-model parameters (default: :func:`power_model`).
+
+    Returns
+    -------
+    polars.DataFrame
+        ``frame`` with ``power_floor``, ``power_u_half``, ``host_power_share`` [fraction].
+
+    Notes
+    -----
+    A family without a fitted floor takes the ``default`` row; a class without a host share the server's.
+
+    References
+    ----------
+    Parameters fitted by :func:`fit_power_model` on ``data/energy_measurements.csv`` (ML.ENERGY Leaderboard
+    v3 GPU-only batch sweeps; MLPerf Inference power results at the wall); errors in ``data/power_model.csv``.
 
     Examples
     --------
@@ -458,6 +647,24 @@ def power_parameters(frame: pl.DataFrame, params: pl.DataFrame | None = None) ->
 
 def measurements() -> pl.DataFrame:
     """The shipped energy measurements (``data/energy_measurements.csv``).
+
+    Parameters
+    ----------
+    None
+
+    Returns
+    -------
+    polars.DataFrame
+        The catalog ``energy_measurements`` (columns in ``data/columns/energy_measurements.csv``).
+
+    Notes
+    -----
+    Carried from ``shared/reference/energy/energy_calibration.csv`` with ids, sources and the meter's scope
+    (gpu_only, wall, wall_peak) kept apart.
+
+    References
+    ----------
+    ML.ENERGY Leaderboard v1–v3; MLPerf Inference power results; J. Geerling's ai-benchmarks.
 
     Examples
     --------
@@ -535,6 +742,30 @@ def fit_power_model(
     Each row carries ``n_rows`` and the median and 90th-percentile absolute percentage error of the
     fitted power on the rows it was fitted on (power, not J/token, is what the model predicts; the
     J/token error equals it when the measured throughput is used).
+
+    Parameters
+    ----------
+    meas : polars.DataFrame, optional
+        Measurements (default :func:`measurements`).
+    hardware, models, precisions : polars.DataFrame, optional
+        Catalogs (default: shipped).
+    as_of : str
+        Date stamped on the rows.
+
+    Returns
+    -------
+    polars.DataFrame
+        Parameter rows in the schema of ``data/columns/power_model.csv``.
+
+    Notes
+    -----
+    Minimizes Σ ((P_model − P_measured) / P_measured)² (scipy least_squares); host share by the
+    geometric mean of wall / device ratios.
+
+    References
+    ----------
+    Parameters fitted by :func:`fit_power_model` on ``data/energy_measurements.csv`` (ML.ENERGY Leaderboard
+    v3 GPU-only batch sweeps; MLPerf Inference power results at the wall); errors in ``data/power_model.csv``.
 
     Examples
     --------
@@ -631,6 +862,22 @@ def power_fit_residuals(
 
     Returns one row per measurement: ``id``, ``power_scope``, ``measured_w``, ``predicted_w`` (devices alone
     for gpu_only rows, devices × (1 + host share) for wall and wall_peak rows) and ``pct_error``.
+
+    Parameters
+    ----------
+    params : polars.DataFrame, optional
+        Power-model parameters (default: shipped).
+    meas, hardware, models, precisions : polars.DataFrame, optional
+        As in :func:`fit_power_model`.
+
+    Notes
+    -----
+    pct_error = (predicted / measured − 1) × 100.
+
+    References
+    ----------
+    Parameters fitted by :func:`fit_power_model` on ``data/energy_measurements.csv`` (ML.ENERGY Leaderboard
+    v3 GPU-only batch sweeps; MLPerf Inference power results at the wall); errors in ``data/power_model.csv``.
 
     Examples
     --------

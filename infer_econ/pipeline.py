@@ -116,6 +116,10 @@ def add_economics(frame: pl.DataFrame | pl.LazyFrame, catalogs: dict[str, pl.Dat
     usd_per_million_output_tokens = usd_per_hour / (output_tokens_per_s × utilization × 3600) × 1e6
     (:mod:`infer_econ.cost`); power and carbon as in :mod:`infer_econ.energy`.
 
+    References
+    ----------
+    Issue 8 contract; issue 3 contract for the estimator columns.
+
     Examples
     --------
     >>> f = pl.DataFrame({"model": ["llama-3.1-8b"], "hardware": ["h100-sxm"], "precision": ["bf16"],
@@ -408,6 +412,19 @@ def evaluate(
     runs before the economics and its ``utilization`` (ρ, capped at 1) is the share of paid time that
     produces tokens, unless the scenario gives ``utilization`` itself (then ρ is kept as
     ``load_utilization``).
+
+    References
+    ----------
+    Issue 8 contract.
+
+    Examples
+    --------
+    >>> s = pl.DataFrame({"model": ["llama-3.1-8b"], "hardware": ["h100-sxm"], "precision": ["bf16"],
+    ...     "engine": ["vllm"], "n_devices": [1], "input_tokens": [1000], "output_tokens": [200],
+    ...     "usd_per_device_hour": [2.0]})
+    >>> r = evaluate(s).row(0, named=True)
+    >>> r["usd_per_hour"], r["price_source"]
+    (2.0, 'user')
     """
     from . import perf
 

@@ -63,6 +63,23 @@ def throughput_log_sigma() -> tuple[float, str]:
     (robust: 1.4826 × median absolute deviation of log(predicted / measured)), else the
     ``throughput_rel_sd`` default.
 
+    Parameters
+    ----------
+    None
+
+    Returns
+    -------
+    tuple of (float, str)
+        σ [log units] and its origin.
+
+    Notes
+    -----
+    σ = 1.4826 × median(|r − median(r)|), r = log(predicted / measured).
+
+    References
+    ----------
+    Robust scale estimate (normal-consistent MAD); residuals from :func:`infer_econ.calibrate.predict`.
+
     Examples
     --------
     >>> s, origin = throughput_log_sigma()
@@ -84,6 +101,24 @@ def throughput_log_sigma() -> tuple[float, str]:
 def power_log_sigma(params: pl.DataFrame | None = None) -> float:
     """σ of log(power error): the power fit's median absolute % error / 0.6745 (normal MAD).
 
+    Parameters
+    ----------
+    params : polars.DataFrame, optional
+        Power-model parameters (default: shipped).
+
+    Returns
+    -------
+    float
+        σ [log units].
+
+    Notes
+    -----
+    For a normal error the median absolute deviation is 0.6745 σ.
+
+    References
+    ----------
+    ``data/power_model.csv`` (fit errors).
+
     Examples
     --------
     >>> 0 < power_log_sigma() < 1
@@ -96,6 +131,24 @@ def power_log_sigma(params: pl.DataFrame | None = None) -> float:
 
 def priors(catalogs: dict | None = None) -> pl.DataFrame:
     """The priors :func:`bands` draws from, one row per input (name, distribution, parameters, source).
+
+    Parameters
+    ----------
+    catalogs : dict, optional
+        Catalog frames replacing shipped ones.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``input``, ``distribution``, ``sigma``, ``low``, ``high``, ``source``.
+
+    Notes
+    -----
+    Log-normal priors have median 1 × the point value.
+
+    References
+    ----------
+    ``data/defaults.csv``; ``data/pue.csv``; ``data/power_model.csv``; calibration residuals.
 
     Examples
     --------
@@ -135,6 +188,30 @@ def draws_frame(frame: pl.DataFrame, draws: int = 1000, seed: int = 0, catalogs:
 
     Vectorized: the random inputs are numpy arrays of length scenarios × draws, the metrics polars
     expressions on the long frame.
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        Output of :func:`infer_econ.pipeline.add_economics`.
+    draws : int
+        Draws per scenario.
+    seed : int
+        Random seed.
+    catalogs : dict, optional
+        Catalog frames replacing shipped ones.
+
+    Returns
+    -------
+    polars.DataFrame
+        scenarios × draws rows: ``_scenario``, ``_draw`` and :data:`METRICS`.
+
+    Notes
+    -----
+    Metrics recomputed with :mod:`infer_econ.cost` and :mod:`infer_econ.energy` on the perturbed inputs.
+
+    References
+    ----------
+    See the module docstring for each prior's source.
 
     Examples
     --------
@@ -238,6 +315,19 @@ def bands(frame: pl.DataFrame, draws: int = 1000, seed: int = 0, catalogs: dict 
         Monte Carlo draws per scenario (memory: about 20 floats × scenarios × draws).
     seed : int
         Random seed; the same seed gives the same bands.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``frame`` with ``<metric>_p10``, ``_p50``, ``_p90`` for each of :data:`METRICS`.
+
+    Notes
+    -----
+    Linear-interpolated quantiles of the draws per scenario.
+
+    References
+    ----------
+    Issue 8, capability 8.
 
     Examples
     --------

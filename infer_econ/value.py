@@ -90,9 +90,18 @@ def net_value_usd(
     usd_per_request : expr or float
         Inference cost per request [USD].
 
+    Returns
+    -------
+    polars.Expr
+        ``net_value_usd`` [USD].
+
     Notes
     -----
     net = requests × (value × accuracy − cost_per_error × (1 − accuracy) − usd_per_request).
+
+    References
+    ----------
+    Issue 8, capability 5.
 
     Examples
     --------
@@ -110,9 +119,25 @@ def net_value_usd(
 def usd_per_correct_answer(usd_per_request: Num = pl.col("usd_per_request"), accuracy: Num = pl.col("accuracy")) -> pl.Expr:
     """Inference cost per correct answer [USD].
 
+    Parameters
+    ----------
+    usd_per_request : expr or float
+        Inference cost per request [USD].
+    accuracy : expr or float
+        Share of correct answers [fraction].
+
+    Returns
+    -------
+    polars.Expr
+        ``usd_per_correct_answer`` [USD].
+
     Notes
     -----
     usd_per_correct_answer = usd_per_request / accuracy.
+
+    References
+    ----------
+    Issue 8, capability 5.
 
     Examples
     --------
@@ -129,10 +154,26 @@ def marginal_value_of_accuracy(
 ) -> pl.Expr:
     """What one more point (0.01) of accuracy is worth at a volume [USD per period].
 
+    Parameters
+    ----------
+    requests : expr or float
+        Requests in the period [count].
+    value_per_correct_usd, cost_per_error_usd : expr or float
+        Worth of a right answer and cost of a wrong one [USD].
+
+    Returns
+    -------
+    polars.Expr
+        ``marginal_value_of_accuracy_usd`` [USD per accuracy point].
+
     Notes
     -----
     d(net)/d(accuracy) × 0.01 = requests × (value_per_correct + cost_per_error) × 0.01: a point of
     accuracy turns 1 % of the answers from wrong into right.
+
+    References
+    ----------
+    Issue 8, capability 5.
 
     Examples
     --------
@@ -153,9 +194,27 @@ def accuracy_upgrade_net_usd(
 ) -> pl.Expr:
     """Net gain of switching to a more accurate but dearer option (bigger model, higher precision) [USD].
 
+    Parameters
+    ----------
+    accuracy_gain : expr or float
+        Accuracy added by the dearer option [fraction, 0.01 = one point].
+    usd_per_request_increase : expr or float
+        Its extra cost per request [USD].
+    requests, value_per_correct_usd, cost_per_error_usd
+        As in :func:`marginal_value_of_accuracy`.
+
+    Returns
+    -------
+    polars.Expr
+        ``accuracy_upgrade_net_usd`` [USD per period].
+
     Notes
     -----
     gain = requests × ((value + cost_per_error) × Δaccuracy − Δusd_per_request); positive means it pays.
+
+    References
+    ----------
+    Issue 8, capability 5.
 
     Examples
     --------
@@ -174,10 +233,28 @@ def pareto_frontier(frame: pl.DataFrame, cost_col: str = "usd_per_million_output
 
     Rows with a null cost or quality are dropped. Ties: of equal-cost rows only the best quality stays.
 
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        Candidates (e.g. models × precisions with :func:`model_quality`).
+    cost_col : str
+        Column to minimize [USD …].
+    quality_col : str
+        Column to maximize.
+
+    Returns
+    -------
+    polars.DataFrame
+        The frontier rows, cheapest first.
+
     Notes
     -----
     Sort by cost ascending (quality descending within a cost); a row is on the frontier when its
     quality exceeds the running maximum of the rows before it.
+
+    References
+    ----------
+    Issue 8, capability 5. Pareto optimality: a row is kept if no other is at least as good on both and better on one.
 
     Examples
     --------
@@ -223,6 +300,10 @@ def cascade(
     -----
     cost = small_cost + share × large_cost (every request runs on the small model first);
     accuracy = (1 − share) × kept_accuracy + share × large_accuracy.
+
+    References
+    ----------
+    Issue 8, capability 5. Chen, Zaharia and Zou 2023, FrugalGPT (arXiv:2305.05176), for LLM cascades.
 
     Examples
     --------
@@ -271,10 +352,19 @@ def api_monthly_cost_usd(
     batch_discount_fraction : expr or float
         Discount of the batch API on both prices [fraction]; null = no batch API (no discount).
 
+    Returns
+    -------
+    polars.Expr
+        ``api_monthly_cost_usd`` [USD/month].
+
     Notes
     -----
     input = in × ((1 − c) × p_in + c × p_cached); output = out × p_out;
     bill = (input + output) / 1e6 × (1 − batch_share × discount).
+
+    References
+    ----------
+    ``data/api_prices.csv`` (provider price pages via LiteLLM's and pydantic's price files).
 
     Examples
     --------
@@ -300,10 +390,30 @@ def self_hosted_replicas(
 ) -> pl.Expr:
     """Replicas a self-hosted fleet needs for a monthly volume, at least one [count].
 
+    Parameters
+    ----------
+    output_tokens_per_month : expr or float
+        Demand [tokens/month].
+    output_tokens_per_s : expr or float
+        One replica's throughput [tokens/s].
+    peak_to_mean : expr or float
+        Peak over mean demand [ratio].
+    target_utilization : expr or float
+        Highest utilization a replica may run at [fraction].
+
+    Returns
+    -------
+    polars.Expr
+        ``replicas`` [count].
+
     Notes
     -----
     replicas = max(1, ceil(demand_tokens_per_s × peak_to_mean / (output_tokens_per_s × target_utilization)))
     with demand_tokens_per_s = output_tokens_per_month / (730 × 3600).
+
+    References
+    ----------
+    Issue 8, capability 3.
 
     Examples
     --------
@@ -326,9 +436,25 @@ def self_hosted_monthly_cost_usd(
 
     Every replica is paid all month (a fleet sized for the peak idles off-peak).
 
+    Parameters
+    ----------
+    output_tokens_per_month, output_tokens_per_s, peak_to_mean, target_utilization
+        As in :func:`self_hosted_replicas`.
+    usd_per_hour : expr or float
+        One replica's price [USD/h].
+
+    Returns
+    -------
+    polars.Expr
+        ``self_hosted_monthly_cost_usd`` [USD/month].
+
     Notes
     -----
     cost = :func:`self_hosted_replicas` × usd_per_hour × 730.
+
+    References
+    ----------
+    Issue 8, capability 3.
 
     Examples
     --------
@@ -373,6 +499,10 @@ def break_even_tokens_per_month(
     V* = C / a, valid while V* fits in one replica: V* ≤ capacity = output_tokens_per_s × target_utilization /
     peak_to_mean × 730 × 3600. (Each added replica is a step up in the self-hosted curve, so just above
     a multiple of the capacity the API can briefly be cheaper again.)
+
+    References
+    ----------
+    Issue 8, capability 3.
 
     Examples
     --------
@@ -423,6 +553,10 @@ def lock_in(
     -----
     api' = api × (1 + Δapi); self' = self × (1 + Δgpu); stay = api' × H; switch = S + self' × H;
     payback = S / (api' − self').
+
+    References
+    ----------
+    Issue 8, capability 3.
 
     Examples
     --------
@@ -508,6 +642,10 @@ def edge_vs_cloud(
     cloud = cloud_usd_per_request + egress_gb × usd_per_gb;
     R* = fixed / (cloud − marginal), valid when cloud > marginal and R* ≤ requests_per_s × 86,400.
 
+    References
+    ----------
+    Issue 8, capability 4. Egress and RTT defaults: AWS EC2 data-transfer prices; Azure network latency statistics.
+
     Examples
     --------
     >>> f = pl.DataFrame({"edge_capex_usd": [2000.0], "edge_lifetime_years": [4.0], "edge_power_w": [60.0],
@@ -566,9 +704,19 @@ def training_cost_usd(
     mfu : expr or float, optional
         Model FLOPs utilization [fraction]; default the ``training_mfu`` default (``data/defaults.csv``).
 
+    Returns
+    -------
+    polars.Expr
+        ``training_cost_usd`` [USD].
+
     Notes
     -----
     FLOPs = 6 × params × tokens; device-hours = FLOPs / (peak × mfu) / 3600; cost = device-hours × price.
+
+    References
+    ----------
+    Kaplan et al. 2020 (arXiv:2001.08361): training FLOPs ≈ 6 × parameters × tokens; MFU default from
+    the Llama 3 paper (arXiv:2407.21783).
 
     Examples
     --------
@@ -592,10 +740,26 @@ def payback_months(
 ) -> pl.Expr:
     """Months until a one-off optimization has paid for itself [months]; null if it saves nothing.
 
+    Parameters
+    ----------
+    one_off_cost_usd : expr or float
+        Cost of the optimization (training compute, engineering) [USD].
+    monthly_saving_usd : expr or float
+        Saving per month it brings [USD/month].
+
+    Returns
+    -------
+    polars.Expr
+        ``payback_months`` [months].
+
     Notes
     -----
     payback = one_off_cost / monthly_saving, for monthly_saving > 0. The saving should be net of any
     value lost to an accuracy change (:func:`marginal_value_of_accuracy`).
+
+    References
+    ----------
+    Issue 8, capability 6.
 
     Examples
     --------
@@ -618,6 +782,28 @@ def model_quality(
     most of the frame's models (ties: the benchmark's most frequent setting in the catalog). The score at the row's precision is preferred; a model scored
     only unquantized (bf16 / fp16 / null precision) gets that score with ``quality_is_unquantized``
     true (the quantization's effect is then unknown, not zero); null where the model has no score.
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        Rows with ``model`` and ``precision``.
+    benchmark : str
+        ``model_quality`` benchmark name (MMLU, MMLU-Pro, GSM8K …).
+    quality : polars.DataFrame, optional
+        The catalog (default: shipped).
+
+    Returns
+    -------
+    polars.DataFrame
+        ``frame`` with ``quality`` [the benchmark's score unit] and ``quality_is_unquantized``.
+
+    Notes
+    -----
+    Median score per (model, precision) in the chosen setting.
+
+    References
+    ----------
+    ``data/model_quality.csv`` and its sources (model cards; Open LLM Leaderboard; quantized-model cards).
 
     Examples
     --------
@@ -712,6 +898,21 @@ def savings_waterfall(
     -----
     usd_per_month = usd_per_request × requests_per_month; each candidate set is evaluated in one
     vectorized :func:`infer_econ.evaluate` call.
+
+    References
+    ----------
+    Issue 8, capability 7.
+
+    Examples
+    --------
+    >>> s = pl.DataFrame({"model": ["llama-3.1-70b"], "hardware": ["h100-sxm"], "precision": ["bf16"],
+    ...     "engine": ["vllm"], "n_devices": [8], "input_tokens": [2000], "output_tokens": [500],
+    ...     "provider": ["aws"], "price_model": ["on_demand"], "utilization": [0.4]})
+    >>> w = savings_waterfall(s, requests_per_month=1e6)
+    >>> w["lever"].to_list()[:3]
+    ['baseline', 'precision', 'batching']
+    >>> bool(w["usd_per_month"][-1] <= w["usd_per_month"][0])
+    True
     """
     from . import defaults
     from .pipeline import _cat, evaluate
