@@ -1,0 +1,180 @@
+"""Tests of infer_econ.calibrate: measurement schema, fit, validation report (regression guard), CLI."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+import pytest
+
+from infer_econ import calibrate, catalog, perf
+from infer_econ.cli import main
+from infer_econ.errors import ValidationError
+
+
+def raw_row(**kw) -> dict:
+    row = {"id": "x-1", "model_id": "llama-2-7b", "hardware_id": "rtx-4090", "gpu_cores": None,
+           "precision_id": "q4_0", "kv_precision_id": "fp16", "engine_id": "llama.cpp", "n_devices": "1",
+           "batch_size": "1", "input_tokens": "0", "context_depth": "0", "output_tokens": "128",
+           "request_rate_per_s": None, "kind": "decode_tps_bs1", "measured": "150.0", "unit": "tok/s",
+           "notes_short": None}
+    row.update(kw)
+    return row
+
+
+def test_normalize_reference_schema():
+    raw = pl.DataFrame([
+        raw_row(hardware_id="apple-m1-pro", gpu_cores="14"),
+        raw_row(id="x-2", engine_id="tensorrt-llm", precision_id="fp8", n_devices="8", batch_size=None,
+                kind="offline_output_tps_total", notes_short="TP2 x 4 instances; gpu_batch_size 896"),
+        raw_row(id="x-3", notes_short="TP4,PP2", n_devices="8"),
+        raw_row(id="x-4", input_tokens="4096", context_depth="4096"),
+        raw_row(id="x-5", kind="prefill_tps_bs1", input_tokens="2048", context_depth="4096", output_tokens="0"),
+    ], infer_schema_length=None)
+    m = calibrate.normalize_measurements(raw)
+    assert m["hardware"][0] == "apple-m1-pro-14c"  # Apple chips: one catalog row per GPU-core count
+    assert m["hardware"][1] == "rtx-4090"
+    assert m.select("tensor_parallel", "pipeline_parallel").rows()[1:3] == [(2, None), (4, 2)]
+    # a decode row whose depth repeats the prompt starts decoding after the prompt: depth 0
+    assert m.row(3, named=True)["context_depth"] == 0 and m.row(3, named=True)["input_tokens"] == 4096
+    # a prefill row keeps its depth (pp2048 after 4096 cached tokens)
+    assert m.row(4, named=True)["context_depth"] == 4096
+    assert m["measured"].dtype == pl.Float64 and m["n_devices"].dtype == pl.Int64
+
+
+def test_normalize_rejects_bad_input():
+    with pytest.raises(ValidationError, match="kind"):
+        calibrate.normalize_measurements(pl.DataFrame([raw_row(kind="tokens_per_watt")]))
+    with pytest.raises(ValidationError, match="engine_id"):
+        calibrate.normalize_measurements(pl.DataFrame([raw_row()]).drop("engine_id"))
+    with pytest.raises(ValidationError, match="DataFrame"):
+        calibrate.normalize_measurements([raw_row()])
+
+
+def test_shipped_measurements_are_carried_with_sources():
+    m = catalog.load("measured_performance")
+    assert m.height >= 1300
+    assert set(m["source"]) <= set(catalog.ids("sources"))
+    assert m.filter(pl.col("hardware").str.starts_with("apple-"))["hardware"].str.ends_with("c").all()
+    assert set(m["kind"]) == set(calibrate.KINDS)
+
+
+def test_error_summary_by_hand():
+    p = pl.DataFrame({"kind": ["a"] * 4 + ["b"], "abs_error_pct": [10.0, 20.0, 30.0, 40.0, 5.0]})
+    s = calibrate.error_summary(p, ["kind"]).row(0, named=True)
+    # median of 10, 20, 30, 40 = 25; p90 (linear) = 30 + 0.7 × 10 = 37; within 25 %: 2 of 4
+    assert (s["n"], s["median_ape_pct"], s["p90_ape_pct"], s["within_25_pct"]) == (4, 25.0, 37.0, 50.0)
+
+
+def test_validation_regression_guard():
+    """The shipped fit on the shipped measurements (measured: median 13.5 %, 74 % within 25 %)."""
+    r = calibrate.validation_report()
+    overall = r["overall"].row(0, named=True)
+    assert overall["n"] >= 1100
+    assert overall["median_ape_pct"] <= 15.0
+    assert overall["within_25_pct"] >= 70.0
+    by_kind = {k: v for k, v in r["by_kind"].select("kind", "median_ape_pct").iter_rows()}
+    assert by_kind["decode_tps_bs1"] <= 11.0
+    assert by_kind["offline_output_tps_total"] <= 18.0
+    assert not r["predictions"]["kind"].str.starts_with("serving_").any()  # serving rows: the serving model's
+
+
+def test_fit_recovers_known_efficiencies():
+    """Measurements made by the estimator itself with known parameters: the fit finds them again."""
+    truth = pl.DataFrame({
+        "id": ["*/*"], "engine": ["*"], "hardware_family": ["*"], "prefill_compute_efficiency": [0.35],
+        "decode_bandwidth_efficiency": [0.6], "decode_compute_efficiency": [0.3], "step_overhead_s": [0.002],
+        "step_overhead_per_sequence_s": [2e-5], "allreduce_latency_s": [1e-5], "allreduce_bandwidth_efficiency": [0.7],
+        "workspace_tokens": [8192], "prefill_chunk_tokens": [8192], "kv_memory_basis": ["total"],
+        "peak_column": [None], "n_measurements": [0], "source": ["infer-econ-conventions"], "as_of": ["2026"],
+    })
+    rows = []
+    for model in ("llama-3.1-8b", "llama-3.1-70b", "mixtral-8x7b"):
+        for hw in ("h100-sxm", "a100-sxm-80gb"):
+            for kind, batch, i, o in [("decode_tps_bs1", 1, 1, 128), ("decode_tps_bs1", 1, 4096, 128),
+                                      ("prefill_tps_bs1", 1, 2048, 1), ("decode_tps_batch", 32, 1024, 64),
+                                      ("offline_output_tps_total", None, 1000, 1000),
+                                      ("offline_output_tps_total", None, 128, 2048)]:
+                rows.append(dict(id=f"{model}-{hw}-{kind}-{i}", model=model, hardware=hw, precision="fp16",
+                                 engine="vllm", n_devices=4, batch_size=batch, input_tokens=i, output_tokens=o,
+                                 kind=kind, measured=1.0, unit="tok/s"))
+    meas = pl.DataFrame(rows, schema_overrides={"batch_size": pl.Int64})
+    synth = calibrate.predict(meas, efficiency=truth)
+    assert synth["predicted"].null_count() == 0
+    meas = meas.with_columns(measured=synth["predicted"])
+    params = calibrate.fit(meas, prior=truth.with_columns(
+        prefill_compute_efficiency=pl.lit(0.6), decode_bandwidth_efficiency=pl.lit(0.9),
+        decode_compute_efficiency=pl.lit(0.5), step_overhead_s=pl.lit(0.0005)), min_rows=1000, max_nfev=200)
+    top = params.row(0, named=True)
+    assert top["prefill_compute_efficiency"] == pytest.approx(0.35, rel=0.05)
+    assert top["decode_bandwidth_efficiency"] == pytest.approx(0.6, rel=0.05)
+    assert calibrate.predict(meas, efficiency=params)["abs_error_pct"].max() < 3.0
+
+
+def test_fit_output_is_a_valid_efficiency_frame_for_estimate():
+    m = calibrate.measurements().filter(pl.col("engine") == "llama.cpp", pl.col("kind") == "decode_tps_bs1")
+    params = calibrate.fit(m.head(80), max_nfev=15, min_rows=20)
+    for p in calibrate.FITTED_PARAMETERS:
+        lo, hi = calibrate._BOUNDS[p]
+        assert params[p].is_between(lo, hi).all(), p
+    assert set(perf.EFFICIENCY_PARAMETERS) <= set(params.columns)
+    assert (params["source"] == "infer-econ-perf-fit").all()
+    catalog.load("efficiency", extra=params.with_columns(pl.col("id") + "-mine"))  # validates against the schema
+    out = perf.estimate(pl.DataFrame({"model": ["llama-3-8b"], "hardware": ["rtx-4090"], "precision": ["q4_k_m"],
+                                      "engine": ["llama.cpp"], "n_devices": [1], "input_tokens": [1],
+                                      "output_tokens": [128], "batch_size": [1]}), efficiency=params)
+    assert out["fits"][0] and out["decode_tokens_per_s"][0] > 0
+
+
+def test_fit_needs_usable_rows():
+    m = calibrate.measurements().filter(pl.col("kind").str.starts_with("serving_"))
+    with pytest.raises(ValidationError, match="no usable measurements"):
+        calibrate.fit(m)
+
+
+def test_chart_has_units_and_tooltips():
+    spec = calibrate.validation_chart(calibrate.predict().head(30)).to_dict()
+    layer = spec["spec"]["layer"][-1]
+    assert layer["encoding"]["x"]["title"] == "measured [tokens/s]"
+    assert any(t.get("field") == "predicted" for t in layer["encoding"]["tooltip"] if isinstance(t, dict))
+
+
+# ------------------------------------------------------------------------------------------
+# command line
+
+
+def test_cli_estimate_json(capsys):
+    rc = main(["estimate", "--model", "llama-3.1-8b", "--hardware", "h100-sxm", "--precision", "bf16",
+               "--engine", "vllm", "--devices", "1", "--input-tokens", "1000", "--output-tokens", "200", "--json"])
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["fits"] is True and out["weights_gb_per_device"] == pytest.approx(16.06)
+
+
+def test_cli_estimate_table_and_errors(capsys):
+    rc = main(["estimate", "--model", "llama-3.1-70b", "--hardware", "rtx-4090", "--precision", "bf16",
+               "--engine", "vllm", "--devices", "1", "--input-tokens", "10", "--output-tokens", "10"])
+    assert rc == 0
+    assert "does not fit" in capsys.readouterr().out
+    rc = main(["estimate", "--model", "llama-3.1-8b", "--hardware", "h1000", "--precision", "bf16",
+               "--engine", "vllm", "--devices", "1", "--input-tokens", "10", "--output-tokens", "10"])
+    assert rc == 2
+    assert "unknown hardware 'h1000'" in capsys.readouterr().err
+    rc = main(["estimate", "--model", "llama-3.1-8b", "--hardware", "h100-sxm", "--precision", "bf16",
+               "--engine", "vllm", "--devices", "0", "--input-tokens", "10", "--output-tokens", "10"])
+    assert rc == 2
+    assert "n_devices" in capsys.readouterr().err
+
+
+def test_cli_validate_and_calibrate(tmp_path, capsys):
+    chart = tmp_path / "v.svg"
+    assert main(["validate", "--chart", str(chart)]) == 0
+    out = capsys.readouterr().out
+    assert "By measurement kind" in out and chart.stat().st_size > 1000
+    m = calibrate.measurements().filter(pl.col("engine") == "llama.cpp", pl.col("kind") == "decode_tps_bs1").head(40)
+    src = tmp_path / "m.csv"
+    m.write_csv(src)
+    dst = tmp_path / "eff.csv"
+    assert main(["calibrate", str(src), "--out", str(dst), "--min-rows", "1000"]) == 0
+    assert pl.read_csv(dst).height == 1
+    assert main(["validate", "--measurements", str(src), "--efficiency", str(dst)]) == 0
