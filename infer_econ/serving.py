@@ -1210,11 +1210,12 @@ def _prices(frame: pl.DataFrame, provider: str | None, price_model: str, region:
 def capacity(
     candidates: pl.DataFrame,
     *,
-    request_rate_per_s: float,
-    input_tokens: float,
-    output_tokens: float,
     slo_ttft_p99_s: float,
     slo_tpot_p99_s: float,
+    request_rate_per_s: float | None = None,
+    input_tokens: float | None = None,
+    output_tokens: float | None = None,
+    demand: pl.DataFrame | None = None,
     provider: str | None = None,
     price_model: str = "on_demand",
     region: str | None = None,
@@ -1240,12 +1241,16 @@ def capacity(
         replica) and optionally the replica building blocks (:data:`BLOCK_COLUMNS`) and
         ``usd_per_device_hour`` [USD/h]; without blocks :func:`step_times` calls the
         estimator.
+    slo_ttft_p99_s, slo_tpot_p99_s : float
+        Latency targets [s].
     request_rate_per_s : float
         Demand, whole fleet [requests/s].
     input_tokens, output_tokens : float
         Mean request shape [tokens].
-    slo_ttft_p99_s, slo_tpot_p99_s : float
-        Latency targets [s].
+    demand : polars.DataFrame, optional
+        An hourly profile (:mod:`infer_econ.demand`): sizes for its peak
+        ``request_rate_per_s`` and takes the shape from its ``input_tokens`` /
+        ``output_tokens`` columns when those arguments are not given.
     provider, price_model, region : str, optional
         Cloud price lookup in ``cloud_prices`` (via :func:`infer_econ.cost.rented_usd_per_device_hour`)
         when no ``usd_per_device_hour`` column is given.
@@ -1297,6 +1302,14 @@ def capacity(
     >>> r.select("replicas", "usd_per_hour").row(0)
     (4, 8.0)
     """
+    if demand is not None:
+        if "request_rate_per_s" not in demand.columns:
+            raise ValidationError("capacity: the demand frame needs a 'request_rate_per_s' column [1/s]")
+        request_rate_per_s = float(demand["request_rate_per_s"].max()) if request_rate_per_s is None else request_rate_per_s
+        if input_tokens is None and "input_tokens" in demand.columns:
+            input_tokens = float(demand["input_tokens"].mean())
+        if output_tokens is None and "output_tokens" in demand.columns:
+            output_tokens = float(demand["output_tokens"].mean())
     for name, v in {"request_rate_per_s": request_rate_per_s, "input_tokens": input_tokens,
                     "output_tokens": output_tokens, "slo_ttft_p99_s": slo_ttft_p99_s,
                     "slo_tpot_p99_s": slo_tpot_p99_s}.items():

@@ -515,3 +515,30 @@ def test_slo_rate_per_replica_consistent_with_capacity():
     # impossible: TPOT below t(1)
     none = serving.slo_rate_per_replica(f, slo_ttft_p99_s=2.0, slo_tpot_p99_s=0.005)
     assert none["slo_requests_per_s_per_replica"].item() is None
+
+
+def test_capacity_sizes_for_the_peak_of_a_demand_profile():
+    from infer_econ import demand
+
+    d = demand.demand_profile(48, peak_requests_per_s=20.0, peak_to_trough_ratio=4.0, input_tokens=1000,
+                              output_tokens=201)
+    a = serving.capacity(candidates(), demand=d, slo_ttft_p99_s=2.0, slo_tpot_p99_s=0.05)
+    b = serving.capacity(candidates(), request_rate_per_s=20.0, input_tokens=1000, output_tokens=201,
+                         slo_ttft_p99_s=2.0, slo_tpot_p99_s=0.05)
+    assert a["replicas"].item() == b["replicas"].item() == 4
+    with pytest.raises(ValidationError, match="input_tokens"):
+        serving.capacity(candidates(), demand=d.drop("input_tokens"), slo_ttft_p99_s=2.0, slo_tpot_p99_s=0.05)
+
+
+def test_cli_plan_demand_csv(capsys):
+    pytest.importorskip("infer_econ.perf")
+    from infer_econ._paths import data_dir
+
+    argv = ["--model", "llama-3.1-8b", "--hardware", "h100-sxm", "--precision", "bf16", "--engine", "vllm",
+            "--demand-csv", str(data_dir() / "sample_demand.csv"), "--slo-ttft-p99-s", "2", "--slo-tpot-p99-s", "0.1",
+            "--usd-per-device-hour", "2"]
+    assert _run_plan(argv) == 0
+    out = capsys.readouterr().out
+    assert "demand 23.6593 req/s (peak hour)" in out
+    with pytest.raises(ValidationError, match="exactly one"):
+        _run_plan(argv + ["--requests-per-s", "3"])

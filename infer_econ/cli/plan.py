@@ -13,6 +13,8 @@ EPILOG = """examples:
   infer-econ plan --model llama-3.1-70b --hardware h100-sxm h200 --precision fp8 --engine vllm \\
       --devices 2 4 8 --requests-per-s 5 --input-tokens 2000 --output-tokens 400 \\
       --slo-ttft-p99-s 2 --slo-tpot-p99-s 0.05 --usd-per-device-hour 2.5 --json
+  infer-econ plan --model llama-3.1-8b --hardware l40s --precision fp8 --engine vllm \
+      --demand-csv my_hourly_demand.csv --slo-ttft-p99-s 1 --slo-tpot-p99-s 0.05 --provider aws
 """
 
 
@@ -32,9 +34,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--engine", nargs="+", required=True, help="engine id(s)")
     p.add_argument("--devices", nargs="+", type=int, default=[1, 2, 4, 8],
                    help="devices per replica to try (tensor parallel), default 1 2 4 8")
-    p.add_argument("--requests-per-s", type=float, required=True, help="demand, whole fleet [requests/s]")
-    p.add_argument("--input-tokens", type=float, required=True, help="mean prompt length [tokens]")
-    p.add_argument("--output-tokens", type=float, required=True, help="mean output length [tokens]")
+    p.add_argument("--requests-per-s", type=float, help="demand, whole fleet [requests/s]")
+    p.add_argument("--demand-csv", help="hourly demand CSV (hour or timestamp; request_rate_per_s or requests): "
+                   "size for its peak hour")
+    p.add_argument("--input-tokens", type=float, help="mean prompt length [tokens] (or from --demand-csv)")
+    p.add_argument("--output-tokens", type=float, help="mean output length [tokens] (or from --demand-csv)")
     p.add_argument("--slo-ttft-p99-s", type=float, required=True, help="p99 time to first token target [s]")
     p.add_argument("--slo-tpot-p99-s", type=float, required=True, help="p99 time per output token target [s]")
     p.add_argument("--provider", help="cloud provider for prices (cloud_prices catalog), e.g. aws")
@@ -51,11 +55,14 @@ def run(args: argparse.Namespace) -> int:
 
     import polars as pl
 
-    from .. import serving
+    from .. import demand, serving
     from ..errors import ValidationError
 
     if args.usd_per_device_hour is None and not args.provider:
         raise ValidationError("plan: give --provider (prices from the cloud_prices catalog) or --usd-per-device-hour")
+    if (args.requests_per_s is None) == (args.demand_csv is None):
+        raise ValidationError("plan: give exactly one of --requests-per-s and --demand-csv")
+    prof = demand.read_demand_csv(args.demand_csv) if args.demand_csv else None
     if any(d < 1 for d in args.devices):
         raise ValidationError(f"--devices: expected whole numbers >= 1, got {args.devices}")
     rows = list(itertools.product(args.model, args.hardware, args.precision, args.engine, sorted(set(args.devices))))
@@ -65,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
         cand = cand.with_columns(pl.lit(float(args.usd_per_device_hour)).alias("usd_per_device_hour"))
     out = serving.capacity(
         cand,
+        demand=prof,
         request_rate_per_s=args.requests_per_s,
         input_tokens=args.input_tokens,
         output_tokens=args.output_tokens,
@@ -88,6 +96,9 @@ def run(args: argparse.Namespace) -> int:
     with pl.Config(tbl_rows=show.height, tbl_cols=-1, fmt_str_lengths=30, tbl_width_chars=220,
                    tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True):
         print(show)
-    print(f"demand {args.requests_per_s:g} req/s × ({args.input_tokens:g} in + {args.output_tokens:g} out) tokens; "
+    rate = args.requests_per_s if prof is None else float(prof["request_rate_per_s"].max())
+    i_tok = args.input_tokens if args.input_tokens is not None else float(prof["input_tokens"].mean())
+    o_tok = args.output_tokens if args.output_tokens is not None else float(prof["output_tokens"].mean())
+    print(f"demand {rate:g} req/s{' (peak hour)' if prof is not None else ''} × ({i_tok:g} in + {o_tok:g} out) tokens; "
           f"SLO p99 TTFT ≤ {args.slo_ttft_p99_s:g} s, p99 TPOT ≤ {args.slo_tpot_p99_s:g} s")
     return 0
