@@ -640,6 +640,7 @@ def pareto(
     color: str | None = "precision",
     highlight: str | None = None,
     log_x: bool = True,
+    target: float | None = None,
     extra_tooltip: Sequence[str] | None = None,
     title: str | None = "Cost vs accuracy: the Pareto frontier",
 ):
@@ -658,6 +659,8 @@ def pareto(
         ``text`` value to emphasise.
     log_x : bool
         Log scale for the cost axis.
+    target : float, optional
+        A quality target drawn as a dashed line (Vega param ``target``).
     extra_tooltip : sequence of str, optional
         More tooltip columns.
     title : str, optional
@@ -692,7 +695,16 @@ def pareto(
     labels = base.mark_text(align="left", dx=7, dy=-5, fontSize=10).encode(
         x=xs, y=alt.Y(y, type="quantitative"), text=alt.Text(text, type="nominal")
     )
-    return theme(alt.layer(line, points, labels), title=title)
+    layers = [line, points, labels]
+    chart_params = []
+    if target is not None:
+        chart_params.append(alt.param(name="target", value=target))
+        layers.append(base.transform_aggregate(_n="count()").mark_rule(color="#c0392b", strokeDash=[5, 4])
+                      .encode(y=alt.YDatum(alt.expr("target"), type="quantitative")))
+    chart = alt.layer(*layers)
+    if chart_params:
+        chart = chart.add_params(*chart_params)
+    return theme(chart, title=title)
 
 
 def batch_frontier(

@@ -392,3 +392,21 @@ def test_build_vs_buy_too_few_devices_is_a_message_not_an_error():
     app.set(model="llama-3.1-405b", n_devices=1)
     assert app.state.error is None and "does not run" in app.state.message
     assert app.state.headline["self_hosted_usd_per_month"] is None
+
+
+def test_model_size_frontier_target_and_volume():
+    app = apps.model_size()
+    assert app.state.error is None, app.state.traceback
+    f = app.state.frames["models"]
+    front = f.filter("on_frontier").sort("usd_per_month")
+    assert front["quality"].is_sorted()  # along the frontier, paying more buys more quality
+    pick = app.state.headline["good_enough_model"]
+    row = f.filter(model=pick).row(0, named=True)
+    assert row["quality"] >= 70.0
+    assert row["usd_per_month"] == f.filter(pl.col("quality") >= 70.0)["usd_per_month"].min()
+    before = app.state.headline["good_enough_usd_per_month"]
+    app.knobs["requests_per_day"].value = 1_000_000.0
+    assert app.state.headline["good_enough_usd_per_month"] == pytest.approx(10 * before)
+    app.knobs["quality_target"].value = 95.0  # the slider maximum; no catalog model scores this
+    assert app.state.headline["good_enough_model"] is None and "lower the target" in app.state.message
+    assert app.chart("models").jchart.params.target == 95.0

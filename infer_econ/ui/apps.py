@@ -22,7 +22,7 @@ from .cards import Card, Cards
 from .core import App, ChartView, Result, TableView
 from . import knobs as K
 
-__all__ = ["start_here", "hardware", "quantization", "latency", "build_vs_buy", "PRIMARY_CLASS"]
+__all__ = ["start_here", "hardware", "quantization", "latency", "build_vs_buy", "model_size", "PRIMARY_CLASS"]
 
 #: CSS class of the sliders the browser tests and benchmarks turn.
 PRIMARY_CLASS = "ie-primary"
@@ -677,3 +677,134 @@ def build_vs_buy(model: str = "llama-3.1-70b", hardware_id: str = "h100-sxm", pr
               ("Build: self-hosted", ["model", "precision", "engine", "hardware", "n_devices", "price_model",
                                       "peak_to_mean", "target_utilization"])]
     return App("Build vs buy: API or self-hosted open weights", ks, compute, views, cards=cards, groups=groups)
+
+
+# --------------------------------------------------------------------------- 02 model size, 07 value of accuracy
+_MODEL_KEYS = ("hardware", "precision", "engine", "input_tokens", "output_tokens", "price_model", "benchmark")
+
+
+def _benchmarks() -> list[str]:
+    q = catalog.load("model_quality")
+    counts = q.filter(pl.col("model").is_not_null()).group_by("benchmark").agg(pl.col("model").n_unique().alias("n"))
+    return counts.filter(pl.col("n") >= 8).sort("n", descending=True)["benchmark"].to_list()
+
+
+@functools.lru_cache(maxsize=32)
+def _model_sweep(key: tuple) -> pl.DataFrame:
+    """Every scored text-generation model on the chosen hardware at 1, 2, 4 or 8 devices: the cheapest layout that runs."""
+    from .. import evaluate, value
+
+    v = dict(key)
+    models = catalog.load("models").filter(pl.col("task") == "text-generation").select(
+        pl.col("id").alias("model"), "total_params_b", "active_params_b", "family")
+    scored = value.model_quality(models.with_columns(pl.lit(v["precision"]).alias("precision")), v["benchmark"])
+    scored = scored.filter(pl.col("quality").is_not_null())
+    ids = scored["model"].to_list()
+    devices = [1, 2, 4, 8]
+    scen = _scenarios(v, rows={"model": [m for m in ids for _ in devices], "n_devices": [d for _ in ids for d in devices]},
+                      hardware=v["hardware"], **_price_columns(v["hardware"], v["price_model"]))
+    out = evaluate(scen).filter(pl.col("fits"))
+    best = out.sort("usd_per_request").group_by("model", maintain_order=True).first()
+    return best.join(scored.select("model", "total_params_b", "active_params_b", "family", "quality",
+                                   "quality_is_unquantized"), on="model", how="inner").select(
+        "model", "family", "total_params_b", "n_devices", "quality", "quality_is_unquantized", "usd_per_request",
+        "usd_per_million_tokens", "output_tokens_per_s", "tpot_s", "usd_per_hour")
+
+
+def _with_frontier(frame: pl.DataFrame, cost: str, quality: str = "quality") -> pl.DataFrame:
+    from .. import value
+
+    front = value.pareto_frontier(frame, cost_col=cost, quality_col=quality)["model"].to_list()
+    return frame.with_columns(pl.col("model").is_in(front).alias("on_frontier"))
+
+
+def model_size(hardware_id: str = "h100-sxm", precision: str = "fp8", benchmark: str = "MMLU") -> App:
+    """Workbook 02: model size vs accuracy vs cost per query; the Pareto frontier; distillation payback.
+
+    Knobs: requests per day (log), quality target, benchmark, hardware,
+    precision, engine, request shape, price model; distillation teacher and
+    student, training tokens. Chart: monthly cost at your volume vs the
+    benchmark score, Pareto frontier (:func:`infer_econ.value.pareto_frontier`)
+    and the target line. Headline: the cheapest model that meets the target,
+    its monthly cost, and the payback of distilling the teacher into the student
+    (:func:`infer_econ.value.training_cost_usd`, :func:`infer_econ.value.lock_in`).
+
+    Examples
+    --------
+    >>> app = model_size()
+    >>> app.state.frames["models"].height >= 5
+    True
+    """
+    from . import units
+
+    benches = _benchmarks()
+    ks = {
+        "requests_per_day": _primary(K.volume(100_000, min=100, max=1e8, unit="requests/day")),
+        "quality_target": K.slider("Quality target", 70.0, 30.0, 95.0, 1.0, unit="benchmark score"),
+        "benchmark": K.dropdown("Benchmark", benches, benchmark if benchmark in benches else benches[0]),
+        "hardware": K.hardware(hardware_id),
+        "precision": K.precision(precision),
+        "engine": K.engine("vllm"),
+        "input_tokens": K.tokens("Prompt", 1000, min=16, max=32768, continuous_update=False),
+        "output_tokens": K.tokens("Output", 250, min=16, max=16384, continuous_update=False),
+        "price_model": K.price_model("on_demand", options=["on_demand", "spot", "reserved_1y", "reserved_3y"]),
+        "teacher": K.model("llama-3-70b", description="Distil from"),
+        "student": K.model("llama-3-8b", description="Into"),
+        "training_tokens": K.log_slider("Distillation tokens", 2e9, 1e7, 1e12, unit="tokens"),
+    }
+
+    def compute(v: dict) -> Result:
+        from .. import value
+        from ..perf import peak_tflops
+
+        key = tuple((k, v[k]) for k in _MODEL_KEYS)
+        sweep = _model_sweep(key).with_columns(
+            units.per_month(pl.col("usd_per_request"), float(v["requests_per_day"])).alias("usd_per_month"))
+        sweep = _with_frontier(sweep, "usd_per_month")
+        ok = sweep.filter(pl.col("quality") >= v["quality_target"]).sort("usd_per_month")
+        pick = ok.row(0, named=True) if ok.height else None
+        headline = {"good_enough_model": pick["model"] if pick else None,
+                    "good_enough_usd_per_month": pick["usd_per_month"] if pick else None,
+                    "good_enough_quality": pick["quality"] if pick else None}
+        teacher, student = _row(sweep, model=v["teacher"]), _row(sweep, model=v["student"])
+        msg = None if pick else "No model in the catalog reaches this score on this benchmark: lower the target."
+        if teacher and student:
+            hw = catalog.load("hardware").filter(pl.col("id") == v["hardware"])
+            peak = peak_tflops(hw, catalog.load("precisions").filter(pl.col("id") == "bf16"))["peak_tflops"].item()
+            params = catalog.load("models").filter(pl.col("id") == v["student"])["total_params_b"].item()
+            price = _self_hosted({**v, "model": v["student"], "n_devices": 1, "batch_size": 0},
+                                 v["hardware"])["usd_per_device_hour"]
+            train = pl.select(value.training_cost_usd(params, float(v["training_tokens"]), peak, price)).item()
+            pair = pl.DataFrame({"api_monthly_cost_usd": [teacher["usd_per_month"]],
+                                 "self_hosted_monthly_cost_usd": [student["usd_per_month"]]})
+            li = value.lock_in(pair, switching_cost_usd=train, horizon_months=12.0).row(0, named=True)
+            headline.update({"distillation_cost_usd": train, "distillation_payback_months": li["switch_payback_months"],
+                             "teacher_quality": teacher["quality"], "student_quality": student["quality"]})
+        else:
+            missing = [m for m, r in ((v["teacher"], teacher), (v["student"], student)) if r is None]
+            msg = (msg + " " if msg else "") + (f"No {v['benchmark']} score or no layout that runs for {', '.join(missing)}: "
+                                                "the distillation is not priced.")
+        return Result(frames={"models": sweep}, headline=headline, message=msg)
+
+    views = [
+        ChartView("models", lambda f: plot.pareto(f, x="usd_per_month", y="quality", color="family", target=70.0,
+                                                  extra_tooltip=["total_params_b", "n_devices", "usd_per_request",
+                                                                 "quality_is_unquantized"],
+                                                  title="Monthly cost at your volume vs benchmark score"),
+                  params=lambda v: {"target": v["quality_target"]}),
+        TableView("models", ["model", "total_params_b", "n_devices", "quality", "usd_per_request", "usd_per_month",
+                             "on_frontier"], {"quality": "float", "usd_per_request": "usd", "usd_per_month": "usd",
+                                              "total_params_b": "float", "n_devices": "int"}),
+    ]
+    cards = Cards([
+        Card("good_enough_model", "Cheapest model meeting the target", "si"),
+        Card("good_enough_usd_per_month", "Its cost per month", "usd"),
+        Card("good_enough_quality", "Its score", "float"),
+        Card("distillation_cost_usd", "Distillation compute", "usd", "", "one-off"),
+        Card("distillation_payback_months", "Distillation pays back in", "months"),
+    ])
+    groups = [("Volume and target", ["requests_per_day", "quality_target", "benchmark"]),
+              ("Deployment", ["hardware", "precision", "engine", "input_tokens", "output_tokens", "price_model"]),
+              ("Distillation", ["teacher", "student", "training_tokens"])]
+    return App("Model size: accuracy vs cost, and when smaller is good enough", ks, compute, views, cards=cards,
+               groups=groups)

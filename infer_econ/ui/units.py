@@ -19,7 +19,7 @@ import polars as pl
 from ..cost import HOURS_PER_MONTH
 
 __all__ = ["DAYS_PER_MONTH", "requests_per_month", "requests_per_s", "tokens_per_month", "per_month", "log_grid",
-           "load_grid"]
+           "load_grid", "fraction"]
 
 #: Days in the billing month [days] (730 h / 24 h).
 DAYS_PER_MONTH = HOURS_PER_MONTH / 24.0
@@ -124,3 +124,18 @@ def load_grid(capacity: float, points: int = 48) -> pl.Series:
     """
     headroom = np.logspace(np.log10(0.995), np.log10(0.002), points)
     return pl.Series(capacity * (1.0 - headroom))
+
+
+def fraction(percent):
+    """A percentage as a fraction (benchmark scores are published in percent).
+
+    Notes
+    -----
+    fraction = percent / 100.
+
+    Examples
+    --------
+    >>> fraction(87.5)
+    0.875
+    """
+    return percent / 100.0
