@@ -542,3 +542,17 @@ def test_cli_plan_demand_csv(capsys):
     assert "demand 23.6593 req/s (peak hour)" in out
     with pytest.raises(ValidationError, match="exactly one"):
         _run_plan(argv + ["--requests-per-s", "3"])
+
+
+def test_cli_validate_has_serving_section(tmp_path):
+    pytest.importorskip("infer_econ.perf")
+    import argparse
+
+    from infer_econ.cli import validate
+
+    assert validate.serving_report in validate.REPORTS
+    out = tmp_path / "serving_pred.csv"
+    args = argparse.Namespace(serving_measurements=None, serving_predictions=str(out))
+    text = validate.serving_report(args)
+    assert "Serving under load" in text and "TPOT mean" in text and "excluded:" in text
+    assert pl.read_csv(out)["mode"].unique().sort().to_list() == ["anchored", "end_to_end"]

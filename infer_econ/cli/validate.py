@@ -54,8 +54,37 @@ def _save_chart(chart, path: Path) -> None:
     path.write_bytes(data)
 
 
+def serving_report(args: argparse.Namespace) -> str:
+    """Serving under load (TTFT, TPOT at load) vs ``data/serving_measurements.csv`` and the serving rows."""
+    import polars as pl
+
+    from .. import catalog, serving
+
+    meas = catalog.load("serving_measurements", extra=args.serving_measurements) if args.serving_measurements else None
+    lines = ["Serving under load: predicted vs measured TTFT / TPOT (median |error| over scored rows; target 30 %)"]
+    frames = []
+    for mode, anchored in (("end to end (estimator + load model)", False),
+                           ("load model alone (anchored at each series' lightest load)", True)):
+        rep = serving.validation_report(meas, anchored=anchored)
+        frames.append(rep.with_columns(pl.lit("anchored" if anchored else "end_to_end").alias("mode")))
+        summ = serving.validation_summary(rep)
+        lines.append(f"  {mode}:")
+        for r in summ.iter_rows(named=True):
+            lines.append(
+                f"    {r['metric'].upper():4s} {r['statistic']:4s}  n={r['rows']:4d}  median {r['median_abs_error_pct']:6.1f} %"
+                f"  p90 {r['p90_abs_error_pct']:6.1f} %  within 30 % {100 * r['within_30_pct_share']:5.1f} %"
+                f"  {'meets target' if r['meets_target'] else 'misses target'}")
+        if not anchored:
+            ex = rep.filter(~pl.col("included")).group_by("excluded_reason").len().sort("len", descending=True)
+            lines.append("    excluded: " + "; ".join(f"{why} ({n})" for why, n in ex.iter_rows()))
+    if args.serving_predictions:
+        pl.concat(frames).write_csv(args.serving_predictions)
+        lines.append(f"serving predictions written to {args.serving_predictions}")
+    return "\n".join(lines)
+
+
 #: report sections, in the order printed
-REPORTS = [perf_report]
+REPORTS = [perf_report, serving_report]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -74,6 +103,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="also refit without each hardware family and predict it (leave-one-family-out; ~1 min)")
     p.add_argument("--chart", help="write the predicted-vs-measured chart (.png, .svg or .html)")
     p.add_argument("--predictions", help="write every prediction with its error to this CSV")
+    p.add_argument("--serving-measurements",
+                   help="your own load points (schema of data/serving_measurements.csv), added to the shipped ones")
+    p.add_argument("--serving-predictions", help="write every serving prediction with its error to this CSV")
     p.set_defaults(run=run)
 
 
