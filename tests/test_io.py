@@ -693,3 +693,35 @@ def test_fuzz_sheets(tmp_path, text):
         io.load_user_catalog("cloud_prices", p)
     except InferEconError:
         pass
+
+
+def test_report_lists_the_catalog_rows_behind_the_figures():
+    from infer_econ import catalog
+
+    hw = catalog.get("hardware", "h100-sxm")
+    result = pl.DataFrame({"model": ["llama-3.1-8b"], "hardware": ["h100-sxm"], "precision": ["bf16"],
+                           "engine": ["vllm"], "usd_per_hour": [3.9]})
+    used = io.catalog_sources({"r": result})
+    assert used.select("catalog", "id").rows() == [("engines", "vllm"), ("hardware", "h100-sxm"),
+                                                   ("models", "llama-3.1-8b"), ("precisions", "bf16")]
+    assert used.filter(pl.col("id") == "h100-sxm")["source"].item() == hw["source"]
+    title = catalog.get("sources", hw["source"])["title"]
+    page = io.report_html({"model": "llama-3.1-8b"}, {"r": result})
+    import html as _html
+
+    assert _html.escape(title) in page and "Catalog values used" in page
+
+
+def test_report_user_rows_are_marked_as_given_by_the_user():
+    from infer_econ import catalog
+
+    mine = catalog.load("cloud_prices").filter(pl.col("origin") == "shipped").head(1).with_columns(
+        pl.lit("acme:8xh100:eu:reserved_1y").alias("id"), pl.lit("our 2025 contract").alias("source"))
+    prices = catalog.load("cloud_prices", extra=mine.drop("origin"))
+    used = io.catalog_sources({"r": pl.DataFrame({"price_id": ["acme:8xh100:eu:reserved_1y"]})},
+                              catalogs={"cloud_prices": prices})
+    row = used.row(0, named=True)
+    assert (row["origin"], row["source"], row["title"]) == ("user", "our 2025 contract", None)
+    page = io.report_html({}, {"r": pl.DataFrame({"price_id": ["acme:8xh100:eu:reserved_1y"]})},
+                          catalogs={"cloud_prices": prices})
+    assert "our 2025 contract" in page and "given by the user" in page

@@ -31,7 +31,17 @@ from ._common import (
     normalize_model_name,
     resolve_model,
 )
-from .export import atomic_write, chart_svg, collect_sources, export_chart, export_frame, report_html, write_report
+from .export import (
+    ID_COLUMNS_CATALOGS,
+    atomic_write,
+    catalog_sources,
+    chart_svg,
+    collect_sources,
+    export_chart,
+    export_frame,
+    report_html,
+    write_report,
+)
 from .progress import Progressed, chunk_frame, run_with_progress, sweep
 from .sheets import load_user_catalog, read_sheet
 from .readers import (
@@ -55,7 +65,8 @@ __all__ = [
     "normalize_model_name", "model_id_candidates", "resolve_model",
     "read_vllm_bench", "read_sglang_bench", "read_aiperf", "read_llama_bench", "read_mlperf_summary",
     "read_calibration_csv", "read_any", "sniff_format",
-    "atomic_write", "export_frame", "export_chart", "chart_svg", "collect_sources", "report_html", "write_report",
+    "atomic_write", "export_frame", "export_chart", "chart_svg", "collect_sources", "catalog_sources", "ID_COLUMNS_CATALOGS",
+    "report_html", "write_report",
     "Progressed", "run_with_progress", "chunk_frame", "sweep",
     "read_sheet", "load_user_catalog",
 ]

@@ -23,7 +23,7 @@ import polars as pl
 from ..errors import ValidationError
 
 __all__ = ["atomic_write", "export_frame", "export_chart", "chart_svg", "report_html", "write_report",
-           "collect_sources"]
+           "collect_sources", "catalog_sources", "ID_COLUMNS_CATALOGS"]
 
 _FRAME_SUFFIXES = (".csv", ".parquet", ".json", ".ndjson", ".jsonl")
 _CHART_SUFFIXES = (".svg", ".png", ".html")
@@ -205,6 +205,82 @@ def collect_sources(frames: Mapping[str, pl.DataFrame] | None = None, sources: I
     return sorted(keys)
 
 
+#: result/scenario columns whose values are ids of a catalog row (the row's ``source`` is then a value used)
+ID_COLUMNS_CATALOGS = {
+    "model": "models", "hardware": "hardware", "precision": "precisions", "kv_precision": "precisions",
+    "engine": "engines", "price_id": "cloud_prices", "grid_region": "grid_carbon",
+    "electricity_region": "electricity_prices", "api_model": "api_prices",
+}
+
+
+def catalog_sources(frames: Mapping[str, pl.DataFrame] | None = None, scenario: Mapping[str, Any] | None = None,
+                    catalogs: Mapping[str, pl.DataFrame] | None = None) -> pl.DataFrame:
+    """The catalog rows behind a result and their sources, one row per (catalog, id).
+
+    Parameters
+    ----------
+    frames : mapping of str to polars.DataFrame, optional
+        Result frames; their id columns (see :data:`ID_COLUMNS_CATALOGS`:
+        ``model``, ``hardware``, ``price_id``, ``grid_region`` …) name the
+        catalog rows used.
+    scenario : mapping, optional
+        Scenario knobs; string values of the same keys count too.
+    catalogs : mapping of str to polars.DataFrame, optional
+        Extended catalogs (with a user's rows) to look ids up in; default the
+        shipped ones.
+
+    Returns
+    -------
+    polars.DataFrame
+        Columns ``catalog``, ``id``, ``origin`` (shipped / user), ``source``
+        (a ``data/sources.csv`` key, or a user's free text), ``title``,
+        ``publisher``, ``url``, ``as_of`` (of the source), sorted. Ids not in
+        their catalog are left out.
+
+    Examples
+    --------
+    >>> s = catalog_sources({"r": pl.DataFrame({"hardware": ["h100-sxm"], "x": [1]})})
+    >>> s.select("catalog", "id").rows()
+    [('hardware', 'h100-sxm')]
+    >>> s["title"].item() is not None
+    True
+    """
+    from .. import catalog
+
+    wanted: dict[str, set[str]] = {}
+    for f in (frames or {}).values():
+        if isinstance(f, pl.LazyFrame):
+            f = f.collect()
+        for col, cat in ID_COLUMNS_CATALOGS.items():
+            dtype = f.schema.get(col)
+            if dtype is not None and (dtype == pl.String or isinstance(dtype, (pl.Categorical, pl.Enum))):
+                wanted.setdefault(cat, set()).update(str(v) for v in f[col].drop_nulls().unique().to_list())
+    for col, cat in ID_COLUMNS_CATALOGS.items():
+        v = (scenario or {}).get(col)
+        if isinstance(v, str) and v:
+            wanted.setdefault(cat, set()).add(v)
+    rows = []
+    for cat, ids in sorted(wanted.items()):
+        frame = (catalogs or {}).get(cat)
+        if frame is None:
+            if cat not in catalog.names():
+                continue
+            frame = catalog.load(cat)
+        have = frame.filter(pl.col("id").is_in(sorted(ids)))
+        origin = have["origin"] if "origin" in have.columns else pl.Series(["shipped"] * have.height)
+        for i, src, org in zip(have["id"].to_list(), have["source"].to_list(), origin.to_list()):
+            rows.append({"catalog": cat, "id": i, "origin": org, "source": src})
+    out = pl.DataFrame(rows, schema={"catalog": pl.String, "id": pl.String, "origin": pl.String, "source": pl.String})
+    src = catalog.load("sources").select(
+        pl.col("id").alias("source"), "title", "publisher", "url", pl.col("as_of").alias("as_of"))
+    out = out.join(src, on="source", how="left")
+    # a user row's source is free text, never a key: do not attach a shipped source's title to it
+    out = out.with_columns(
+        pl.when(pl.col("origin") == "user").then(None).otherwise(pl.col(c)).alias(c)
+        for c in ("title", "publisher", "url", "as_of"))
+    return out.sort("catalog", "id")
+
+
 def _fmt(v: Any) -> str:
     if v is None:
         return "—"
@@ -239,7 +315,8 @@ figure{margin:1em 0}figcaption{font-weight:600}"""
 
 def report_html(scenario: Mapping[str, Any], frames: Mapping[str, pl.DataFrame] | None = None,
                 charts: Mapping[str, Any] | None = None, sources: Iterable[str] | None = None, *,
-                title: str = "infer-econ report", max_rows: int = 50) -> str:
+                catalogs: Mapping[str, pl.DataFrame] | None = None, title: str = "infer-econ report",
+                max_rows: int = 50) -> str:
     """Build the planner's one-page HTML report: scenario, figures, charts and sources.
 
     Parameters
@@ -253,10 +330,14 @@ def report_html(scenario: Mapping[str, Any], frames: Mapping[str, pl.DataFrame] 
     charts : mapping of str to altair chart, optional
         Titled charts, inlined as SVG (no script, no external asset).
     sources : iterable of str, optional
-        Source keys of the catalog values used; the ``source`` / ``*_source``
-        columns of ``frames`` are added (:func:`collect_sources`). Each key is
-        looked up in ``catalog.load('sources')``; keys not there (a user's own
-        rows) are listed as given by the user.
+        Further source keys; the ``source`` / ``*_source`` columns of
+        ``frames`` are added (:func:`collect_sources`). Each key is looked up
+        in ``catalog.load('sources')``; keys not there are listed as given by
+        the user.
+    catalogs : mapping of str to polars.DataFrame, optional
+        Extended catalogs the figures were computed with (a user's rows); the
+        catalog rows behind the figures (:func:`catalog_sources`: model,
+        hardware, price row, grid region …) are listed with their sources.
     title : str
         Page title.
     max_rows : int
@@ -306,9 +387,21 @@ def report_html(scenario: Mapping[str, Any], frames: Mapping[str, pl.DataFrame] 
         for name, c in charts.items():
             svg = chart_svg(c)
             parts.append(f"<figure><figcaption>{html.escape(str(name))}</figcaption>{svg}</figure>")
-    keys = collect_sources(frames, sources)
+    used = catalog_sources(frames, scenario, catalogs)
     parts.append("<h2>Sources</h2>")
+    if used.height:
+        parts.append("<h3>Catalog values used</h3><table><thead><tr><th>catalog</th><th>id</th><th>source</th>"
+                     "<th>title</th><th>publisher</th><th>where</th><th>as of</th></tr></thead><tbody>")
+        for r in used.iter_rows(named=True):
+            if r["origin"] == "user":
+                cells = [r["catalog"], r["id"], r["source"], "given by the user", None, None, None]
+            else:
+                cells = [r["catalog"], r["id"], r["source"], r["title"], r["publisher"], r["url"], r["as_of"]]
+            parts.append("<tr>" + "".join(f"<td>{html.escape(_fmt(c))}</td>" for c in cells) + "</tr>")
+        parts.append("</tbody></table>")
+    keys = [k for k in collect_sources(frames, sources) if k not in set(used["id"].to_list())]
     if keys:
+        parts.append("<h3>Other sources</h3>")
         known = catalog.load("sources")
         known = known.filter(pl.col("id").is_in(keys))
         by_id = {r["id"]: r for r in known.iter_rows(named=True)}
@@ -323,7 +416,7 @@ def report_html(scenario: Mapping[str, Any], frames: Mapping[str, pl.DataFrame] 
                 parts.append("<tr>" + "".join(f"<td>{html.escape(_fmt(r.get(c)))}</td>"
                                               for c in ("id", "title", "publisher", "url", "as_of")) + "</tr>")
         parts.append("</tbody></table>")
-    else:
+    if not keys and not used.height:
         parts.append("<p class='note'>No catalog values with a source were used.</p>")
     parts.append("</body></html>")
     return "".join(parts)
