@@ -221,3 +221,20 @@ def test_end_to_end_energy_per_token_against_measurements():
     out = evaluate(s)
     err = (out["accelerator_energy_j_per_output_token"] / m["energy"] - 1).abs()
     assert m.height >= 60 and err.median() < 0.30
+
+
+def test_cli_estimate_with_price_options_gives_the_same_columns(capsys):
+    import json
+
+    from infer_econ.cli import main
+
+    args = CLI[1:] + ["--provider", "lambda", "--utilization", "0.6", "--json"]
+    assert main(["estimate"] + args) == 0
+    est = json.loads(capsys.readouterr().out)
+    assert main(["evaluate"] + args) == 0
+    ev = json.loads(capsys.readouterr().out)
+    for col in pipeline.ECONOMICS_COLUMNS:
+        assert est[col] == ev[col], col
+    # without price options estimate prints no economics
+    assert main(["estimate"] + CLI[1:] + ["--json"]) == 0
+    assert "usd_per_hour" not in json.loads(capsys.readouterr().out)

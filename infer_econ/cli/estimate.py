@@ -76,6 +76,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_scenario_arguments(p)
+    from .evaluate import add_price_arguments  # price options: the economics columns of ``evaluate`` are added
+
+    add_price_arguments(p)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(run=run)
 
@@ -124,8 +127,15 @@ def format_table(row: dict) -> str:
 def run(args: argparse.Namespace) -> int:
     from .. import perf
 
+    from .evaluate import price_columns, with_price_columns
+
     frame = scenario_from_args(args)
-    row = perf.estimate(frame, efficiency=efficiency_from_args(args)).row(0, named=True)
+    est = perf.estimate(with_price_columns(frame, args), efficiency=efficiency_from_args(args))
+    if price_columns(args):  # price options given: the same economics columns as ``infer-econ evaluate``
+        from ..pipeline import add_economics
+
+        est = add_economics(est)
+    row = est.row(0, named=True)
     if args.json:
         json.dump({k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()},
                   sys.stdout, indent=1, default=str)
@@ -135,6 +145,11 @@ def run(args: argparse.Namespace) -> int:
     print(head)
     print("-" * len(head))
     print(format_table(row))
+    if price_columns(args):
+        from .evaluate import SHOWN
+
+        for key in SHOWN[5:]:
+            print(f"{key:<48} {_fmt(row.get(key))}")
     if not row["fits"]:
         why = {
             "unsupported": "the engine does not run this precision, this vendor's hardware or tensor parallelism",

@@ -47,46 +47,16 @@ def price_columns(args: argparse.Namespace) -> dict:
     return {col: getattr(args, col) for _, col, _, _ in PRICE_OPTIONS if getattr(args, col, None) is not None}
 
 
-def _estimate_cli():
-    """The estimator's CLI module, or None while it does not exist."""
-    import importlib
-
-    try:
-        return importlib.import_module(f"{__package__}.estimate")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"{__package__}.estimate":
-            raise
-        return None
-
-
 def _add_scenario_arguments(p: argparse.ArgumentParser) -> None:
-    est_cli = _estimate_cli()  # the estimator's own argument builder, when its CLI module provides one
-    if est_cli is not None and hasattr(est_cli, "add_scenario_arguments"):
-        est_cli.add_scenario_arguments(p)
-        return
-    p.add_argument("--model", required=True, help="models catalog id")
-    p.add_argument("--hardware", required=True, help="hardware catalog id")
-    p.add_argument("--precision", required=True, help="precisions catalog id")
-    p.add_argument("--engine", required=True, help="engines catalog id")
-    p.add_argument("--devices", dest="n_devices", type=int, required=True, help="devices in the deployment")
-    p.add_argument("--batch", dest="batch_size", type=int, default=None, help="concurrent sequences (default: max)")
-    p.add_argument("--input-tokens", type=int, required=True, help="prompt tokens per request")
-    p.add_argument("--output-tokens", type=int, required=True, help="output tokens per request")
-    p.add_argument("--context-depth", type=int, default=None, help="tokens already cached before the prompt")
+    from .estimate import add_scenario_arguments  # the estimator's own argument builder
+
+    add_scenario_arguments(p)
 
 
 def _scenario(args: argparse.Namespace):
-    import polars as pl
+    from .estimate import scenario_from_args
 
-    est_cli = _estimate_cli()
-    if est_cli is not None and hasattr(est_cli, "scenario_frame"):
-        return est_cli.scenario_frame(args)
-    cols = {k: getattr(args, k) for k in ("model", "hardware", "precision", "engine", "n_devices", "input_tokens", "output_tokens")}
-    frame = pl.DataFrame({k: [v] for k, v in cols.items()})
-    for k in ("batch_size", "context_depth"):
-        if getattr(args, k, None) is not None:
-            frame = frame.with_columns(pl.lit(getattr(args, k), pl.Int64).alias(k))
-    return frame
+    return scenario_from_args(args)
 
 
 def with_price_columns(frame, args: argparse.Namespace):
@@ -150,10 +120,11 @@ def run(args: argparse.Namespace) -> int:
     import polars as pl
 
     from ..pipeline import evaluate
+    from .estimate import efficiency_from_args
 
     frame = with_price_columns(_scenario(args), args)
     if args.request_rate_per_s is not None:
         frame = frame.with_columns(pl.lit(args.request_rate_per_s).alias("request_rate_per_s"))
-    out = evaluate(frame, uncertainty=args.uncertainty, draws=args.draws, seed=args.seed)
+    out = evaluate(frame, uncertainty=args.uncertainty, draws=args.draws, seed=args.seed, efficiency=efficiency_from_args(args))
     print_result(out, args.json)
     return 0
