@@ -195,7 +195,8 @@ def _parse(raw: pl.DataFrame, sch: pl.DataFrame, where: str, *, user: bool) -> p
             )
         elif dtype == pl.Int64:
             as_float = s.cast(pl.Float64, strict=False)
-            integral = as_float.is_not_null() & as_float.is_finite() & (as_float == as_float.round(0))
+            integral = (as_float.is_not_null() & as_float.is_finite() & (as_float.abs() < 2.0**63)
+                        & (as_float == as_float.round(0)))
             cast = pl.select(pl.when(integral).then(as_float).otherwise(None).cast(pl.Int64).alias(c)).to_series()
         else:
             cast = s.cast(dtype, strict=False)

@@ -406,7 +406,7 @@ for r in _schema_rows("hardware"):
         if r["max"] is not None:
             tries.append((f"{r['max'] * 10:g} (above the maximum {r['max']:g})", f"{r['max'] * 10:g}"))
         if dt == "int":
-            tries.append(("2.5 (not whole)", "2.5"))
+            tries += [("2.5 (not whole)", "2.5"), ("1e19 (beyond 64-bit integers)", "1e19")]
     if dt == "bool":
         tries.append(("'maybe'", "maybe"))
     if r["allowed"]:

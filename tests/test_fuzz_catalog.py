@@ -1,0 +1,225 @@
+"""Fuzzing the file readers: whatever the bytes, only the documented error type (InferEconError) escapes.
+
+Readers fuzzed: the catalog ``extra=`` CSV reader (random text, random bytes,
+mutations of a valid user file), the benchmark importers (``io.read_any`` on
+random bytes and on mutated sample files of every supported tool), hourly
+demand CSVs and scenario JSON files (random bytes, mutated valid files).
+A mutated file that still parses must give a frame that passes validation
+again (a load never returns something it would refuse).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from infer_econ import catalog, demand, io, scenario
+from infer_econ.errors import InferEconError
+
+FUZZ = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+DIR = Path(tempfile.mkdtemp(prefix="ie-fuzz-"))
+SAMPLES = Path(__file__).resolve().parent / "data"
+
+
+def _user_row(name: str) -> str:
+    row = catalog.load(name).head(1).drop("origin")
+    return row.with_columns(pl.lit("my-own-id").alias("id"), pl.lit("my own quote").alias("source")).write_csv()
+
+
+VALID = {name: _user_row(name) for name in ("hardware", "cloud_prices", "models", "api_prices")}
+
+
+@st.composite
+def mutated(draw, text: str):
+    """A valid text with a few random edits: delete, insert, replace, duplicate or drop a line, swap fields."""
+    s = text
+    for _ in range(draw(st.integers(1, 4))):
+        op = draw(st.sampled_from(["delete", "insert", "replace", "dup_line", "drop_line", "swap_fields", "cell"]))
+        n = len(s)
+        if op == "delete" and n:
+            i = draw(st.integers(0, n - 1))
+            j = draw(st.integers(i, min(n, i + 8)))
+            s = s[:i] + s[j:]
+        elif op == "insert":
+            i = draw(st.integers(0, n))
+            s = s[:i] + draw(st.text(min_size=1, max_size=6)) + s[i:]
+        elif op == "replace" and n:
+            i = draw(st.integers(0, n - 1))
+            s = s[:i] + draw(st.sampled_from([",", '"', "\n", "\r", ";", "\x00", "é", "-", "1", "e", "NaN"])) + s[i + 1:]
+        elif op in ("dup_line", "drop_line"):
+            lines = s.split("\n")
+            i = draw(st.integers(0, len(lines) - 1))
+            lines = lines[:i] + ([lines[i]] if op == "dup_line" else []) + lines[i:] if op == "dup_line" \
+                else lines[:i] + lines[i + 1:]
+            s = "\n".join(lines)
+        elif op == "swap_fields":
+            lines = s.split("\n")
+            i = draw(st.integers(0, len(lines) - 1))
+            parts = lines[i].split(",")
+            if len(parts) > 1:
+                a = draw(st.integers(0, len(parts) - 1))
+                b = draw(st.integers(0, len(parts) - 1))
+                parts[a], parts[b] = parts[b], parts[a]
+                lines[i] = ",".join(parts)
+            s = "\n".join(lines)
+        elif op == "cell":
+            lines = s.split("\n")
+            if len(lines) > 1:
+                parts = lines[1].split(",")
+                k = draw(st.integers(0, len(parts) - 1))
+                parts[k] = draw(st.one_of(st.text(max_size=8), st.sampled_from(
+                    ["", "nan", "inf", "-inf", "-1", "0", "1e400", "2,50", "true", "yes", "9999999999999999999999"])))
+                lines[1] = ",".join(parts)
+            s = "\n".join(lines)
+    return s
+
+
+def _write(name: str, content: str | bytes) -> Path:
+    p = DIR / name
+    if isinstance(content, str):
+        p.write_text(content, encoding="utf-8", errors="surrogatepass")
+    else:
+        p.write_bytes(content)
+    return p
+
+
+def _only_documented(fn, *args, **kw):
+    try:
+        return fn(*args, **kw)
+    except InferEconError:
+        return None
+
+
+# ----------------------------------------------------------------------------- catalog extra= files
+@FUZZ
+@given(name=st.sampled_from(sorted(VALID)), text=st.text(max_size=400))
+def test_catalog_random_text(name, text):
+    p = _write("random.csv", text)
+    before = p.read_bytes()
+    _only_documented(catalog.load, name, extra=p)
+    assert p.read_bytes() == before
+
+
+@FUZZ
+@given(name=st.sampled_from(sorted(VALID)), data=st.binary(max_size=400))
+def test_catalog_random_bytes(name, data):
+    p = _write("random.bin", data)
+    _only_documented(catalog.load, name, extra=p)
+    assert p.read_bytes() == data
+
+
+@FUZZ
+@given(name=st.sampled_from(sorted(VALID)), data=st.data())
+def test_catalog_mutated_valid_file(name, data):
+    text = data.draw(mutated(VALID[name]))
+    p = _write("mutated.csv", text)
+    before = p.read_bytes()
+    out = _only_documented(catalog.load, name, extra=p)
+    assert p.read_bytes() == before
+    if out is not None:  # what loads passes validation again, and keeps the shipped rows
+        user = out.filter(pl.col("origin") == "user").drop("origin")
+        assert user.height >= 1
+        again = catalog.load(name, extra=user)
+        assert again.height == out.height
+        assert set(catalog.ids(name)) - set(user["id"].to_list()) <= set(out["id"].to_list())
+
+
+@FUZZ
+@given(data=st.data())
+def test_catalog_mutated_frame(data):
+    """An extra frame with random cells of random types never escapes as a raw polars error."""
+    base = pl.read_csv(VALID["cloud_prices"].encode(), infer_schema=False)
+    col = data.draw(st.sampled_from(base.columns))
+    value = data.draw(st.one_of(st.none(), st.integers(-10**6, 10**6), st.floats(allow_nan=True),
+                                st.text(max_size=10), st.booleans()))
+    frame = base.with_columns(pl.Series(col, [value], strict=False))
+    _only_documented(catalog.load, "cloud_prices", extra=frame)
+
+
+# ----------------------------------------------------------------------------- benchmark uploads
+SAMPLE_FILES = sorted(p for p in SAMPLES.iterdir() if p.is_file() and p.name != "scenario_v1.json")
+IDS = {"hardware": "h100-sxm", "precision": "bf16", "n_devices": 1}
+
+
+@FUZZ
+@given(data=st.binary(max_size=600))
+def test_read_any_random_bytes(data):
+    p = _write("upload.bin", data)
+    _only_documented(io.read_any, p, **IDS)
+
+
+@FUZZ
+@given(sample=st.sampled_from(SAMPLE_FILES), data=st.data())
+def test_read_any_mutated_samples(sample, data):
+    text = data.draw(mutated(sample.read_text(encoding="utf-8")))
+    p = _write("mutated" + sample.suffix, text)
+    before = p.read_bytes()
+    out = _only_documented(io.read_any, p, **IDS)
+    assert p.read_bytes() == before
+    if out is not None:
+        assert isinstance(out, pl.DataFrame)
+
+
+@FUZZ
+@given(fmt=st.sampled_from(sorted(io.FORMATS)), sample=st.sampled_from(SAMPLE_FILES), data=st.data())
+def test_every_reader_on_every_other_format(fmt, sample, data):
+    """A file of one tool handed to another tool's reader: a clear error, never a crash."""
+    text = data.draw(st.one_of(st.just(sample.read_text(encoding="utf-8")), mutated(sample.read_text("utf-8"))))
+    p = _write("other" + sample.suffix, text)
+    _only_documented(io.read_any, p, format=fmt, **IDS)
+
+
+# ----------------------------------------------------------------------------- demand CSVs
+DEMAND = "hour,requests,input_tokens,output_tokens\n0,3600,1000,200\n1,7200,1000,200\n2,1800,900,150\n"
+
+
+@FUZZ
+@given(data=st.data())
+def test_demand_mutated_and_random(data):
+    text = data.draw(st.one_of(mutated(DEMAND), st.text(max_size=300)))
+    p = _write("demand.csv", text)
+    out = _only_documented(demand.read_demand_csv, p)
+    if out is not None:
+        assert (out["request_rate_per_s"] >= 0).all()
+
+
+# ----------------------------------------------------------------------------- scenario JSON
+GOOD = scenario.dumps({"model": "llama-3.1-8b", "hardware": "h100-sxm", "precision": "bf16", "engine": "vllm",
+                       "n_devices": 2, "tensor_parallel": 2, "input_tokens": 1000, "output_tokens": 200,
+                       "request_rate_per_s": 3.5, "utilization": 0.6, "notes": "try this"})
+
+
+@FUZZ
+@given(data=st.data())
+def test_scenario_mutated_and_random(data):
+    content = data.draw(st.one_of(mutated(GOOD), st.binary(max_size=300), mutated(
+        (SAMPLES / "scenario_v1.json").read_text(encoding="utf-8"))))
+    p = _write("plan.json", content)
+    out = _only_documented(scenario.load, p)
+    if out is not None:  # what loads saves and loads back identically
+        q = scenario.save(DIR / "again.json", out)
+        assert scenario.load(q) == out
+
+
+@pytest.mark.parametrize("sample", SAMPLE_FILES, ids=lambda p: p.name)
+def test_samples_truncated_at_every_tenth(sample):
+    """Each sample cut short (a half-uploaded file) at 10 %, 20 %, … gives a clear error or a valid frame."""
+    raw = sample.read_bytes()
+    for k in range(1, 10):
+        p = _write("cut" + sample.suffix, raw[: len(raw) * k // 10])
+        _only_documented(io.read_any, p, **IDS)
+
+
+def test_scenario_truncated_at_every_byte():
+    text = GOOD.rstrip()
+    for k in range(len(text)):
+        p = _write("cut.json", text[:k])
+        with pytest.raises(InferEconError):
+            scenario.load(p)
+    assert json.loads(GOOD)["schema_version"] == scenario.SCHEMA_VERSION
