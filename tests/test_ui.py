@@ -410,3 +410,18 @@ def test_model_size_frontier_target_and_volume():
     app.knobs["quality_target"].value = 95.0  # the slider maximum; no catalog model scores this
     assert app.state.headline["good_enough_model"] is None and "lower the target" in app.state.message
     assert app.chart("models").jchart.params.target == 95.0
+
+
+def test_value_of_accuracy_marginal_value_and_cascade():
+    app = apps.value_of_accuracy()
+    assert app.state.error is None, app.state.traceback
+    # 100,000/day × 730/24 days × (0.05 + 0.02) × 0.01 = 2129.17 USD per month
+    assert app.state.headline["marginal_value_of_accuracy_usd"] == pytest.approx(100_000 * 730 / 24 * 0.07 * 0.01)
+    nv = app.state.frames["net_value"]
+    assert nv["net_value_usd_per_month"].is_sorted(descending=True)
+    casc = app.state.frames["cascade"]
+    assert casc["cascade_usd_per_request"].is_sorted()  # escalating more costs more
+    before = app.chart("net_value").rows()
+    app.knobs["value_per_correct_usd"].value = 1.0
+    assert app.chart("net_value").rows() != before
+    assert app.state.headline["marginal_value_of_accuracy_usd"] == pytest.approx(100_000 * 730 / 24 * 1.02 * 0.01)

@@ -22,7 +22,7 @@ from .cards import Card, Cards
 from .core import App, ChartView, Result, TableView
 from . import knobs as K
 
-__all__ = ["start_here", "hardware", "quantization", "latency", "build_vs_buy", "model_size", "PRIMARY_CLASS"]
+__all__ = ["start_here", "hardware", "quantization", "latency", "build_vs_buy", "model_size", "value_of_accuracy", "PRIMARY_CLASS"]
 
 #: CSS class of the sliders the browser tests and benchmarks turn.
 PRIMARY_CLASS = "ie-primary"
@@ -808,3 +808,112 @@ def model_size(hardware_id: str = "h100-sxm", precision: str = "fp8", benchmark:
               ("Distillation", ["teacher", "student", "training_tokens"])]
     return App("Model size: accuracy vs cost, and when smaller is good enough", ks, compute, views, cards=cards,
                groups=groups)
+
+
+def value_of_accuracy(hardware_id: str = "h100-sxm", precision: str = "fp8", benchmark: str = "MMLU",
+                      small: str = "qwen2.5-7b", large: str = "qwen2.5-72b") -> App:
+    """Workbook 07: is +1 % accuracy worth it at my volume? Net value per model, marginal value, cascades.
+
+    Knobs: value of a correct answer and cost of an error [USD] (log),
+    requests per day (log), benchmark, hardware, precision, price model; the
+    cascade's small and large models, escalation share and how much better than
+    average the small model does on the requests it keeps. Charts: net value per
+    month per model (:func:`infer_econ.value.net_value_usd`, benchmark score
+    as accuracy); the cascade's accuracy and cost per request against the
+    escalation share (:func:`infer_econ.value.cascade`). Headline: the most
+    valuable model, the value of one more point of accuracy
+    (:func:`infer_econ.value.marginal_value_of_accuracy`), the cascade at your share.
+
+    Examples
+    --------
+    >>> app = value_of_accuracy()
+    >>> app.state.headline["marginal_value_of_accuracy_usd"] > 0
+    True
+    """
+    from . import units
+
+    benches = _benchmarks()
+    ks = {
+        "value_per_correct_usd": _primary(K.log_slider("Value of a correct answer", 0.05, 0.0001, 100.0, unit="USD")),
+        "cost_per_error_usd": K.log_slider("Cost of a wrong answer", 0.02, 0.0001, 1000.0, unit="USD"),
+        "requests_per_day": _primary(K.volume(100_000, min=100, max=1e8, unit="requests/day")),
+        "escalation_share": K.slider("Share escalated to the large model", 0.3, 0.0, 1.0, 0.05, unit="fraction"),
+        "router_lift": K.slider("Small model's accuracy on kept requests, above its average", 0.05, 0.0, 0.3, 0.01,
+                                unit="fraction"),
+        "small": K.model(small, description="Cascade: small"),
+        "large": K.model(large, description="Cascade: large"),
+        "benchmark": K.dropdown("Benchmark (accuracy proxy)", benches,
+                                benchmark if benchmark in benches else benches[0]),
+        "hardware": K.hardware(hardware_id),
+        "precision": K.precision(precision),
+        "engine": K.engine("vllm"),
+        "input_tokens": K.tokens("Prompt", 1000, min=16, max=32768, continuous_update=False),
+        "output_tokens": K.tokens("Output", 250, min=16, max=16384, continuous_update=False),
+        "price_model": K.price_model("on_demand", options=["on_demand", "spot", "reserved_1y", "reserved_3y"]),
+    }
+
+    def compute(v: dict) -> Result:
+        from .. import value
+
+        key = tuple((k, v[k]) for k in _MODEL_KEYS)
+        rpm = units.requests_per_month(float(v["requests_per_day"]))
+        sweep = _model_sweep(key).filter(pl.col("quality") <= 100.0)
+        models = sweep.with_columns(units.fraction(pl.col("quality")).alias("accuracy")).with_columns(
+            value.net_value_usd(requests=rpm, value_per_correct_usd=float(v["value_per_correct_usd"]),
+                                cost_per_error_usd=float(v["cost_per_error_usd"])).alias("net_value_usd_per_month"),
+            value.usd_per_correct_answer(),
+        ).sort("net_value_usd_per_month", descending=True)
+        best = models.row(0, named=True) if models.height else None
+        marginal = pl.select(value.marginal_value_of_accuracy(
+            requests=rpm, value_per_correct_usd=float(v["value_per_correct_usd"]),
+            cost_per_error_usd=float(v["cost_per_error_usd"]))).item()
+        s, lg = _row(models, model=v["small"]), _row(models, model=v["large"])
+        frames = {"net_value": models.select("model", "family", "accuracy", "usd_per_request", "usd_per_correct_answer",
+                                             "net_value_usd_per_month", "n_devices")}
+        headline = {"best_model": best["model"] if best else None,
+                    "best_net_value_usd_per_month": best["net_value_usd_per_month"] if best else None,
+                    "marginal_value_of_accuracy_usd": marginal}
+        msg = None
+        if s and lg:
+            shares = pl.Series("escalation_share", [i / 20 for i in range(21)])
+            base = pl.DataFrame({"escalation_share": shares}).with_columns(
+                small_usd_per_request=pl.lit(s["usd_per_request"]), small_accuracy=pl.lit(s["accuracy"]),
+                large_usd_per_request=pl.lit(lg["usd_per_request"]), large_accuracy=pl.lit(lg["accuracy"]),
+                kept_accuracy=pl.lit(min(1.0, s["accuracy"] + float(v["router_lift"]))))
+            sweep_c = value.cascade(base, kept_accuracy="kept_accuracy")
+            at = value.cascade(base.head(1).with_columns(pl.lit(float(v["escalation_share"])).alias("escalation_share")),
+                               kept_accuracy="kept_accuracy").row(0, named=True)
+            frames["cascade"] = sweep_c.select("escalation_share", "cascade_accuracy", "cascade_usd_per_request")
+            headline.update({"cascade_accuracy": at["cascade_accuracy"],
+                             "cascade_usd_per_request": at["cascade_usd_per_request"]})
+        else:
+            missing = [m for m, r in ((v["small"], s), (v["large"], lg)) if r is None]
+            msg = f"No {v['benchmark']} score or no layout that runs for {', '.join(missing)}: the cascade is not shown."
+        return Result(frames=frames, headline=headline, message=msg,
+                      notes={"marginal_value_of_accuracy_usd": "per month, for +1 point"})
+
+    views = [
+        ChartView("net_value", lambda f: plot.bars(f, "net_value_usd_per_month", "model", color="family",
+                                                   extra_tooltip=["accuracy", "usd_per_request", "usd_per_correct_answer",
+                                                                  "n_devices"],
+                                                   title="Net value per month (value of answers − errors − inference)")),
+        ChartView("cascade", lambda f: plot.lines(f, "escalation_share", "cascade_accuracy",
+                                                  extra_tooltip=["cascade_usd_per_request"], height=200,
+                                                  title="Cascade: accuracy by escalation share")),
+        ChartView("cascade_cost", lambda f: plot.lines(f, "escalation_share", "cascade_usd_per_request",
+                                                       extra_tooltip=["cascade_accuracy"], height=200,
+                                                       title="Cascade: cost per request by escalation share"),
+                  frame="cascade"),
+    ]
+    cards = Cards([
+        Card("best_model", "Most valuable model", "si"),
+        Card("best_net_value_usd_per_month", "Its net value per month", "usd"),
+        Card("marginal_value_of_accuracy_usd", "+1 point of accuracy is worth", "usd"),
+        Card("cascade_accuracy", "Cascade accuracy", "pct"),
+        Card("cascade_usd_per_request", "Cascade cost per request", "usd"),
+    ])
+    groups = [("What answers are worth", ["value_per_correct_usd", "cost_per_error_usd", "requests_per_day",
+                                          "benchmark"]),
+              ("Cascade", ["small", "large", "escalation_share", "router_lift"]),
+              ("Deployment", ["hardware", "precision", "engine", "input_tokens", "output_tokens", "price_model"])]
+    return App("The value of accuracy", ks, compute, views, cards=cards, groups=groups)
