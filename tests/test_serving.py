@@ -556,3 +556,18 @@ def test_cli_validate_has_serving_section(tmp_path):
     text = validate.serving_report(args)
     assert "Serving under load" in text and "TPOT mean" in text and "excluded:" in text
     assert pl.read_csv(out)["mode"].unique().sort().to_list() == ["anchored", "end_to_end"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 600), st.integers(1, 600), st.booleans(), st.sampled_from(["fixed", "exponential"]),
+       st.sampled_from([16.0, 64.0, 256.0]))
+def test_closed_loop_latency_non_decreasing_in_clients(n1, n2, chunked, dist, cap):
+    lo, hi = sorted((n1, n2))
+    out = serving.latency_under_load(frame(concurrency=[lo, hi], chunked_prefill=chunked, output_length_dist=dist,
+                                           batch_cap=cap))
+    for c in ("ttft_mean_s", "ttft_p99_s", "tpot_mean_s", "tpot_p99_s", "e2e_mean_s"):
+        a, b = out[c].to_list()
+        assert b >= a * (1 - 1e-9) - 1e-12, c
+    x = out["requests_per_s"].to_list()
+    assert x[1] >= x[0] * (1 - 1e-9)
+    assert x[1] <= out["capacity_requests_per_s"][1] * (1 + 1e-9)
