@@ -115,8 +115,9 @@ def demand_profile(
     References
     ----------
     A. Patel et al., "Splitwise: Efficient Generative LLM Inference Using Phase Splitting",
-    ISCA 2024 (diurnal production LLM traces: coding and conversation services, several-fold
-    peak-to-trough); Azure LLM inference trace 2023 (github.com/Azure/AzurePublicDataset).
+    ISCA 2024, and its Azure LLM inference traces (github.com/Azure/AzurePublicDataset):
+    production request arrivals that vary over the day; the cosine shape here is a
+    parametric stand-in, fit it to your own traffic with :func:`read_demand_csv`.
 
     Examples
     --------
