@@ -8,6 +8,8 @@ kind                            what is compared (from :func:`infer_econ.perf.es
 =============================== ========================================================
 offline_output_tps_total        ``output_tokens_per_s`` at ``batch_size`` null (engine picks)
 offline_output_tps_per_device   the same divided by ``n_devices``
+closed_loop_output_tps_total    ``output_tokens_per_s`` at ``batch_size`` = the benchmark's fixed
+                                concurrency (closed loop: a new request as soon as one ends)
 decode_tps_bs1                  ``decode_tokens_per_s`` at batch 1 (``1 / tpot_s``)
 decode_tps_batch                ``decode_tokens_per_s`` at ``batch_size``
 prefill_tps_bs1                 ``prefill_tokens_per_s`` at batch 1
@@ -69,6 +71,7 @@ __all__ = [
 KINDS = {
     "offline_output_tps_total": "output_tokens_per_s",
     "offline_output_tps_per_device": "output_tokens_per_s",
+    "closed_loop_output_tps_total": "output_tokens_per_s",
     "decode_tps_bs1": "decode_tokens_per_s",
     "decode_tps_batch": "decode_tokens_per_s",
     "prefill_tps_bs1": "prefill_tokens_per_s",
@@ -97,7 +100,7 @@ _BOUNDS = {  # physical bounds of each fitted parameter
 _COLUMNS = [
     "id", "model", "hardware", "precision", "kv_precision", "engine", "n_devices", "tensor_parallel",
     "pipeline_parallel", "batch_size", "input_tokens", "context_depth", "output_tokens", "request_rate_per_s",
-    "kind", "measured", "unit",
+    "kind", "measured", "unit", "use_in_fit",
 ]
 _INT = ["n_devices", "tensor_parallel", "pipeline_parallel", "batch_size", "input_tokens", "context_depth",
         "output_tokens"]
@@ -163,6 +166,8 @@ def normalize_measurements(frame: pl.DataFrame) -> pl.DataFrame:
                 raise ValidationError(f"measurements lack column {c!r}")
             f = f.with_columns(pl.lit(None, pl.String).alias(c))
     f = f.with_columns(
+        pl.col("use_in_fit").cast(pl.String).str.to_lowercase().is_in(["false", "0", "no"]).fill_null(False).not_()
+        .alias("use_in_fit"),
         *(pl.col(c).cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False).cast(pl.Int64) for c in _INT),
         pl.col("measured").cast(pl.String).cast(pl.Float64, strict=False),
         pl.col("request_rate_per_s").cast(pl.String).cast(pl.Float64, strict=False),
@@ -234,6 +239,7 @@ def _usable(meas: pl.DataFrame) -> pl.DataFrame:
     """Rows the performance model can be compared with: a fit kind, known token counts, a batch where needed."""
     return meas.filter(
         pl.col("kind").is_in(FIT_KINDS),
+        pl.col("batch_size").is_not_null() | ~pl.col("kind").str.starts_with("closed_loop"),
         pl.col("measured") > 0,
         pl.col("input_tokens").is_not_null() | pl.col("kind").str.starts_with("decode_"),
         pl.col("output_tokens").is_not_null() | pl.col("kind").str.starts_with("prefill_"),
@@ -246,7 +252,7 @@ def _predicted_expr() -> pl.Expr:
     return (
         pl.when(k == "offline_output_tps_per_device")
         .then(pl.col("output_tokens_per_s") / pl.col("n_devices"))
-        .when(k.str.starts_with("offline_"))
+        .when(k.str.starts_with("offline_") | k.str.starts_with("closed_loop"))
         .then(pl.col("output_tokens_per_s"))
         .when(k.str.starts_with("decode_"))
         .then(pl.col("decode_tokens_per_s"))
@@ -359,12 +365,14 @@ class _Problem:
 #: measurement kinds that inform each fitted parameter
 _INFORMED_BY = {
     "prefill_compute_efficiency": ("prefill_tps_bs1", "prefill_tps_batch", "offline_output_tps_total",
-                                   "offline_output_tps_per_device"),
+                                   "offline_output_tps_per_device", "closed_loop_output_tps_total"),
     "decode_bandwidth_efficiency": ("decode_tps_bs1", "decode_tps_batch", "offline_output_tps_total",
-                                    "offline_output_tps_per_device"),
-    "decode_compute_efficiency": ("decode_tps_batch", "offline_output_tps_total", "offline_output_tps_per_device"),
+                                    "offline_output_tps_per_device", "closed_loop_output_tps_total"),
+    "decode_compute_efficiency": ("decode_tps_batch", "offline_output_tps_total", "offline_output_tps_per_device",
+                                  "closed_loop_output_tps_total"),
     "step_overhead_s": ("decode_tps_bs1", "decode_tps_batch"),
-    "step_overhead_per_sequence_s": ("decode_tps_batch", "offline_output_tps_total", "offline_output_tps_per_device"),
+    "step_overhead_per_sequence_s": ("decode_tps_batch", "offline_output_tps_total", "offline_output_tps_per_device",
+                                     "closed_loop_output_tps_total"),
 }
 
 
@@ -473,7 +481,7 @@ def fit(
     from . import catalog
 
     meas = normalize_measurements(meas)
-    use = _usable(meas)
+    use = _usable(meas).filter(pl.col("use_in_fit"))
     if use.height == 0:
         raise ValidationError("fit: no usable measurements (need kinds " + ", ".join(FIT_KINDS) + ")")
     prior = prior if prior is not None else catalog.load("efficiency")
