@@ -635,14 +635,18 @@ def replica_latency(
 
 
 def _dist_codes(value: Any, n: int) -> np.ndarray:
-    if isinstance(value, str):
-        value = [value] * n
-    vals = list(pl.Series(value, dtype=pl.String).fill_null("fixed").to_list())
-    bad = sorted({v for v in vals if v not in _DISTS})
+    """Length-distribution names → integer codes (vectorized; a scalar name applies to all rows)."""
+    if isinstance(value, str) or value is None:
+        name = "fixed" if value is None else value
+        if name not in _DISTS:
+            raise ValidationError(f"length distribution: unknown [{name!r}]; expected one of {sorted(_DISTS)}")
+        return np.full(n, _DISTS[name], dtype=np.int64)
+    s = pl.Series(value, dtype=pl.String).fill_null("fixed")
+    bad = s.filter(~s.is_in(list(_DISTS))).unique().sort().to_list()
     if bad:
         raise ValidationError(f"length distribution: unknown {bad}; expected one of {sorted(_DISTS)}")
-    codes = np.array([_DISTS[v] for v in vals], dtype=np.int64) if len(vals) != 1 else np.full(n, _DISTS[vals[0]])
-    return np.broadcast_to(codes, (n,)).copy()
+    codes = s.replace_strict(_DISTS, return_dtype=pl.Int64).to_numpy()
+    return np.broadcast_to(codes, (n,)).copy() if codes.size in (1, n) else codes
 
 
 def closed_loop_latency(
