@@ -725,3 +725,24 @@ def test_report_user_rows_are_marked_as_given_by_the_user():
     page = io.report_html({}, {"r": pl.DataFrame({"price_id": ["acme:8xh100:eu:reserved_1y"]})},
                           catalogs={"cloud_prices": prices})
     assert "our 2025 contract" in page and "given by the user" in page
+
+
+def test_aiperf_early_records_layout():
+    f = io.read_aiperf(D / "profile_export_aiperf_early.json", model="qwen3-8b", engine="vllm", batch_size=10, **IDS)
+    _check_schema(f)
+    assert dict(zip(f["kind"], f["measured"])) == {"serving_ttft_ms": 18.26, "serving_tpot_ms": 4.57,
+                                                    "offline_output_tps_total": 2087.5}
+    assert (f["input_tokens"].unique().to_list(), f["output_tokens"].unique().to_list()) == ([128], [100])
+    assert io.sniff_format(D / "profile_export_aiperf_early.json") == "aiperf"
+
+
+def test_ids_unique_across_files_with_the_same_name(tmp_path):
+    (tmp_path / "run1").mkdir()
+    (tmp_path / "run2").mkdir()
+    frames = []
+    for d in ("run1", "run2"):
+        p = tmp_path / d / "profile_export_aiperf.json"
+        p.write_bytes((D / "profile_export_aiperf.json").read_bytes())
+        frames.append(io.read_aiperf(p, engine="vllm", **IDS))
+    both = pl.concat(frames)
+    assert both["id"].is_unique().all() and both["id"][0].startswith("profile_export_aiperf-")

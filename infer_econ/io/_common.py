@@ -288,13 +288,21 @@ def check_positive_int(value: Any, name: str, p: Path, *, minimum: int = 1) -> i
 
 
 def build_frame(rows: list[dict], p: Path, fmt: str) -> pl.DataFrame:
-    """Assemble reader rows into a frame in :data:`CALIBRATION_SCHEMA`; ids are ``<stem>-NNNN``."""
+    """Assemble reader rows into a frame in :data:`CALIBRATION_SCHEMA`.
+
+    Ids are ``<file stem>-<6 hex digits of the file's absolute path hash>-NNNN``,
+    unique across files that share a name (``profile_export_aiperf.json`` in
+    several run folders).
+    """
+    import hashlib
+
     if not rows:
         raise ValidationError(f"{p}: no measurement a {fmt} reader can use was found")
+    tag = hashlib.sha1(str(p.resolve()).encode("utf-8", "surrogatepass")).hexdigest()[:6]
     out = []
     for i, r in enumerate(rows, start=1):
         row = {c: r.get(c) for c in CALIBRATION_SCHEMA}
-        row["id"] = f"{p.stem}-{i:04d}"
+        row["id"] = f"{p.stem}-{tag}-{i:04d}"
         row["unit"] = KIND_UNITS[row["kind"]]
         out.append(row)
     return pl.DataFrame(out, schema=CALIBRATION_SCHEMA)

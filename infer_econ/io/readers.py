@@ -347,6 +347,27 @@ def _aiperf_config(doc: dict) -> dict:
     return out
 
 
+#: short metric tags of early AIPerf exports → the long names
+_AIPERF_TAGS = {"ttft": "time_to_first_token", "itl": "inter_token_latency", "icl": "inter_chunk_latency",
+                "isl": "input_sequence_length", "osl": "output_sequence_length"}
+
+
+def _aiperf_metrics_from_json(doc: dict) -> dict[str, dict]:
+    """Metric objects of an aggregated export: top level (GenAI-Perf, AIPerf ≥ 0.2), under ``records`` (early
+    AIPerf, short tags such as ``ttft``) or a ``metrics`` list of objects with a ``tag``."""
+    found: list[tuple[str, dict]] = []
+    for cont in (doc, doc.get("records")):
+        if isinstance(cont, dict):
+            found += [(str(v.get("tag") or k), v) for k, v in cont.items() if isinstance(v, dict) and "unit" in v]
+    if isinstance(doc.get("metrics"), list):
+        found += [(str(v["tag"]), v) for v in doc["metrics"] if isinstance(v, dict) and "tag" in v and "unit" in v]
+    out: dict[str, dict] = {}
+    for key, v in found:
+        name = _norm_metric(key)[0]
+        out.setdefault(_AIPERF_TAGS.get(name, name), v)
+    return out
+
+
 def _aiperf_tables_from_csv(p: Path, text: str) -> dict[str, dict[str, Any]]:
     """Parse the metric tables of an AIPerf / GenAI-Perf CSV export into {metric: {unit, avg, p50 …}}."""
     metrics: dict[str, dict[str, Any]] = {}
@@ -414,7 +435,11 @@ def read_aiperf(path: str | Path, *, model: str | None = None, hardware: str | N
     -----
     Metric names are matched case-insensitively with the unit in brackets
     stripped ("Time To First Token (ms)" in GenAI-Perf, "Time to First Token
-    (ms)" in AIPerf); latencies in s, µs or ns are converted to ms. A run with
+    (ms)" in AIPerf); latencies in s, µs or ns are converted to ms. Version
+    differences: GenAI-Perf and AIPerf ≥ 0.2 put the metric objects at the top
+    level with ``input_config`` (flat in GenAI-Perf, nested ``endpoint`` /
+    ``loadgen`` / ``input`` in AIPerf); early AIPerf nests them under
+    ``records`` with short tags (``ttft``, ``isl``, ``osl``). A run with
     neither a concurrency nor a request rate is refused.
 
     References
@@ -439,7 +464,7 @@ def read_aiperf(path: str | Path, *, model: str | None = None, hardware: str | N
         doc = parse_json(p, text, "AIPerf / GenAI-Perf JSON export")
         if not isinstance(doc, dict):
             raise ValidationError(f"{p}: not an AIPerf / GenAI-Perf JSON export (top level is not an object)")
-        metrics = {_norm_metric(k)[0]: v for k, v in doc.items() if isinstance(v, dict) and "unit" in v}
+        metrics = _aiperf_metrics_from_json(doc)
         cfg = _aiperf_config(doc)
     else:
         metrics = _aiperf_tables_from_csv(p, text)
@@ -924,7 +949,8 @@ def sniff_format(path: str | Path) -> str:
         keys = set().union(*(r.keys() for r in recs)) if recs else set()
         if "avg_ts" in keys:
             return "llama-bench"
-        if "input_config" in keys or ("time_to_first_token" in keys and isinstance(recs[0].get("time_to_first_token"), dict)):
+        if "input_config" in keys or (len(recs) == 1 and {"time_to_first_token", "output_token_throughput"}
+                                       & set(_aiperf_metrics_from_json(recs[0]))):
             return "aiperf"
         if "mean_e2e_latency_ms" in keys or "total_output_tokens_retokenized" in keys:
             return "sglang"
