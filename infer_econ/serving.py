@@ -1342,14 +1342,19 @@ def capacity(
     if cand.height == 0:
         raise ValidationError("capacity: no candidate fits in memory (the estimator returned fits=false for all)")
     # expand batch caps
-    engine_cap = cand["batch_cap"].to_numpy()
-    rows, caps = [], []
-    for i, ec in enumerate(engine_cap):
-        opts = sorted({int(b) for b in (batch_caps or []) if 1 <= b <= ec}) if batch_caps else \
-            sorted({2**k for k in range(int(math.log2(max(ec, 1))) + 1)} | {int(ec)})
-        rows += [i] * len(opts)
-        caps += opts
-    grid = cand[rows].with_columns(pl.Series("batch_cap", np.array(caps, dtype=float)))
+    # every candidate × every batch cap to try (a cross join, no per-row Python)
+    if batch_caps:
+        opts = pl.DataFrame({"_cap": sorted({float(b) for b in batch_caps if b >= 1})})
+    else:
+        top = int(math.log2(max(float(cand["batch_cap"].max()), 1.0)))
+        opts = pl.DataFrame({"_cap": [float(2**k) for k in range(top + 1)]})
+    grid = cand.with_row_index("_cand").join(opts, how="cross").filter(pl.col("_cap") <= pl.col("batch_cap"))
+    if not batch_caps:  # the engine's own cap as well
+        grid = pl.concat([grid, cand.with_row_index("_cand").with_columns(pl.col("batch_cap").alias("_cap"))],
+                         how="vertical_relaxed").unique(["_cand", "_cap"], maintain_order=True)
+    grid = grid.sort("_cand", "_cap").with_columns(pl.col("_cap").alias("batch_cap")).drop("_cap", "_cand")
+    if grid.height == 0:
+        raise ValidationError(f"capacity: no batch cap in {batch_caps} is within the candidates' engine caps")
     t0, t1, p, cap = (grid[c].to_numpy().astype(float) for c in BLOCK_COLUMNS)
     n = grid.height
     lam, I, O = float(request_rate_per_s), float(input_tokens), float(output_tokens)
