@@ -43,6 +43,7 @@ __all__ = [
     "activity",
     "device_power_w",
     "average_power_w",
+    "occupied_share",
     "facility_power_w",
     "j_per_output_token",
     "kwh_per_million_output_tokens",
@@ -278,6 +279,36 @@ def average_power_w(
     """
     u = _e(utilization)
     return (u * _e(busy_power_w) + (1.0 - u) * _e(idle_power_w)).alias("average_power_w")
+
+
+def occupied_share(batch_mean: Num = pl.col("batch_mean")) -> pl.Expr:
+    """Share of time a replica has at least one sequence in flight, from its mean batch [fraction].
+
+    Parameters
+    ----------
+    batch_mean : expr or float
+        Mean number of sequences in the replica under load [sequences] (``serving.latency_under_load``).
+
+    Returns
+    -------
+    polars.Expr
+        ``occupied_share`` [fraction].
+
+    Notes
+    -----
+    With Poisson arrivals and continuous batching the number in service is close to Poisson with mean
+    batch_mean (an M/G/∞ queue), so P(N ≥ 1) = 1 − exp(−batch_mean).
+
+    References
+    ----------
+    Kleinrock, Queueing Systems Vol. 1 (1975): the M/G/∞ queue.
+
+    Examples
+    --------
+    >>> round(pl.select(occupied_share(1.0)).item(), 4)
+    0.6321
+    """
+    return (1.0 - (-_e(batch_mean)).exp()).alias("occupied_share")
 
 
 def facility_power_w(

@@ -53,7 +53,8 @@ ESTIMATE_COLUMNS = [
 ECONOMICS_COLUMNS = [
     "utilization", "price_model", "price_source", "usd_per_device_hour", "usd_per_hour",
     "usd_per_million_output_tokens", "usd_per_million_tokens", "usd_per_request",
-    "accelerator_power_w", "accelerator_idle_power_w", "host_power_share", "accelerator_energy_j_per_output_token", "power_w", "energy_j_per_output_token",
+    "accelerator_power_w", "accelerator_idle_power_w", "accelerator_average_power_w", "average_power_w",
+    "served_output_tokens_per_s", "host_power_share", "accelerator_energy_j_per_output_token", "power_w", "energy_j_per_output_token",
     "kwh_per_million_output_tokens", "pue", "grid_g_co2e_per_kwh", "grid_region", "grid_metric",
     "g_co2e_per_request", "g_co2e_per_request_embodied",
 ]
@@ -169,12 +170,36 @@ def add_economics(frame: pl.DataFrame | pl.LazyFrame, catalogs: dict[str, pl.Dat
     df = df.join(w, on=keys3, how="left", nulls_equal=True, maintain_order="left")
 
     n = pl.col("n_devices")
-    u_p = energy.compute_utilization(pl.col("prefill_tokens_per_s"), pl.col("_active_params_b"), n, pl.col("_peak_tflops"))
-    u_d = energy.compute_utilization(pl.col("decode_tokens_per_s"), pl.col("_active_params_b"), n, pl.col("_peak_tflops"))
-    dev_w = energy.device_power_w(
-        pl.col("_idle_w"), pl.col("_tdp_w"), energy.prefill_time_share(), u_p, u_d, pl.col("_floor"), pl.col("_u_half")
+    # throughputs of the estimator are per replica; its devices are n_devices / replicas
+    reps = pl.col("replicas").cast(pl.Float64).fill_null(1.0) if "replicas" in df.columns else pl.lit(1.0)
+    d = n / reps
+    active, peak = pl.col("_active_params_b"), pl.col("_peak_tflops")
+    idle, tdp, floor, u_half = pl.col("_idle_w"), pl.col("_tdp_w"), pl.col("_floor"), pl.col("_u_half")
+    u_p = energy.compute_utilization(pl.col("prefill_tokens_per_s"), active, d, peak)
+    u_d = energy.compute_utilization(pl.col("decode_tokens_per_s"), active, d, peak)
+    dev_w = energy.device_power_w(idle, tdp, energy.prefill_time_share(), u_p, u_d, floor, u_half)
+    # saturated: busy at the scenario's batch for `utilization` of the time, idle otherwise
+    avg_w = energy.average_power_w(dev_w, idle, pl.col("utilization"))
+    served = pl.col("output_tokens_per_s") * pl.col("utilization")
+    if {"batch_mean", "tpot_mean_s", "requests_per_s"} <= set(df.columns):
+        # under load (serving.latency_under_load): the mean batch and request rate set the power
+        u_d_load = energy.compute_utilization(pl.col("batch_mean") / pl.col("tpot_mean_s"), active, d, peak)
+        s_p_load = (pl.col("requests_per_s") / reps * pl.col("prefill_s") / pl.col("batch_size_used")).clip(0.0, 1.0)
+        busy_load = energy.device_power_w(idle, tdp, s_p_load, u_p, u_d_load, floor, u_half)
+        occ = energy.occupied_share(pl.col("batch_mean"))
+        load_w = occ * busy_load + (1.0 - occ) * idle
+        loaded = pl.col("batch_mean").is_not_null() & pl.col("tpot_mean_s").is_not_null() & (pl.col("batch_mean") > 0)
+        if "stable" in df.columns:
+            loaded = loaded & pl.col("stable").fill_null(False)
+        dev_w = pl.when(loaded).then(load_w).otherwise(dev_w)
+        avg_w = pl.when(loaded).then(load_w).otherwise(avg_w)
+        served = pl.when(loaded).then(pl.col("requests_per_s") * pl.col("output_tokens")).otherwise(served)
+    df = df.with_columns(
+        (dev_w * n).alias("accelerator_power_w"),
+        (idle * n).alias("accelerator_idle_power_w"),
+        (avg_w * n).alias("accelerator_average_power_w"),
+        served.alias("served_output_tokens_per_s"),
     )
-    df = df.with_columns((dev_w * n).alias("accelerator_power_w"), (pl.col("_idle_w") * n).alias("accelerator_idle_power_w"))
 
     # ---- PUE: column, else owned / cloud default rows
     pue_cat = _cat("pue", catalogs)
@@ -185,13 +210,15 @@ def add_economics(frame: pl.DataFrame | pl.LazyFrame, catalogs: dict[str, pl.Dat
     df = df.with_columns(pue.alias("pue"))
     df = df.with_columns(
         energy.facility_power_w(pl.col("accelerator_power_w"), pl.col("host_power_share"), pl.col("pue")),
-        energy.facility_power_w(pl.col("accelerator_idle_power_w"), pl.col("host_power_share"), pl.col("pue")).alias("_idle_facility_w"),
+        energy.facility_power_w(pl.col("accelerator_average_power_w"), pl.col("host_power_share"), pl.col("pue")).alias(
+            "average_power_w"
+        ),
     )
     df = df.with_columns(
-        energy.j_per_output_token(pl.col("accelerator_power_w"), pl.col("output_tokens_per_s"), pl.col("utilization"), pl.col("accelerator_idle_power_w")).alias(
+        energy.j_per_output_token(pl.col("accelerator_average_power_w"), pl.col("served_output_tokens_per_s")).alias(
             "accelerator_energy_j_per_output_token"
         ),
-        energy.j_per_output_token(pl.col("power_w"), pl.col("output_tokens_per_s"), pl.col("utilization"), pl.col("_idle_facility_w")),
+        energy.j_per_output_token(pl.col("average_power_w"), pl.col("served_output_tokens_per_s")),
     ).with_columns(energy.kwh_per_million_output_tokens())
 
     # ---- prices
@@ -298,7 +325,7 @@ def _add_owned(df: pl.DataFrame, need_own: pl.DataFrame, catalogs: dict | None) 
             ("ops_usd_per_device_year", defaults.value("ops_usd_per_device_year")),
         ]
     )
-    avg_dev_w = energy.average_power_w(pl.col("accelerator_power_w"), pl.col("accelerator_idle_power_w"), pl.col("utilization")) / pl.col("n_devices")
+    avg_dev_w = pl.col("accelerator_average_power_w") / pl.col("n_devices")
     own = cost.owned_usd_per_device_hour(
         average_power_w_per_device=avg_dev_w * (1.0 + pl.col("host_power_share")),
         provisioned_power_w_per_device=pl.col("_tdp_w") * (1.0 + pl.col("host_power_share")),

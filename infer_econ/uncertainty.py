@@ -12,7 +12,7 @@ input                        prior (see :func:`priors`)
 output_tokens_per_s          log-normal, σ from the estimator's calibration residuals
                              (``calibrate.predict``: 1.4826 × MAD of log(predicted / measured));
                              the ``throughput_rel_sd`` default where those are unavailable
-accelerator power            log-normal, σ = median abs. error of the power fit / 0.6745
+accelerator power            log-normal on the part above idle, σ = median abs. error of the power fit / 0.6745
                              (``data/power_model.csv``)
 pue                          triangular(min, value, max) over the ``pue`` catalog's figures for 2020 on
 grid_g_co2e_per_kwh          log-normal, σ = ``grid_intensity_rel_sd`` default
@@ -48,7 +48,7 @@ _QUANTILES = {"p10": 0.1, "p50": 0.5, "p90": 0.9}
 #: columns of an evaluated frame the draws read
 _USED = [
     "n_devices", "output_tokens", "output_tokens_per_s", "utilization", "usd_per_device_hour", "price_model",
-    "price_source", "accelerator_power_w", "accelerator_idle_power_w", "host_power_share", "pue", "grid_g_co2e_per_kwh",
+    "price_source", "accelerator_average_power_w", "served_output_tokens_per_s", "accelerator_idle_power_w", "host_power_share", "pue", "grid_g_co2e_per_kwh",
     "capex_usd_per_device", "catalog_capex_usd_per_device", "capex_usd_per_device_low", "capex_usd_per_device_high",
     "depreciation_years", "interest_rate", "hosting_usd_per_kw_month", "ops_usd_per_device_year",
     "electricity_usd_per_kwh", "_provisioned_w",
@@ -217,7 +217,8 @@ def draws_frame(frame: pl.DataFrame, draws: int = 1000, seed: int = 0, catalogs:
     --------
     >>> f = pl.DataFrame({"n_devices": [1], "output_tokens": [100], "output_tokens_per_s": [1000.0],
     ...     "utilization": [1.0], "usd_per_device_hour": [2.0], "price_model": ["on_demand"],
-    ...     "accelerator_power_w": [500.0], "accelerator_idle_power_w": [100.0], "host_power_share": [0.3],
+    ...     "accelerator_average_power_w": [500.0], "served_output_tokens_per_s": [1000.0],
+    ...     "accelerator_idle_power_w": [100.0], "host_power_share": [0.3],
     ...     "pue": [1.2], "grid_g_co2e_per_kwh": [400.0]})
     >>> draws_frame(f, draws=10).height
     10
@@ -254,12 +255,14 @@ def draws_frame(frame: pl.DataFrame, draws: int = 1000, seed: int = 0, catalogs:
     long = long.with_columns(pl.Series(k, v) for k, v in cols.items())
 
     tps = pl.col("output_tokens_per_s") * pl.col("_f_tp")
-    acc_w = pl.col("accelerator_power_w") * pl.col("_f_pw")
+    idle = pl.col("accelerator_idle_power_w")
+    # the power error scales the part above idle; served tokens scale with the throughput error
+    acc_avg = idle + (pl.col("accelerator_average_power_w") - idle) * pl.col("_f_pw")
     long = long.with_columns(
         tps.alias("_tps"),
-        acc_w.alias("_acc_w"),
-        energy.facility_power_w(acc_w, pl.col("host_power_share"), pl.col("_pue")).alias("_power_w"),
-        energy.facility_power_w(pl.col("accelerator_idle_power_w"), pl.col("host_power_share"), pl.col("_pue")).alias("_idle_w"),
+        acc_avg.alias("_acc_avg_w"),
+        (pl.col("served_output_tokens_per_s") * pl.col("_f_tp")).alias("_served"),
+        energy.facility_power_w(acc_avg, pl.col("host_power_share"), pl.col("_pue")).alias("_avg_w"),
     )
     # price per device-hour
     price = pl.when(pl.col("price_model") == "spot").then(pl.col("usd_per_device_hour") * pl.col("_f_spot")).otherwise(pl.col("usd_per_device_hour"))
@@ -273,7 +276,7 @@ def draws_frame(frame: pl.DataFrame, draws: int = 1000, seed: int = 0, catalogs:
         capex = pl.when(from_catalog).then(
             pl.col("capex_usd_per_device_low") + pl.col("_u01_capex") * (pl.col("capex_usd_per_device_high") - pl.col("capex_usd_per_device_low"))
         ).otherwise(pl.col("capex_usd_per_device"))
-        avg = energy.average_power_w(pl.col("_acc_w"), pl.col("accelerator_idle_power_w"), pl.col("utilization")) / pl.col("n_devices")
+        avg = pl.col("_acc_avg_w") / pl.col("n_devices")
         # the whole TCO is recomputed with the perturbed inputs; provisioned power (TDP × (1 + host share),
         # ``_provisioned_w``, added by :func:`bands`) is not perturbed
         own = cost.owned_usd_per_device_hour(
@@ -294,7 +297,7 @@ def draws_frame(frame: pl.DataFrame, draws: int = 1000, seed: int = 0, catalogs:
     long = long.with_columns(
         cost.usd_per_million_output_tokens(pl.col("usd_per_hour"), pl.col("_tps"), pl.col("utilization")),
         cost.usd_per_request(pl.col("usd_per_hour"), pl.col("_tps"), pl.col("utilization"), pl.col("output_tokens")),
-        energy.j_per_output_token(pl.col("_power_w"), pl.col("_tps"), pl.col("utilization"), pl.col("_idle_w")),
+        energy.j_per_output_token(pl.col("_avg_w"), pl.col("_served")),
     ).with_columns(
         energy.kwh_per_million_output_tokens(),
         energy.g_co2e_per_request(
@@ -333,7 +336,8 @@ def bands(frame: pl.DataFrame, draws: int = 1000, seed: int = 0, catalogs: dict 
     --------
     >>> f = pl.DataFrame({"n_devices": [4], "output_tokens": [250], "output_tokens_per_s": [10000.0],
     ...     "utilization": [1.0], "usd_per_device_hour": [2.0], "price_model": ["on_demand"],
-    ...     "accelerator_power_w": [2000.0], "accelerator_idle_power_w": [300.0], "host_power_share": [0.35],
+    ...     "accelerator_average_power_w": [2000.0], "served_output_tokens_per_s": [10000.0],
+    ...     "accelerator_idle_power_w": [300.0], "host_power_share": [0.35],
     ...     "pue": [1.2], "grid_g_co2e_per_kwh": [400.0]})
     >>> b = bands(f, draws=2000, seed=1)
     >>> bool(b["usd_per_million_output_tokens_p10"].item() < 0.2222 < b["usd_per_million_output_tokens_p90"].item())

@@ -238,3 +238,34 @@ def test_cli_estimate_with_price_options_gives_the_same_columns(capsys):
     # without price options estimate prints no economics
     assert main(["estimate"] + CLI[1:] + ["--json"]) == 0
     assert "usd_per_hour" not in json.loads(capsys.readouterr().out)
+
+
+def test_energy_under_load_from_mean_batch():
+    from infer_econ import energy, evaluate
+
+    s = pl.DataFrame({"model": ["llama-3.1-8b"] * 4, "hardware": ["h100-sxm"] * 4, "precision": ["bf16"] * 4,
+                      "engine": ["vllm"] * 4, "n_devices": [1] * 4, "input_tokens": [1000] * 4, "output_tokens": [200] * 4,
+                      "usd_per_device_hour": [2.0] * 4, "request_rate_per_s": [0.05, 0.5, 2.0, 8.0]})
+    out = evaluate(s)
+    saturated = evaluate(s.drop("request_rate_per_s")).row(0, named=True)
+    hw = catalog.get("hardware", "h100-sxm")
+    j = out["energy_j_per_output_token"].to_list()
+    # more load shares the device's power among more tokens; never below the saturated figure
+    assert all(b < a for a, b in zip(j, j[1:])) and j[-1] >= saturated["energy_j_per_output_token"] * (1 - 1e-9)
+    for r in out.iter_rows(named=True):
+        assert r["served_output_tokens_per_s"] == r["requests_per_s"] * 200
+        assert hw["idle_w"] <= r["accelerator_average_power_w"] <= hw["tdp_w"]
+        # idle share: 1 − exp(−batch_mean) of the time busy at the load's batch
+        occ = pl.select(energy.occupied_share(r["batch_mean"])).item()
+        assert r["accelerator_average_power_w"] <= occ * hw["tdp_w"] + (1 - occ) * hw["idle_w"] + 1e-9
+        assert math.isclose(r["energy_j_per_output_token"],
+                            r["accelerator_average_power_w"] * (1 + r["host_power_share"]) * r["pue"] / r["served_output_tokens_per_s"],
+                            rel_tol=1e-12)
+
+
+def test_saturated_energy_charges_idle_hours():
+    r = pipeline.add_economics(est_frame(usd_per_device_hour=2.0, utilization=0.25, pue=1.0)).row(0, named=True)
+    # average = 0.25 × busy + 0.75 × idle; served = 0.25 × 10,000 tokens/s
+    avg = 0.25 * r["accelerator_power_w"] + 0.75 * r["accelerator_idle_power_w"]
+    assert math.isclose(r["accelerator_average_power_w"], avg, rel_tol=1e-12)
+    assert math.isclose(r["accelerator_energy_j_per_output_token"], avg / 2500.0, rel_tol=1e-12)

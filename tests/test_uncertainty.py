@@ -19,10 +19,14 @@ ROWS = pl.DataFrame({
 def _point(frame):
     from infer_econ import cost, energy
 
+    # as pipeline.add_economics does for a saturated deployment
+    frame = frame.with_columns(
+        energy.average_power_w().alias("accelerator_average_power_w"),
+        (pl.col("output_tokens_per_s") * pl.col("utilization")).alias("served_output_tokens_per_s"),
+    )
     return frame.with_columns(cost.usd_per_hour()).with_columns(
         cost.usd_per_million_output_tokens(), cost.usd_per_request(),
-        energy.j_per_output_token(energy.facility_power_w(), pl.col("output_tokens_per_s"), pl.col("utilization"),
-                                  energy.facility_power_w(pl.col("accelerator_idle_power_w"))),
+        energy.j_per_output_token(energy.facility_power_w(pl.col("accelerator_average_power_w")), pl.col("served_output_tokens_per_s")),
     ).with_columns(energy.kwh_per_million_output_tokens(), energy.g_co2e_per_request())
 
 
