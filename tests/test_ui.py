@@ -425,3 +425,17 @@ def test_value_of_accuracy_marginal_value_and_cascade():
     app.knobs["value_per_correct_usd"].value = 1.0
     assert app.chart("net_value").rows() != before
     assert app.state.headline["marginal_value_of_accuracy_usd"] == pytest.approx(100_000 * 730 / 24 * 1.02 * 0.01)
+
+
+def test_edge_vs_cloud_life_moves_break_even():
+    app = apps.edge_vs_cloud()
+    assert app.state.error is None, app.state.traceback
+    h = dict(app.state.headline)
+    assert h["edge_capacity_requests_per_day"] > 0 and h["edge_latency_s"] > 0
+    app.knobs["edge_lifetime_years"].value = 6.0
+    # a longer life spreads the price thinner: lower fixed cost per day, lower break-even
+    assert app.state.headline["edge_fixed_usd_per_day"] < h["edge_fixed_usd_per_day"]
+    be = app.state.headline["break_even_vs_api"]
+    assert be is None or h["break_even_vs_api"] is None or be < h["break_even_vs_api"]
+    lat = {r["option"].split(":")[0]: r["latency_s"] for r in app.chart("latency").rows()}
+    assert set(lat) == {"edge", "cloud GPU", "API"}

@@ -22,7 +22,7 @@ from .cards import Card, Cards
 from .core import App, ChartView, Result, TableView
 from . import knobs as K
 
-__all__ = ["start_here", "hardware", "quantization", "latency", "build_vs_buy", "model_size", "value_of_accuracy", "PRIMARY_CLASS"]
+__all__ = ["start_here", "hardware", "quantization", "latency", "build_vs_buy", "model_size", "value_of_accuracy", "edge_vs_cloud", "PRIMARY_CLASS"]
 
 #: CSS class of the sliders the browser tests and benchmarks turn.
 PRIMARY_CLASS = "ie-primary"
@@ -917,3 +917,141 @@ def value_of_accuracy(hardware_id: str = "h100-sxm", precision: str = "fp8", ben
               ("Cascade", ["small", "large", "escalation_share", "router_lift"]),
               ("Deployment", ["hardware", "precision", "engine", "input_tokens", "output_tokens", "price_model"])]
     return App("The value of accuracy", ks, compute, views, cards=cards, groups=groups)
+
+
+# --------------------------------------------------------------------------- 06 edge vs cloud
+_EDGE = ("apple", "edge", "consumer", "workstation")
+
+
+@functools.lru_cache(maxsize=64)
+def _unloaded(key: tuple, hardware_id: str) -> dict:
+    """One replica's capacity and unloaded end-to-end latency (serving.latency_under_load at a trickle of load)."""
+    from .. import serving
+
+    v = dict(key)
+    blocks = serving.step_times(_scenarios(v, hardware=hardware_id).drop("batch_size"))
+    row = serving.latency_under_load(blocks.with_columns(pl.lit(1e-4).alias("request_rate_per_s"))).row(0, named=True)
+    return {"capacity_requests_per_s": row["capacity_requests_per_s"], "e2e_mean_s": row["e2e_mean_s"],
+            "fits": row.get("fits", True)}
+
+
+def edge_vs_cloud(device: str = "apple-m4-max-40c", cloud_hardware: str = "l40s",
+                  api_model: str = "openai:gpt-4o-mini") -> App:
+    """Workbook 06: a device on the desk vs a cloud GPU vs an API: break-even requests/day, latency, energy.
+
+    Knobs: the edge device (Apple, Jetson, RTX, DGX Spark), its engine and
+    precision, its price when the catalog has none, its life, electricity
+    price; the cloud GPU and the API; request shape and the data sent per
+    request. Charts: break-even requests per day per device against each
+    cloud option, and end-to-end latency of each option
+    (:func:`infer_econ.value.edge_vs_cloud`). Headline: break-evens, the
+    device's capacity per day, its latency advantage.
+
+    Examples
+    --------
+    >>> app = edge_vs_cloud()
+    >>> app.state.error is None
+    True
+    """
+    api_ids = catalog.load("api_prices")["id"].to_list()
+    if api_model not in api_ids:
+        api_model = api_ids[0]
+    elec = catalog.load("electricity_prices")
+    us = elec.filter(pl.col("id") == "US")["usd_per_kwh"]
+    ks = {
+        "edge_lifetime_years": _primary(K.slider("Device life", 3.0, 1.0, 8.0, 0.5, unit="years")),
+        "electricity_usd_per_kwh": K.slider("Electricity", float(us.item()) if us.len() else 0.15, 0.02, 0.6, 0.01,
+                                            unit="USD/kWh"),
+        "egress_gb_per_request": K.log_slider("Data sent per request", 0.0005, 1e-5, 0.1, unit="GB"),
+        "api_latency_s": K.slider("API latency (without network)", 2.0, 0.2, 20.0, 0.1, unit="s"),
+        "edge_capex_fallback_usd": K.log_slider("Device price (if not in the catalog)", 3000, 200, 20000, unit="USD"),
+        "device": K.hardware(device, categories=_EDGE, description="Edge device"),
+        "edge_engine": K.engine("llama.cpp", description="Edge engine"),
+        "edge_precision": K.precision("q4_k_m", description="Edge precision"),
+        "model": K.model("llama-3.1-8b", open_weights=True),
+        "input_tokens": K.tokens("Prompt", 500, min=16, max=32768, continuous_update=False),
+        "output_tokens": K.tokens("Output", 200, min=16, max=16384, continuous_update=False),
+        "cloud_hardware": K.hardware(cloud_hardware, categories=["datacenter"], description="Cloud GPU"),
+        "precision": K.precision("fp8", description="Cloud precision"),
+        "engine": K.engine("vllm", description="Cloud engine"),
+        "price_model": K.price_model("on_demand", options=["on_demand", "spot", "reserved_1y", "reserved_3y"]),
+        "api_model": K.api_model(api_model),
+    }
+
+    def compute(v: dict) -> Result:
+        from .. import cost, evaluate, value
+
+        edge_v = {**v, "engine": v["edge_engine"], "precision": v["edge_precision"], "n_devices": 1, "batch_size": 0}
+        ekey = tuple((k, edge_v[k]) for k in _SCENARIO_KEYS if k in edge_v)
+        edge_load = _unloaded(ekey, v["device"])
+        edge_eval = evaluate(_scenarios(edge_v, hardware=v["device"], usd_per_device_hour=0.0, pue=1.0,
+                                        utilization=1.0)).row(0, named=True)
+        if not edge_eval["fits"]:
+            return Result(message=f"{v['model']} does not run on {v['device']} with {v['edge_engine']} at "
+                                  f"{v['edge_precision']}: {edge_eval['limit']}.")
+        capex = cost.capex_usd_per_device(pl.DataFrame({"hardware": [v["device"]]}))["catalog_capex_usd_per_device"].item()
+        capex_note = "catalog price" if capex is not None else "your price (none in the catalog)"
+        capex = capex if capex is not None else float(v["edge_capex_fallback_usd"])
+        idle = catalog.load("hardware").filter(pl.col("id") == v["device"])["idle_w"].item()
+        cloud = _self_hosted({**v, "n_devices": 1, "batch_size": 0}, v["cloud_hardware"])
+        ckey = tuple((k, {**v, "n_devices": 1, "batch_size": 0}[k]) for k in _SCENARIO_KEYS if k in v or k == "batch_size")
+        cloud_load = _unloaded(ckey, v["cloud_hardware"])
+        api = _api(v["api_model"])
+        api_req = pl.select(value.api_monthly_cost_usd(
+            int(v["input_tokens"]), int(v["output_tokens"]), api["usd_per_million_input_tokens"],
+            api["usd_per_million_output_tokens"], api["usd_per_million_cached_input_tokens"],
+            batch_discount_fraction=api["batch_discount_fraction"])).item()
+        frame = pl.DataFrame({
+            "cloud_option": [f"cloud GPU: {v['cloud_hardware']}", f"API: {api['model_name']}"],
+            "cloud_usd_per_request": [cloud["usd_per_request"], api_req],
+            "cloud_latency_s": [cloud_load["e2e_mean_s"], float(v["api_latency_s"])],
+        }).with_columns(
+            edge_capex_usd=pl.lit(capex), edge_lifetime_years=pl.lit(float(v["edge_lifetime_years"])),
+            edge_power_w=pl.lit(edge_eval["power_w"]), edge_idle_power_w=pl.lit(float(idle)),
+            edge_requests_per_s=pl.lit(edge_load["capacity_requests_per_s"]),
+            edge_latency_s=pl.lit(edge_load["e2e_mean_s"]),
+            electricity_usd_per_kwh=pl.lit(float(v["electricity_usd_per_kwh"])),
+            egress_gb_per_request=pl.lit(float(v["egress_gb_per_request"])),
+        )
+        out = value.edge_vs_cloud(frame)
+        gpu, apir = out.row(0, named=True), out.row(1, named=True)
+        latency = pl.DataFrame({"option": [f"edge: {v['device']}", gpu["cloud_option"], apir["cloud_option"]],
+                                "latency_s": [edge_load["e2e_mean_s"], gpu["cloud_total_latency_s"],
+                                              apir["cloud_total_latency_s"]]})
+        headline = {"break_even_vs_gpu": gpu["break_even_requests_per_day"],
+                    "break_even_vs_api": apir["break_even_requests_per_day"],
+                    "edge_capacity_requests_per_day": gpu["edge_capacity_requests_per_day"],
+                    "edge_latency_s": edge_load["e2e_mean_s"], "edge_fixed_usd_per_day": gpu["edge_fixed_usd_per_day"],
+                    "edge_power_w": edge_eval["power_w"]}
+        be = out.select("cloud_option", "break_even_requests_per_day", "edge_capacity_requests_per_day",
+                        "cloud_total_usd_per_request", "edge_marginal_usd_per_request", "edge_fixed_usd_per_day")
+        return Result(frames={"break_even": be.fill_null(float("nan")), "latency": latency,
+                              "comparison": be},
+                      headline=headline, notes={"edge_fixed_usd_per_day": capex_note})
+
+    views = [
+        ChartView("break_even", lambda f: plot.bars(f, "break_even_requests_per_day", "cloud_option",
+                                                    extra_tooltip=["edge_capacity_requests_per_day",
+                                                                   "cloud_total_usd_per_request",
+                                                                   "edge_marginal_usd_per_request"],
+                                                    title="Requests per day above which the device is cheaper")),
+        ChartView("latency", lambda f: plot.bars(f, "latency_s", "option", sort_descending=False,
+                                                 title="End-to-end latency of one request (s)")),
+        TableView("comparison", None, {"cloud_total_usd_per_request": "usd", "edge_marginal_usd_per_request": "usd",
+                                       "edge_fixed_usd_per_day": "usd"}),
+    ]
+    cards = Cards([
+        Card("break_even_vs_api", "Break-even vs the API", "si", "requests/day", "— : the edge never wins"),
+        Card("break_even_vs_gpu", "Break-even vs the cloud GPU", "si", "requests/day", "— : the edge never wins"),
+        Card("edge_capacity_requests_per_day", "Device capacity", "si", "requests/day"),
+        Card("edge_latency_s", "Device latency", "ms"),
+        Card("edge_fixed_usd_per_day", "Device fixed cost", "usd", "per day"),
+        Card("edge_power_w", "Device power busy", "float", "W"),
+    ])
+    groups = [("Device economics", ["edge_lifetime_years", "electricity_usd_per_kwh", "edge_capex_fallback_usd",
+                                    "egress_gb_per_request", "api_latency_s"]),
+              ("Edge device", ["device", "edge_engine", "edge_precision"]),
+              ("Workload", ["model", "input_tokens", "output_tokens"]),
+              ("Cloud", ["cloud_hardware", "precision", "engine", "price_model", "api_model"])]
+    return App("Edge vs cloud: a device on the desk, a cloud GPU or an API", ks, compute, views, cards=cards,
+               groups=groups)
