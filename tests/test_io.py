@@ -5,6 +5,7 @@ from __future__ import annotations
 import io as _stdio
 import json
 import math
+import re
 import os
 from pathlib import Path
 
@@ -746,3 +747,22 @@ def test_ids_unique_across_files_with_the_same_name(tmp_path):
         frames.append(io.read_aiperf(p, engine="vllm", **IDS))
     both = pl.concat(frames)
     assert both["id"].is_unique().all() and both["id"][0].startswith("profile_export_aiperf-")
+
+
+def test_ecosystem_doc_alias_table_is_current():
+    text = (Path(__file__).parents[1] / "docs" / "ecosystem.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `([^`]+)` \| `([^`]+)` \|$", text, flags=re.M)
+    assert dict(rows) == io.MODEL_ALIASES
+    for name in ("read_vllm_bench", "read_sglang_bench", "read_aiperf", "read_llama_bench", "read_mlperf_summary",
+                 "read_calibration_csv"):
+        assert f"`{name}`" in text
+
+
+def test_llama_bench_jsonl(tmp_path):
+    recs = json.loads((D / "llama_bench.json").read_text())
+    p = tmp_path / "lb.jsonl"
+    p.write_text("\n".join(json.dumps(r) for r in recs) + "\n")
+    assert io.sniff_format(p) == "llama-bench"
+    a = io.read_llama_bench(p, hardware="rtx-4090", n_devices=1)
+    b = io.read_llama_bench(D / "llama_bench.json", hardware="rtx-4090", n_devices=1)
+    assert a.drop("id", "source").equals(b.drop("id", "source"))
