@@ -340,8 +340,9 @@ def _check(name: str, v: float, *, lo: float = 0.0, strict: bool = False) -> Non
 
 
 def _finish(demand: pl.DataFrame, rate: np.ndarray, ready: np.ndarray, billed: np.ndarray, cap: float,
-            usd_per_replica_hour: np.ndarray | float, step_h: float, tokens: float | None) -> pl.DataFrame:
-    capacity = ready * cap
+            usd_per_replica_hour: np.ndarray | float, step_h: float, tokens: float | None,
+            serving: np.ndarray | None = None) -> pl.DataFrame:
+    capacity = (ready if serving is None else serving) * cap
     served = np.minimum(rate, capacity)
     short = rate > capacity * (1 + 1e-12)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -463,7 +464,8 @@ def autoscale(
         Desired ``λ / (replicas × capacity)`` in (0, 1].
     scale_up_lag_h : float
         From the scale-up decision until the new replica serves (instance start +
-        model load, see :func:`model_load_time_s`) [h]; rounded up to whole steps.
+        model load, see :func:`model_load_time_s`) [h]; a replica that comes up within a
+        step serves the rest of that step.
     min_replicas, max_replicas : int
         Fleet bounds.
     scale_down_delay_h : float
@@ -485,9 +487,10 @@ def autoscale(
     -----
     At step t: replicas whose start completes join; ``desired = clip(ceil(λ_t / (u* c)),
     min, max)``; if desired exceeds serving + starting, the difference is requested and
-    serves from step ``t + ceil(lag / step)``; if desired stays below serving for
+    serves from time ``t + lag / step`` (the step it comes up in counts the remaining
+    fraction: capacity of a step = (ready + Σ starting × fraction up) × c); if desired stays below serving for
     ``ceil(delay / step)`` consecutive steps (0: at once) the surplus is released
-    (starting replicas are cancelled first). Capacity of the step = serving × c.
+    (starting replicas are cancelled first).
 
     References
     ----------
@@ -513,24 +516,24 @@ def autoscale(
         raise ValidationError(f"target_utilization must be in (0, 1], got {target_utilization}")
     if not (isinstance(min_replicas, int) and isinstance(max_replicas, int) and 0 <= min_replicas <= max_replicas):
         raise ValidationError(f"min_replicas and max_replicas must be whole numbers with 0 <= min <= max, got {min_replicas}, {max_replicas}")
-    lag = math.ceil(scale_up_lag_h / step_h - 1e-9)
+    lag = scale_up_lag_h / step_h  # in steps, may be fractional
     delay = math.ceil(scale_down_delay_h / step_h - 1e-9)
     desired_all = np.clip(np.ceil(rate / (target_utilization * capacity_per_replica_rps) - 1e-9), min_replicas, max_replicas)
     n = rate.size
     ready = np.zeros(n)
+    serving = np.zeros(n)
     billed = np.zeros(n)
     cur = int(desired_all[0] if initial_replicas is None else initial_replicas)
-    pending: list[list[int]] = []  # [ready_at_step, count]
+    pending: list[list[float]] = []  # [ready_at (in steps, fractional), count]
     below = 0
     for t in range(n):
-        arrived = sum(c for at, c in pending if at <= t)
+        cur += int(sum(c for at, c in pending if at <= t))
         pending = [[at, c] for at, c in pending if at > t]
-        cur += arrived
         want = int(desired_all[t])
-        starting = sum(c for _, c in pending)
+        starting = int(sum(c for _, c in pending))
         if want > cur + starting:
             add = want - cur - starting
-            if lag == 0:
+            if lag <= 0:
                 cur += add
             else:
                 pending.append([t + lag, add])
@@ -544,14 +547,17 @@ def autoscale(
                     surplus -= take
                     if pending[-1][1] == 0:
                         pending.pop()
-                cur -= min(surplus, cur - 0)
+                cur -= min(surplus, cur)
                 below = 0
         else:
             below = 0
         ready[t] = cur
+        # replicas that come up during this step serve its remaining fraction
+        serving[t] = cur + sum(c * (t + 1 - at) for at, c in pending if at < t + 1)
         billed[t] = cur + sum(c for _, c in pending)
     hours = demand if "hour" in demand.columns else demand.with_row_index("hour")
-    return _finish(hours, rate, ready, billed, capacity_per_replica_rps, usd_per_replica_hour, step_h, _tokens(demand))
+    return _finish(hours, rate, ready, billed, capacity_per_replica_rps, usd_per_replica_hour, step_h, _tokens(demand),
+                   serving=serving)
 
 
 def compare_strategies(
@@ -678,7 +684,7 @@ def compare_strategies(
             record(f"reserved_{r}+on_demand", frame, usd, reserved=r)
     if spot_usd_per_replica_hour is not None:
         _check("spot_usd_per_replica_hour", spot_usd_per_replica_hour)
-        lag_h = math.ceil(scale_up_lag_h / step_h - 1e-9) * step_h
+        lag_h = scale_up_lag_h
         f = spot_interruptions_per_hour * (lag_h + rework_h)
         if f >= 1:
             raise ValidationError(

@@ -189,3 +189,13 @@ def test_compare_strategies_slo_filter_and_errors():
         demand.autoscale(d, capacity_per_replica_rps=0.0, usd_per_replica_hour=1.0)
     with pytest.raises(ValidationError, match="request_rate_per_s"):
         demand.autoscale(pl.DataFrame({"x": [1]}), capacity_per_replica_rps=1.0, usd_per_replica_hour=1.0)
+
+
+def test_autoscale_sub_hour_lag_serves_the_rest_of_the_hour():
+    # lag 15 min: the 2 replicas asked for in h1 serve 45 min of it: capacity = (1 + 2 × 0.75) × 2 = 5 req/s
+    r = demand.autoscale(D4, capacity_per_replica_rps=2.0, usd_per_replica_hour=3.0, target_utilization=1.0,
+                         scale_up_lag_h=0.25, scale_down_delay_h=0.0)
+    assert r["replicas"].to_list() == [1, 1, 3, 1]
+    assert r["capacity_requests_per_s"].to_list() == pytest.approx([2.0, 5.0, 9.0, 2.0])
+    assert r["slo_violation"].to_list() == [False, False, False, False]
+    assert r["replicas_billed"].to_list() == [1, 3, 5, 1]
