@@ -37,7 +37,7 @@ from typing import Any
 from .errors import ValidationError
 
 __all__ = ["SCHEMA_VERSION", "FIELDS", "Field", "defaults", "validate", "migrate", "save", "load", "dumps", "loads",
-           "MAX_SCENARIO_BYTES"]
+           "MAX_SCENARIO_BYTES", "FRAME_COLUMNS", "to_frame", "catalogs"]
 
 #: Version written by :func:`save`.
 SCHEMA_VERSION = 2
@@ -405,3 +405,48 @@ def load(path: str | Path) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise ValidationError(f"{p}: not a UTF-8 text file; a scenario JSON file expected") from None
     return loads(text, where=str(p))
+
+
+#: scenario knobs that are columns of ``infer_econ.evaluate``'s input frame (same names and units)
+FRAME_COLUMNS = (
+    "model", "hardware", "precision", "kv_precision", "engine", "n_devices", "tensor_parallel", "pipeline_parallel",
+    "batch_size", "input_tokens", "output_tokens", "context_depth", "request_rate_per_s", "price_model", "provider",
+    "region", "usd_per_device_hour", "utilization", "grid_region", "pue", "electricity_usd_per_kwh",
+)
+
+
+def to_frame(scenario: Mapping[str, Any]):
+    """One-row scenario frame for ``infer_econ.estimate`` / ``infer_econ.evaluate``.
+
+    Columns are the knobs of :data:`FRAME_COLUMNS` that have a value (a null
+    knob is left out, so the function's documented default applies); the other
+    knobs (SLOs, labels, catalogs) are not frame columns.
+
+    Examples
+    --------
+    >>> s = {"model": "llama-3.1-8b", "hardware": "h100-sxm", "precision": "bf16", "engine": "vllm",
+    ...      "n_devices": 1, "input_tokens": 1000, "output_tokens": 200, "provider": "aws"}
+    >>> to_frame(s).columns
+    ['model', 'hardware', 'precision', 'engine', 'n_devices', 'input_tokens', 'output_tokens', 'context_depth', 'price_model', 'provider', 'utilization']
+    """
+    import polars as pl
+
+    body = validate(scenario)
+    types = {"str": pl.String, "int": pl.Int64, "float": pl.Float64}
+    cols = {c: pl.Series(c, [body[c]], dtype=types[_BY_NAME[c].type]) for c in FRAME_COLUMNS if body[c] is not None}
+    return pl.DataFrame(list(cols.values()))
+
+
+def catalogs(scenario: Mapping[str, Any]) -> dict:
+    """The catalogs extended with the scenario's ``extra_catalogs`` files (read only), for ``evaluate(catalogs=…)``.
+
+    Examples
+    --------
+    >>> catalogs({"model": "m", "hardware": "h", "precision": "p", "engine": "e", "n_devices": 1,
+    ...           "input_tokens": 1, "output_tokens": 1})
+    {}
+    """
+    from . import catalog
+
+    body = validate(scenario)
+    return {name: catalog.load(name, extra=path) for name, path in (body["extra_catalogs"] or {}).items()}

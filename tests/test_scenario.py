@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 
+import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -262,3 +263,33 @@ def test_fuzz_mutated_v1_file(tmp_path, data):
 def test_lone_surrogate_refused(tmp_path):
     with pytest.raises(ValidationError, match="key 'notes': text holds characters that are not valid Unicode"):
         sc.save(tmp_path / "s.json", {**BASE, "notes": "bad \udc80"})
+
+
+def test_to_frame_columns_and_types():
+    f = sc.to_frame({**BASE, "utilization": 1, "batch_size": 8, "provider": "aws"})
+    assert f.height == 1
+    assert f.schema["utilization"] == pl.Float64 and f.schema["batch_size"] == pl.Int64
+    # null knobs are left out so the estimator's defaults apply; non-frame knobs never appear
+    assert "kv_precision" not in f.columns and "notes" not in f.columns and "ttft_p99_s" not in f.columns
+
+
+def test_saved_scenario_evaluates_with_the_users_price_file(tmp_path):
+    import infer_econ as ie
+
+    prices = tmp_path / "our_prices.csv"
+    prices.write_text("id,provider,instance_type,hardware,n_devices,region,price_model,usd_per_hour,"
+                      "usd_per_device_hour,currency_year,source,as_of\n"
+                      "ourco:h100box:eu:reserved_1y,ourco,h100box,h100-sxm,1,eu,reserved_1y,2.0,2.0,2025,"
+                      "contract 17,2025-10\n")
+    before = prices.read_bytes()
+    s = {**BASE, "provider": "ourco", "region": "eu", "price_model": "reserved_1y", "utilization": 0.5,
+         "extra_catalogs": {"cloud_prices": str(prices)}}
+    p = sc.save(tmp_path / "plan.json", s)
+    back = sc.load(p)
+    out = ie.evaluate(sc.to_frame(back), catalogs=sc.catalogs(back))
+    r = out.row(0, named=True)
+    assert r["usd_per_device_hour"] == 2.0 and r["price_id"] == "ourco:h100box:eu:reserved_1y"
+    # $/M output tokens = usd_per_hour / (output_tokens_per_s × utilization × 3600 s) × 1e6
+    expected = 2.0 / (r["output_tokens_per_s"] * 0.5 * 3600) * 1e6
+    assert r["usd_per_million_output_tokens"] == pytest.approx(expected, rel=1e-9)
+    assert prices.read_bytes() == before  # the user's catalog file is only read
