@@ -843,7 +843,8 @@ def model_quality(
 
 _WATERFALL_KEEP = ["model", "hardware", "precision", "engine", "n_devices", "input_tokens", "output_tokens",
                    "context_depth", "batch_size", "provider", "region", "price_model", "utilization",
-                   "usd_per_device_hour", "capex_usd_per_device", "grid_region", "grid_g_co2e_per_kwh"]
+                   "usd_per_device_hour", "capex_usd_per_device", "grid_region", "grid_g_co2e_per_kwh", "pue",
+                   "hosting_usd_per_kw_month", "electricity_usd_per_kwh", "electricity_region"]
 
 
 def _scenario_cols(frame: pl.DataFrame) -> list[str]:
@@ -872,7 +873,9 @@ def savings_waterfall(
        given) at 1, 2, 4 or 8 devices.
     5. ``price_model``: on-demand, spot, 1- or 3-year reservation of the same provider and hardware, or owning.
     6. ``prefix_caching``: ``prefix_cache_hit_share`` of the prompt moved to ``context_depth`` (cached).
-    7. ``api``: the cheapest hosted API serving the same open-weights model (``api_prices``).
+    7. ``edge``: one owned edge, consumer, workstation or Apple device (PUE 1, no colocation fee), with the
+       scenario's engine and precision or llama.cpp at q4_k_m.
+    8. ``api``: the cheapest hosted API serving the same open-weights model (``api_prices``).
 
     Parameters
     ----------
@@ -897,7 +900,9 @@ def savings_waterfall(
     Notes
     -----
     usd_per_month = usd_per_request × requests_per_month; each candidate set is evaluated in one
-    vectorized :func:`infer_econ.evaluate` call.
+    vectorized :func:`infer_econ.evaluate` call. The monthly figures scale the cost per request, as for a
+    fleet that grows with the volume; a volume below one device's capacity still pays for a whole device
+    (:func:`self_hosted_monthly_cost_usd` gives that floor).
 
     References
     ----------
@@ -1004,7 +1009,22 @@ def savings_waterfall(
     else:
         cand = cur.clear()
     pick(cand, "prefix_caching", lambda r: f"{cached} of the prompt tokens served from the prefix cache")
-    # 7 hosted API for the same open-weights model
+    # 7 edge: one owned device outside a data center (PUE 1, no colocation fee)
+    hp = _cat("hardware_prices", catalogs)
+    edge_hw = hw_cat.filter(
+        pl.col("category").is_in(["edge", "consumer", "apple", "workstation"]) & pl.col("id").is_in(hp["hardware"].drop_nulls().implode())
+    )["id"].to_list()
+    row = cur.row(0, named=True)
+    combos = [(row["engine"], row["precision"]), ("llama.cpp", "q4_k_m")]
+    cands = [
+        cur.drop([c for c in ("usd_per_device_hour", "provider", "region", "capex_usd_per_device") if c in cur.columns]).with_columns(
+            pl.lit(h).alias("hardware"), pl.lit(1).alias("n_devices"), pl.lit(e).alias("engine"), pl.lit(pr).alias("precision"),
+            pl.lit("owned").alias("price_model"), pl.lit(1.0).alias("pue"), pl.lit(0.0).alias("hosting_usd_per_kw_month"),
+        )
+        for h in edge_hw for e, pr in dict.fromkeys(combos)
+    ]
+    pick(pl.concat(cands, how="diagonal_relaxed") if cands else cur.clear(), "edge", lambda r: f"owned {r['hardware']} at the edge ({r['engine']}, {r['precision']})")
+    # 8 hosted API for the same open-weights model
     api = _cat("api_prices", catalogs).filter(pl.col("model") == cur["model"][0])
     prev = steps[-1][2]
     if api.height:

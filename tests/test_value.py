@@ -143,7 +143,7 @@ WF = pl.DataFrame({"model": ["llama-3.1-70b"], "hardware": ["h100-sxm"], "precis
 def test_savings_waterfall_adds_up():
     w = value.savings_waterfall(WF, requests_per_month=1e6)
     assert w["lever"].to_list() == ["baseline", "precision", "batching", "smaller_model", "hardware", "price_model",
-                                    "prefix_caching", "api"]
+                                    "prefix_caching", "edge", "api"]
     # cost never rises along the waterfall and the savings sum to baseline − final
     cost = w["usd_per_month"].to_list()
     assert all(b <= a for a, b in zip(cost, cost[1:]))
