@@ -403,7 +403,7 @@ def bars(
     title : str, optional
         Chart title.
     width, height : int
-        Size [px]; the height defaults to 18 px per bar.
+        Size [px]; the height defaults to 18 px per category.
 
     Returns
     -------
@@ -424,7 +424,7 @@ def bars(
     }
     if color:
         enc["color"] = alt.Color(color, type="nominal", title=label(color))
-    h = height if height is not None else max(120, 18 * frame.height)
+    h = height if height is not None else max(120, 18 * frame[category].n_unique())
     return theme(alt.Chart(_clean(frame)).mark_bar().encode(**enc), width=width, height=h, title=title)
 
 

@@ -439,3 +439,27 @@ def test_edge_vs_cloud_life_moves_break_even():
     assert be is None or h["break_even_vs_api"] is None or be < h["break_even_vs_api"]
     lat = {r["option"].split(":")[0]: r["latency_s"] for r in app.chart("latency").rows()}
     assert set(lat) == {"edge", "cloud GPU", "API"}
+
+
+def test_sustainability_pue_scales_operational_not_embodied():
+    app = apps.sustainability()
+    assert app.state.error is None, app.state.traceback
+    h = dict(app.state.headline)
+    app.knobs["pue"].value = 1.8
+    h2 = app.state.headline
+    # facility energy is proportional to PUE: 1.8 / 1.2 = 1.5
+    assert h2["kwh_per_million_output_tokens"] == pytest.approx(1.5 * h["kwh_per_million_output_tokens"])
+    assert h2["g_co2e_per_request"] == pytest.approx(1.5 * h["g_co2e_per_request"])
+    assert h2["g_co2e_per_request_embodied"] == pytest.approx(h["g_co2e_per_request_embodied"])
+    regions = app.state.frames["carbon_by_region"]
+    assert set(regions["scope"]) == {"operational", "embodied"}
+    assert "aws:us-east-1" in regions["region"].to_list()  # your region is always shown
+
+
+def test_sustainability_grid_sets_are_not_mixed():
+    app = apps.sustainability()
+    app.knobs["grid_set"].value = "country|lifecycle"
+    from infer_econ import catalog
+    g = catalog.load("grid_carbon")
+    shown = set(app.state.frames["carbon_by_region"]["region"]) - {app.knobs["region"].value}
+    assert set(g.filter(pl.col("id").is_in(list(shown)))["metric"]) == {"lifecycle"}

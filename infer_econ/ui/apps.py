@@ -22,7 +22,7 @@ from .cards import Card, Cards
 from .core import App, ChartView, Result, TableView
 from . import knobs as K
 
-__all__ = ["start_here", "hardware", "quantization", "latency", "build_vs_buy", "model_size", "value_of_accuracy", "edge_vs_cloud", "PRIMARY_CLASS"]
+__all__ = ["start_here", "hardware", "quantization", "latency", "build_vs_buy", "model_size", "value_of_accuracy", "edge_vs_cloud", "sustainability", "PRIMARY_CLASS"]
 
 #: CSS class of the sliders the browser tests and benchmarks turn.
 PRIMARY_CLASS = "ie-primary"
@@ -1055,3 +1055,103 @@ def edge_vs_cloud(device: str = "apple-m4-max-40c", cloud_hardware: str = "l40s"
               ("Cloud", ["cloud_hardware", "precision", "engine", "price_model", "api_model"])]
     return App("Edge vs cloud: a device on the desk, a cloud GPU or an API", ks, compute, views, cards=cards,
                groups=groups)
+
+
+# --------------------------------------------------------------------------- 09 sustainability
+_GRID_SETS = [("Cloud regions (location-based, operational)", "cloud_region|location_based_operational"),
+              ("Countries (lifecycle)", "country|lifecycle"),
+              ("US grid subregions (location-based, operational)", "grid_subregion|location_based_operational")]
+
+
+def sustainability(model: str = "llama-3.1-8b", hardware_id: str = "h100-sxm", precision: str = "fp8",
+                   region: str = "aws:us-east-1") -> App:
+    """Workbook 09: energy per 1M tokens and CO2 per request by region and hardware; PUE; embodied vs operational.
+
+    Knobs: PUE, utilization, the grid definition (cloud regions, countries,
+    US subregions: never mixed), your region, model, precision, engine,
+    hardware, request shape. Charts: operational and embodied g CO2e per
+    request by region (stacked); kWh per 1M output tokens by hardware.
+    Headline: your deployment's energy and carbon, and the lowest-carbon
+    region of the set (carbon-aware placement).
+
+    Examples
+    --------
+    >>> app = sustainability()
+    >>> app.state.headline["kwh_per_million_output_tokens"] > 0
+    True
+    """
+    ks = {
+        "pue": _primary(K.slider("PUE (facility / IT power)", 1.2, 1.0, 2.0, 0.02, unit="ratio")),
+        "utilization": _primary(K.slider("Utilization", 0.6, 0.05, 1.0, 0.05, unit="fraction")),
+        "grid_set": K.dropdown("Grid definition", _GRID_SETS, _GRID_SETS[0][1]),
+        "region": K.region(region, description="Your grid region"),
+        "model": K.model(model),
+        "precision": K.precision(precision),
+        "engine": K.engine("vllm"),
+        "hardware": K.hardware(hardware_id),
+        "input_tokens": K.tokens("Prompt", 1000, min=16, max=32768, continuous_update=False),
+        "output_tokens": K.tokens("Output", 250, min=16, max=16384, continuous_update=False),
+    }
+
+    def compute(v: dict) -> Result:
+        from .. import evaluate
+
+        kind, metric = v["grid_set"].split("|")
+        grids = catalog.load("grid_carbon").filter((pl.col("kind") == kind) & (pl.col("metric") == metric))
+        ids = grids["id"].to_list()
+        fixed = dict(hardware=v["hardware"], pue=float(v["pue"]), utilization=float(v["utilization"]),
+                     usd_per_device_hour=0.0)
+        by_region = evaluate(_scenarios(v, rows={"grid_region": ids}, **fixed)).select(
+            pl.col("grid_region").alias("region"), "grid_g_co2e_per_kwh", "g_co2e_per_request",
+            "g_co2e_per_request_embodied", "kwh_per_million_output_tokens", "fits", "limit")
+        if not by_region["fits"].any():
+            return Result(message=f"{v['model']} does not run on {v['hardware']}: {by_region['limit'][0]}.")
+        names = dict(zip(grids["id"].to_list(), grids["name"].to_list(), strict=True))
+        # keep the chart readable: the 10 cleanest, the 10 dirtiest grids and yours
+        ranked = by_region.sort("g_co2e_per_request").with_row_index("_rank")
+        n = ranked.height
+        shown = ranked.filter((pl.col("_rank") < 10) | (pl.col("_rank") >= n - 10) | (pl.col("region") == v["region"]))
+        long = pl.concat([
+            shown.select("region", "grid_g_co2e_per_kwh", pl.col("g_co2e_per_request").alias("g_co2e"),
+                         pl.lit("operational").alias("scope")),
+            shown.select("region", "grid_g_co2e_per_kwh", pl.col("g_co2e_per_request_embodied").alias("g_co2e"),
+                         pl.lit("embodied").alias("scope")),
+        ]).with_columns(pl.col("region").replace_strict(names, default=pl.col("region")).alias("region_name"))
+        mine = evaluate(_scenarios(v, grid_region=v["region"], **fixed)).row(0, named=True)
+        hw_ids = catalog.load("hardware").filter(pl.col("category") == "datacenter")["id"].to_list()
+        hw = evaluate(_scenarios(v, rows={"hardware": hw_ids}, grid_region=v["region"], pue=float(v["pue"]),
+                                 utilization=float(v["utilization"]), usd_per_device_hour=0.0)).filter(
+            pl.col("fits")).select("hardware", "kwh_per_million_output_tokens", "energy_j_per_output_token",
+                                   "power_w", "output_tokens_per_s", "g_co2e_per_request")
+        best = by_region.sort("g_co2e_per_request").row(0, named=True)
+        headline = {"kwh_per_million_output_tokens": mine["kwh_per_million_output_tokens"],
+                    "g_co2e_per_request": mine["g_co2e_per_request"],
+                    "g_co2e_per_request_embodied": mine["g_co2e_per_request_embodied"],
+                    "grid_g_co2e_per_kwh": mine["grid_g_co2e_per_kwh"],
+                    "cleanest_region": names.get(best["region"], best["region"]),
+                    "cleanest_g_co2e_per_request": best["g_co2e_per_request"]}
+        return Result(frames={"carbon_by_region": long, "energy_by_hardware": hw}, headline=headline,
+                      notes={"cleanest_region": f"of the {kind.replace('_', ' ')}s in this set"})
+
+    views = [
+        ChartView("carbon_by_region", lambda f: plot.bars(f, "g_co2e", "region_name", color="scope",
+                                                          extra_tooltip=["grid_g_co2e_per_kwh"],
+                                                          title="g CO2e per request by grid (operational + embodied)")),
+        ChartView("energy_by_hardware", lambda f: plot.bars(f, "kwh_per_million_output_tokens", "hardware",
+                                                            sort_descending=False,
+                                                            extra_tooltip=["energy_j_per_output_token", "power_w",
+                                                                           "output_tokens_per_s"],
+                                                            title="kWh per 1M output tokens by datacenter accelerator")),
+    ]
+    cards = Cards([
+        Card("kwh_per_million_output_tokens", "Energy per 1M output tokens", "float", "kWh", "at the facility meter"),
+        Card("g_co2e_per_request", "Operational CO2 per request", "float", "g CO2e"),
+        Card("g_co2e_per_request_embodied", "Embodied CO2 per request", "float", "g CO2e"),
+        Card("grid_g_co2e_per_kwh", "Your grid", "si", "g CO2e/kWh"),
+        Card("cleanest_region", "Lowest-carbon grid", "si"),
+        Card("cleanest_g_co2e_per_request", "There, per request", "float", "g CO2e"),
+    ])
+    groups = [("Facility and load", ["pue", "utilization"]),
+              ("Grid", ["grid_set", "region"]),
+              ("Deployment", ["model", "precision", "engine", "hardware", "input_tokens", "output_tokens"])]
+    return App("Sustainability: energy and carbon per token", ks, compute, views, cards=cards, groups=groups)
