@@ -67,6 +67,7 @@ __all__ = [
     "mmc_waiting_time_quantile_s",
     "mg1_waiting_time_s",
     "exponential_tail_quantile_s",
+    "replica_capacity_requests_per_s",
     "replica_latency",
     "closed_loop_latency",
     "step_times",
@@ -458,6 +459,54 @@ def _length_moments(mean: np.ndarray, dist: np.ndarray, cv: np.ndarray) -> tuple
     return m2, m3
 
 
+def replica_capacity_requests_per_s(
+    input_tokens: Any,
+    output_tokens: Any,
+    decode_step_fixed_s: Any,
+    decode_step_per_sequence_s: Any,
+    prefill_s_per_token: Any,
+    batch_cap: Any,
+) -> np.ndarray:
+    """Largest sustainable request rate of one continuously batching replica (analytical, exact on the model).
+
+    Parameters
+    ----------
+    input_tokens, output_tokens : array-like
+        Mean request shape I, O [tokens].
+    decode_step_fixed_s, decode_step_per_sequence_s : array-like
+        t0 [s], t1 [s/sequence].
+    prefill_s_per_token : array-like
+        p [s/token].
+    batch_cap : array-like
+        Largest running batch [sequences].
+
+    Returns
+    -------
+    numpy.ndarray
+        λ_max [requests/s].
+
+    Notes
+    -----
+    Back to back at the cap, ``cap`` requests need ``(O − 1)`` steps of ``t(cap)`` plus
+    ``cap`` prefills of ``I p``: ``λ_max = cap / ((O − 1) t(cap) + cap I p)``. It is also
+    where Little's law puts the running batch at the cap.
+
+    References
+    ----------
+    Little (1961); Kwon et al. (2023).
+
+    Examples
+    --------
+    >>> round(float(replica_capacity_requests_per_s(1000, 201, 0.01, 1e-4, 1e-4, 256)[()]), 3)  # 256 / 32.72
+    7.824
+    """
+    I, O, t0, t1, p, cap = (_arr(x) for x in (input_tokens, output_tokens, decode_step_fixed_s,
+                                              decode_step_per_sequence_s, prefill_s_per_token, batch_cap))
+    Od = np.maximum(O - 1.0, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return cap / (Od * (t0 + t1 * cap) + cap * I * p)
+
+
 def replica_latency(
     request_rate_per_s: Any,
     input_tokens: Any,
@@ -519,7 +568,7 @@ def replica_latency(
 
     - ``TPOT = t0 / (1 − ρ_p − λ Od t1)``, ``B = λ Od TPOT``; when ``B`` would exceed the
       cap: ``B = cap``, ``TPOT = t(cap) / (1 − ρ_p)``.
-    - capacity ``λ_max = cap / (Od t(cap) + cap I p)``; utilization ``λ / λ_max``.
+    - capacity :func:`replica_capacity_requests_per_s`; utilization ``λ / λ_max``.
     - admission: M/M/c, ``c = cap``, slot holding time ``D = Od t(cap) / (1 − ρ_p)``,
       wait ``C(c, λD) / (c/D − λ)``.
     - prefill service: unchunked ``s = I p``; chunked ``s = I p + I t(B) / (chunk − B)``
@@ -564,7 +613,7 @@ def replica_latency(
     rho_p = lam * sp
     t_cap = t0 + t1 * cap
     with np.errstate(divide="ignore", invalid="ignore"):
-        lam_max = cap / (Od * t_cap + cap * sp)
+        lam_max = replica_capacity_requests_per_s(I, O, t0, t1, p, cap)
         util = lam / lam_max
         stable = util < 1.0
         denom = 1.0 - rho_p - lam * Od * t1
@@ -754,8 +803,7 @@ def closed_loop_latency(
             w = wq + resid / (1.0 - rho_s)
         return w + s + Od * tpot, w, s, tpot, B, tB, wq, rho_d
 
-    with np.errstate(divide="ignore", invalid="ignore"):
-        lam_max = cap / (Od * t_cap + cap * sp)
+    lam_max = replica_capacity_requests_per_s(I, O, t0, t1, p, cap)
     r_max = cycle(lam_max)[0]
     full = lam_max * r_max < N  # more clients than the slots turn over: X = capacity
     lo, hi = np.zeros_like(N), lam_max.copy()
@@ -1480,8 +1528,7 @@ def slo_rate_per_replica(
                             prefill_chunk_tokens=chunk)
         return r["stable"] & (r["ttft_p99_s"] + ovh <= slo_ttft_p99_s) & (r["tpot_p99_s"] <= slo_tpot_p99_s)
 
-    lam_max = replica_latency(1e-12, f(I), f(O), f(t0), f(t1), f(p), f(cap), chunked_prefill=chunked,
-                              prefill_chunk_tokens=chunk)["capacity_requests_per_s"]
+    lam_max = replica_capacity_requests_per_s(f(I), f(O), f(t0), f(t1), f(p), f(cap))
     lo, hi = np.zeros(n), lam_max.copy()
     possible = ok(lam_max * 1e-9) & have
     for _ in range(50):

@@ -568,8 +568,10 @@ def test_closed_loop_latency_non_decreasing_in_clients(n1, n2, chunked, dist, ca
     for c in ("ttft_mean_s", "ttft_p99_s", "tpot_mean_s", "tpot_p99_s", "e2e_mean_s"):
         a, b = out[c].to_list()
         assert b >= a * (1 - 1e-9) - 1e-12, c
-    # throughput is bounded by capacity; it need not rise strictly: with chunked prefill a bigger running batch
-    # leaves fewer prompt tokens in each step's budget, so X can dip by a hair (0.004 % at 127 → 253 clients)
+    # throughput is bounded by capacity; without chunking it never falls as clients are added. With chunked
+    # prefill it can: a bigger running batch leaves fewer prompt tokens in each step's token budget
+    # (s = I p + I t(B) / (budget − B)), the reason engines raise max_num_batched_tokens for big batches
     x = out["requests_per_s"].to_list()
-    assert x[1] >= x[0] * (1 - 1e-3)
+    if not chunked:
+        assert x[1] >= x[0] * (1 - 1e-9)
     assert x[1] <= out["capacity_requests_per_s"][1] * (1 + 1e-9)
