@@ -47,7 +47,13 @@ MAX_SCENARIO_BYTES = 1_000_000
 
 @dataclasses.dataclass(frozen=True)
 class Field:
-    """One scenario knob: JSON type, whether it is required, default, range, allowed values, unit."""
+    """One scenario knob: JSON type, whether it is required, default, range, allowed values, unit.
+
+    Examples
+    --------
+    >>> Field("n_devices", "int", required=True, min=1).required
+    True
+    """
 
     name: str
     type: str  # "str", "int", "float", "dict"
@@ -106,6 +112,11 @@ _META = ("schema_version", "app")
 
 def defaults() -> dict[str, Any]:
     """Return the default of every optional knob (required knobs are absent).
+
+    Returns
+    -------
+    dict
+        Knob → default value (None where the default is "not set").
 
     Examples
     --------
@@ -259,6 +270,24 @@ _MIGRATIONS = {1: _v1_to_v2}
 def migrate(doc: Mapping[str, Any], where: str = "scenario") -> dict[str, Any]:
     """Bring a scenario document of any known version to :data:`SCHEMA_VERSION` (not yet validated).
 
+    Parameters
+    ----------
+    doc : mapping
+        The parsed JSON object (``schema_version``, or ``version`` 1).
+    where : str
+        Prefix of error messages.
+
+    Returns
+    -------
+    dict
+        The document in the current schema (keys renamed, units converted).
+
+    Raises
+    ------
+    ValidationError
+        No version key, a version from a newer release, or a version-1 value
+        that cannot be converted (key named).
+
     Examples
     --------
     >>> migrate({"version": 1, "gpu": "h100-sxm", "slo_ttft_ms": 500})["ttft_p99_s"]
@@ -293,6 +322,16 @@ def migrate(doc: Mapping[str, Any], where: str = "scenario") -> dict[str, Any]:
 def dumps(scenario: Mapping[str, Any]) -> str:
     """Serialize a validated scenario to JSON text (``schema_version`` first, 2-space indent).
 
+    Parameters
+    ----------
+    scenario : mapping
+        The knobs.
+
+    Returns
+    -------
+    str
+        JSON text that :func:`loads` reads back exactly.
+
     Examples
     --------
     >>> s = {"model": "m", "hardware": "h", "precision": "bf16", "engine": "vllm", "n_devices": 1,
@@ -306,7 +345,28 @@ def dumps(scenario: Mapping[str, Any]) -> str:
 
 
 def loads(text: str, where: str = "scenario") -> dict[str, Any]:
-    """Parse scenario JSON text (any known version) into a validated scenario."""
+    """Parse scenario JSON text (any known version) into a validated scenario.
+
+    Parameters
+    ----------
+    text : str
+        JSON text (e.g. an uploaded file's content); at most
+        :data:`MAX_SCENARIO_BYTES` bytes; ``NaN`` / ``Infinity`` refused.
+    where : str
+        Prefix of error messages.
+
+    Returns
+    -------
+    dict
+        The validated scenario (every field of :data:`FIELDS`).
+
+    Examples
+    --------
+    >>> loads('{"schema_version": 2, "model": "m"}')
+    Traceback (most recent call last):
+    ...
+    infer_econ.errors.ValidationError: scenario: key 'hardware' is missing (hardware catalog id)
+    """
     if not isinstance(text, str):
         raise ValidationError(f"{where}: expected JSON text, got {type(text).__name__}")
     if len(text.encode("utf-8", "surrogatepass")) > MAX_SCENARIO_BYTES:
@@ -380,6 +440,16 @@ def save(path: str | Path, scenario: Mapping[str, Any]) -> Path:
 def load(path: str | Path) -> dict[str, Any]:
     """Read a scenario file (migrating older versions) and return the validated scenario.
 
+    Parameters
+    ----------
+    path : str or Path
+        A file written by :func:`save` (or by an older version).
+
+    Returns
+    -------
+    dict
+        The validated scenario in the current schema.
+
     Raises
     ------
     ValidationError
@@ -422,6 +492,17 @@ def to_frame(scenario: Mapping[str, Any]):
     knob is left out, so the function's documented default applies); the other
     knobs (SLOs, labels, catalogs) are not frame columns.
 
+    Parameters
+    ----------
+    scenario : mapping
+        The knobs (validated first).
+
+    Returns
+    -------
+    polars.DataFrame
+        One row; ids as strings, counts as Int64, rates and prices as Float64
+        in the units of :data:`FIELDS`.
+
     Examples
     --------
     >>> s = {"model": "llama-3.1-8b", "hardware": "h100-sxm", "precision": "bf16", "engine": "vllm",
@@ -439,6 +520,16 @@ def to_frame(scenario: Mapping[str, Any]):
 
 def catalogs(scenario: Mapping[str, Any]) -> dict:
     """The catalogs extended with the scenario's ``extra_catalogs`` files (read only), for ``evaluate(catalogs=…)``.
+
+    Parameters
+    ----------
+    scenario : mapping
+        The knobs.
+
+    Returns
+    -------
+    dict of str to polars.DataFrame
+        ``catalog.load(name, extra=path)`` for each named file (empty when none).
 
     Examples
     --------

@@ -180,6 +180,16 @@ def normalize_model_name(name: str) -> str:
     turn ``_`` and spaces into ``-``, then apply :data:`MODEL_ALIASES`. Suffixes
     such as ``-Instruct`` are stripped by :func:`model_id_candidates`.
 
+    Parameters
+    ----------
+    name : str
+        Model name as a tool prints it (repository, path or GGUF file name).
+
+    Returns
+    -------
+    str
+        The normalized name (not yet checked against the catalog).
+
     Examples
     --------
     >>> normalize_model_name("meta-llama/Llama-3.1-8B-Instruct")
@@ -199,6 +209,17 @@ def normalize_model_name(name: str) -> str:
 
 def model_id_candidates(name: str) -> list[str]:
     """Ids tried for ``name``, most specific first (see :func:`normalize_model_name`).
+
+    Parameters
+    ----------
+    name : str
+        Model name as a tool prints it.
+
+    Returns
+    -------
+    list of str
+        The normalized name, then one candidate per stripped suffix
+        (``-instruct``, ``-chat``, quantization tags, ``-v0.3`` …).
 
     Examples
     --------
@@ -241,6 +262,31 @@ def resolve_model(name: str, p: Path, models: pl.DataFrame | None = None) -> str
     Tried in order: an exact (case-insensitive) match of the catalog's
     ``hf_repo`` or ``id``; then the ids of :func:`model_id_candidates`. With no
     models catalog available the most stripped candidate is returned.
+
+    Parameters
+    ----------
+    name : str
+        Model name as a tool prints it.
+    p : Path
+        The file it came from (named in errors).
+    models : polars.DataFrame, optional
+        Models catalog to match against (default: the shipped one).
+
+    Returns
+    -------
+    str
+        A models-catalog id.
+
+    Raises
+    ------
+    ValidationError
+        No candidate is a catalog id (the message lists close ids).
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> resolve_model("/models/meta-llama/Llama-3.1-70B-Instruct", Path("x.json"))
+    'llama-3.1-70b'
     """
     cat = models if models is not None else _models_catalog()
     cands = model_id_candidates(name)

@@ -36,6 +36,18 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
     rename on one file system); on any exception it is removed and the old
     file, if any, is left as it was.
 
+    Parameters
+    ----------
+    path : str or Path
+        Target file; its folder must exist.
+    write : callable
+        Writes the complete content to the temporary path it is given.
+
+    Returns
+    -------
+    Path
+        The target.
+
     Examples
     --------
     >>> import tempfile, pathlib
@@ -131,6 +143,16 @@ def _spec(chart: Any) -> dict:
 def chart_svg(chart: Any) -> str:
     """Render an altair chart (or a Vega-Lite spec dict) to an SVG string, offline (vl-convert).
 
+    Parameters
+    ----------
+    chart : altair chart or dict
+        The chart or its Vega-Lite spec.
+
+    Returns
+    -------
+    str
+        The SVG document.
+
     Examples
     --------
     >>> import altair as alt
@@ -187,6 +209,19 @@ def export_chart(chart: Any, path: str | Path, *, scale: float = 2.0) -> Path:
 
 def collect_sources(frames: Mapping[str, pl.DataFrame] | None = None, sources: Iterable[str] | None = None) -> list[str]:
     """Source keys used: ``sources`` plus every value of ``source`` / ``*_source`` columns in ``frames``.
+
+    Parameters
+    ----------
+    frames : mapping of str to polars.DataFrame, optional
+        Frames whose ``source`` / ``*_source`` string columns hold source keys
+        (``;``-separated lists allowed).
+    sources : iterable of str, optional
+        Further keys.
+
+    Returns
+    -------
+    list of str
+        Sorted unique keys.
 
     Examples
     --------
@@ -425,6 +460,18 @@ def report_html(scenario: Mapping[str, Any], frames: Mapping[str, pl.DataFrame] 
 def write_report(path: str | Path, scenario: Mapping[str, Any], frames: Mapping[str, pl.DataFrame] | None = None,
                  charts: Mapping[str, Any] | None = None, sources: Iterable[str] | None = None, **kwargs: Any) -> Path:
     """Write :func:`report_html` to ``path`` (``.html``) atomically; return the path.
+
+    Parameters
+    ----------
+    path : str or Path
+        Target ``.html`` file.
+    scenario, frames, charts, sources, **kwargs
+        As in :func:`report_html`.
+
+    Returns
+    -------
+    Path
+        The written file.
 
     Examples
     --------

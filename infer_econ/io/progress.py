@@ -21,7 +21,13 @@ __all__ = ["Progressed", "run_with_progress", "chunk_frame", "sweep", "TerminalB
 
 
 class Progressed(NamedTuple):
-    """What a progress-tracked run returns."""
+    """What a progress-tracked run returns: ``result``, ``done`` and ``total`` [chunks], ``interrupted``.
+
+    Examples
+    --------
+    >>> Progressed([1], 1, 2, True).interrupted
+    True
+    """
 
     #: concatenated frame (when every chunk returned a frame) or the list of chunk results
     result: Any
@@ -166,6 +172,18 @@ def run_with_progress(func: Callable[[Any], Any], chunks: Iterable[Any] | Sequen
 def chunk_frame(frame: pl.DataFrame, chunk_rows: int) -> list[pl.DataFrame]:
     """Split a frame into consecutive slices of at most ``chunk_rows`` rows [rows].
 
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        The rows to split.
+    chunk_rows : int
+        Largest slice [rows], ≥ 1.
+
+    Returns
+    -------
+    list of polars.DataFrame
+        Zero-copy slices in order (one empty slice for an empty frame).
+
     Examples
     --------
     >>> [c.height for c in chunk_frame(pl.DataFrame({"x": range(10)}), 4)]
@@ -185,6 +203,22 @@ def sweep(func: Callable[[pl.DataFrame], pl.DataFrame], frame: pl.DataFrame, *, 
     The result is the same as ``func(frame)`` for row-wise functions (each
     output row depends on its input row only), computed in pieces; an
     interrupted sweep returns the leading rows computed so far.
+
+    Parameters
+    ----------
+    func : callable
+        Vectorized function of a frame (``infer_econ.estimate``, ``evaluate`` …).
+    frame : polars.DataFrame
+        All scenarios.
+    chunk_rows : int
+        Rows per call [rows].
+    progress, label
+        As in :func:`run_with_progress`.
+
+    Returns
+    -------
+    Progressed
+        ``result`` is the concatenated output frame.
 
     Examples
     --------

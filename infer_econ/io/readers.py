@@ -860,6 +860,23 @@ def read_calibration_csv(path: str | Path) -> pl.DataFrame:
     absent); unknown columns are refused. ``request_rate_per_s`` may be
     ``inf``.
 
+    Parameters
+    ----------
+    path : str or Path
+        The CSV file.
+
+    Returns
+    -------
+    polars.DataFrame
+        The rows in :data:`~infer_econ.io.CALIBRATION_SCHEMA` dtypes.
+
+    Raises
+    ------
+    ValidationError
+        Missing or unknown columns, a value of the wrong type, an unknown
+        ``kind``, a non-positive ``measured`` or ``n_devices`` < 1 (row and
+        column named).
+
     Examples
     --------
     >>> from infer_econ.io import read_calibration_csv
@@ -928,8 +945,28 @@ FORMATS = {
 def sniff_format(path: str | Path) -> str:
     """Guess a benchmark file's format from its content (not its name).
 
-    Returns one of the keys of :data:`FORMATS`; raises
-    :class:`~infer_econ.errors.ValidationError` when nothing matches.
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+
+    Returns
+    -------
+    str
+        One of the keys of :data:`FORMATS`.
+
+    Raises
+    ------
+    ValidationError
+        Nothing matches (or the file is missing, too large, not text).
+
+    Notes
+    -----
+    MLPerf: the ``MLPerf Results Summary`` banner; llama-bench: a markdown
+    table, or JSON/CSV with ``avg_ts``; AIPerf/GenAI-Perf: ``input_config`` or
+    metric objects, or a ``Metric,…`` CSV table; SGLang: ``mean_e2e_latency_ms``
+    or retokenized counts; vLLM: ``mean_ttft_ms`` / ``output_throughput``;
+    calibration CSV: ``model_id`` and ``measured`` columns.
 
     Examples
     --------

@@ -97,6 +97,23 @@ def read_sheet(path: str | Path) -> pl.DataFrame:
 def load_user_catalog(name: str, path: str | Path) -> pl.DataFrame:
     """``catalog.load(name, extra=...)`` for a spreadsheet-exported file; errors name the file.
 
+    Parameters
+    ----------
+    name : str
+        Catalog name (``cloud_prices``, ``hardware``, ``models`` …).
+    path : str or Path
+        The user's file, read by :func:`read_sheet` (never written).
+
+    Returns
+    -------
+    polars.DataFrame
+        The catalog with the user's rows merged (``origin`` = ``user``).
+
+    Raises
+    ------
+    ValidationError, CatalogError
+        The file cannot be read, or a row fails the catalog's validation.
+
     Examples
     --------
     >>> import tempfile, pathlib
