@@ -23,6 +23,7 @@ EPILOG = """examples:
       --engine vllm --devices 1 --input-tokens 1000 --output-tokens 200 --json
   infer-econ evaluate --model llama-3.1-70b --hardware h100-sxm --precision fp8 --engine vllm \\
       --devices 4 --input-tokens 2000 --output-tokens 500 --provider aws --price-model on_demand
+  infer-econ calibrate vllm_result.json --hardware h100-sxm --precision bf16 --devices 1 -o params.csv
   infer-econ validate
   infer-econ serve
 """
