@@ -278,15 +278,7 @@ def _add_owned(df: pl.DataFrame, need_own: pl.DataFrame, catalogs: dict | None) 
     """Owned rows: TCO per device-hour from capex, capital cost, energy, hosting and operations."""
     capex_given = pl.col("capex_usd_per_device") if "capex_usd_per_device" in df.columns else pl.lit(None, pl.Float64)
     rows = need_own.select("hardware").unique()
-    try:
-        hp = _cat("hardware_prices", catalogs)
-    except Exception:  # no price catalog shipped: only user capex can serve
-        hp = None
-    rows = cost.capex_usd_per_device(rows, hp) if hp is not None else rows.with_columns(
-        pl.lit(None, pl.Float64).alias("catalog_capex_usd_per_device"),
-        pl.lit(None, pl.Float64).alias("capex_usd_per_device_low"),
-        pl.lit(None, pl.Float64).alias("capex_usd_per_device_high"),
-    )
+    rows = cost.capex_usd_per_device(rows, _cat("hardware_prices", catalogs))
     df = df.join(rows, on="hardware", how="left", maintain_order="left").with_columns(
         pl.when(pl.col("price_model") == "owned").then(pl.col(c)).alias(c)
         for c in ("catalog_capex_usd_per_device", "capex_usd_per_device_low", "capex_usd_per_device_high")
@@ -361,11 +353,8 @@ def _add_grid(df: pl.DataFrame, catalogs: dict | None) -> pl.DataFrame:
 
 
 def _add_embodied(df: pl.DataFrame, catalogs: dict | None) -> pl.DataFrame:
-    try:
-        emb = _cat("embodied_carbon", catalogs)
-    except Exception:  # catalog not shipped yet: embodied carbon unknown, not invented
-        emb = None
-    if emb is None or emb.height == 0:
+    emb = _cat("embodied_carbon", catalogs)
+    if emb.height == 0:
         return df.with_columns(pl.lit(None, pl.Float64).alias("g_co2e_per_request_embodied"))
     e = emb.sort("id").group_by("hardware", maintain_order=True).first().select(
         "hardware", pl.col("kg_co2e_per_device").alias("_kg"), pl.col("lifetime_years_assumed").alias("_life")

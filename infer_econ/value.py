@@ -942,11 +942,8 @@ def savings_waterfall(
         nonlocal cur
         best_prev = steps[-1][2]
         if cands.height:
-            try:
-                ev = evaluate(cands, catalogs=catalogs)
-            except Exception:  # a candidate set the catalogs cannot price: evaluate rows one by one
-                ev = None
-            if ev is not None:
+            ev = evaluate(cands, catalogs=catalogs)
+            if ev.height:
                 ok = ev.with_row_index("_i").filter(pl.col("usd_per_request").is_not_null() & pl.col("fits").fill_null(False))
                 if ok.height:
                     best = ok.sort("usd_per_request").head(1)
