@@ -463,3 +463,20 @@ def test_sustainability_grid_sets_are_not_mixed():
     g = catalog.load("grid_carbon")
     shown = set(app.state.frames["carbon_by_region"]["region"]) - {app.knobs["region"].value}
     assert set(g.filter(pl.col("id").is_in(list(shown)))["metric"]) == {"lifecycle"}
+
+
+def test_autoscaling_saves_over_fixed_and_policy_moves_it():
+    app = apps.autoscaling()
+    assert app.state.error is None, app.state.traceback
+    h = dict(app.state.headline)
+    assert h["autoscaled_total_usd"] <= h["fixed_total_usd"]  # demand varies: autoscaling never costs more
+    assert h["cheapest_total_usd"] <= h["autoscaled_total_usd"]
+    hourly = app.state.frames["hourly"]
+    assert set(hourly["strategy"]) == {"fixed for peak", "autoscaled"} and hourly.height == 2 * 168
+    app.knobs["peak_to_trough_ratio"].value = 1.0
+    # a flat day (weekends still dip): autoscaling saves a smaller share than with a 4x daily swing
+    h2 = app.state.headline
+    saving = 1 - h["autoscaled_total_usd"] / h["fixed_total_usd"]
+    saving_flat = 1 - h2["autoscaled_total_usd"] / h2["fixed_total_usd"]
+    assert 0 <= saving_flat < saving
+    assert app.chart("hourly").rows() != []

@@ -22,7 +22,7 @@ from .cards import Card, Cards
 from .core import App, ChartView, Result, TableView
 from . import knobs as K
 
-__all__ = ["start_here", "hardware", "quantization", "latency", "build_vs_buy", "model_size", "value_of_accuracy", "edge_vs_cloud", "sustainability", "PRIMARY_CLASS"]
+__all__ = ["start_here", "hardware", "quantization", "latency", "build_vs_buy", "model_size", "value_of_accuracy", "edge_vs_cloud", "sustainability", "autoscaling", "PRIMARY_CLASS"]
 
 #: CSS class of the sliders the browser tests and benchmarks turn.
 PRIMARY_CLASS = "ie-primary"
@@ -1155,3 +1155,131 @@ def sustainability(model: str = "llama-3.1-8b", hardware_id: str = "h100-sxm", p
               ("Grid", ["grid_set", "region"]),
               ("Deployment", ["model", "precision", "engine", "hardware", "input_tokens", "output_tokens"])]
     return App("Sustainability: energy and carbon per token", ks, compute, views, cards=cards, groups=groups)
+
+
+# --------------------------------------------------------------------------- 05 autoscaling
+def _replica_prices(v: Mapping[str, Any], hardware_id: str) -> dict:
+    """Price per replica-hour under each rented price model that has a catalog row (evaluate's usd_per_hour)."""
+    out = {}
+    for pm in ("on_demand", "reserved_1y", "spot"):
+        try:
+            out[pm] = _self_hosted({**v, "price_model": pm, "batch_size": 0}, hardware_id)["usd_per_hour"]
+        except Exception as exc:  # no catalog row for this price model: that strategy is left out
+            from ..errors import InferEconError
+
+            if not isinstance(exc, InferEconError):
+                raise
+            out[pm] = None
+    return out
+
+
+def autoscaling(model: str = "llama-3.1-8b", hardware_id: str = "h100-sxm", precision: str = "fp8") -> App:
+    """Workbook 05: a week of demand; fixed-for-peak vs autoscaled vs reserved baseline + on-demand + spot.
+
+    Knobs: demand (peak requests/s, peak-to-trough ratio, peak hour, weekend
+    factor, growth per month); policy (target utilization, scale-up lag,
+    minimum replicas, scale-down delay, spot interruptions per hour); the
+    deployment and its SLO (which sets what one replica may carry). Charts:
+    replicas hour by hour for the fixed and autoscaled fleets with the demand
+    (:func:`infer_econ.demand.fixed_fleet`, :func:`infer_econ.demand.autoscale`);
+    total cost of every strategy (:func:`infer_econ.demand.compare_strategies`).
+
+    Examples
+    --------
+    >>> app = autoscaling()
+    >>> app.state.headline["cheapest_strategy"] is not None
+    True
+    """
+    ks = {
+        "target_utilization": _primary(K.slider("Target utilization", 0.7, 0.3, 1.0, 0.05, unit="fraction")),
+        "peak_to_trough_ratio": _primary(K.slider("Peak / trough", 4.0, 1.0, 20.0, 0.5, unit="ratio")),
+        "peak_requests_per_s": K.log_slider("Peak demand", 60.0, 1.0, 5000.0, unit="requests/s"),
+        "peak_hour": K.slider("Peak hour", 14.0, 0.0, 23.0, 1.0, unit="h"),
+        "weekend_factor": K.slider("Weekend factor", 0.6, 0.1, 1.5, 0.05, unit="ratio"),
+        "growth_per_month": K.slider("Growth", 0.0, 0.0, 0.5, 0.05, unit="per month"),
+        "scale_up_lag_h": K.slider("Scale-up lag", 0.25, 0.0, 2.0, 0.05, unit="h"),
+        "min_replicas": K.int_slider("Minimum replicas", 1, 0, 20),
+        "scale_down_delay_h": K.slider("Scale-down delay", 1.0, 0.0, 6.0, 0.25, unit="h"),
+        "spot_interruptions_per_hour": K.slider("Spot interruptions", 0.05, 0.0, 0.5, 0.01, unit="per replica-hour"),
+        "slo_ttft_p99_s": K.log_slider("TTFT p99 target", 2.0, 0.05, 30.0, unit="s", continuous_update=False),
+        "slo_tpot_p99_s": K.log_slider("TPOT p99 target", 0.05, 0.004, 0.5, unit="s", continuous_update=False),
+        "model": K.model(model),
+        "hardware": K.hardware(hardware_id),
+        "precision": K.precision(precision),
+        "engine": K.engine("vllm"),
+        "n_devices": K.int_slider("Devices per replica", 1, 1, 8, unit="count", continuous_update=False),
+        "input_tokens": K.tokens("Prompt", 1000, min=16, max=32768, continuous_update=False),
+        "output_tokens": K.tokens("Output", 250, min=16, max=16384, continuous_update=False),
+    }
+
+    def compute(v: dict) -> Result:
+        from .. import demand
+
+        key = _workload_key({**v, "price_model": "on_demand"})
+        load = _load_sweep(key)
+        ok = load.filter(pl.col("stable") & (pl.col("ttft_p99_s") <= v["slo_ttft_p99_s"])
+                         & (pl.col("tpot_p99_s") <= v["slo_tpot_p99_s"]))
+        if not ok.height:
+            return Result(message="One replica cannot meet this SLO at any load: relax the targets or pick faster "
+                                  "hardware (workbook 04).")
+        cap = float(ok["request_rate_per_s"].max())
+        prices = _replica_prices(v, v["hardware"])
+        if prices["on_demand"] is None:
+            return Result(message=f"{v['hardware']} has no on-demand price in the catalog: pick another device.")
+        d = demand.demand_profile(168, peak_requests_per_s=float(v["peak_requests_per_s"]),
+                                  peak_to_trough_ratio=float(v["peak_to_trough_ratio"]), peak_hour=float(v["peak_hour"]),
+                                  weekend_factor=float(v["weekend_factor"]), growth_per_month=float(v["growth_per_month"]),
+                                  input_tokens=float(v["input_tokens"]), output_tokens=float(v["output_tokens"]))
+        policy = dict(target_utilization=float(v["target_utilization"]), scale_up_lag_h=float(v["scale_up_lag_h"]),
+                      min_replicas=int(v["min_replicas"]), scale_down_delay_h=float(v["scale_down_delay_h"]))
+        fixed = demand.fixed_fleet(d, capacity_per_replica_rps=cap, usd_per_replica_hour=prices["on_demand"],
+                                   target_utilization=float(v["target_utilization"]))
+        auto = demand.autoscale(d, capacity_per_replica_rps=cap, usd_per_replica_hour=prices["on_demand"], **policy)
+        hourly = pl.concat([fixed.with_columns(pl.lit("fixed for peak").alias("strategy")),
+                            auto.with_columns(pl.lit("autoscaled").alias("strategy"))]).select(
+            "hour", "strategy", "replicas", "request_rate_per_s", "usd", "slo_violation", "idle_share")
+        comp = demand.compare_strategies(
+            d, capacity_per_replica_rps=cap, on_demand_usd_per_replica_hour=prices["on_demand"],
+            reserved_usd_per_replica_hour=prices["reserved_1y"], spot_usd_per_replica_hour=prices["spot"],
+            spot_interruptions_per_hour=float(v["spot_interruptions_per_hour"]), **policy)
+        best = comp.filter(pl.col("cheapest"))
+        b = best.row(0, named=True) if best.height else None
+        named = comp.filter(pl.col("strategy").is_in(["fixed_for_peak", "autoscaled"]))
+        costs = dict(zip(named["strategy"].to_list(), named["total_usd"].to_list(), strict=True))
+        headline = {"cheapest_strategy": b["strategy"] if b else None,
+                    "cheapest_total_usd": b["total_usd"] if b else None,
+                    "fixed_total_usd": costs.get("fixed_for_peak"), "autoscaled_total_usd": costs.get("autoscaled"),
+                    "capacity_per_replica_rps": cap,
+                    "autoscaled_violation_hours": int(auto["slo_violation"].sum())}
+        shown = comp.head(10).select("strategy", "total_usd", "usd_per_hour_mean", "slo_violation_hours",
+                                     "idle_share", "meets_slo", *(["usd_per_million_tokens"]
+                                                                  if "usd_per_million_tokens" in comp.columns else []))
+        msg = None if b else "No strategy meets the SLO every hour: lower the scale-up lag or raise the minimum."
+        return Result(frames={"hourly": hourly, "strategies": shown}, headline=headline, message=msg,
+                      notes={"cheapest_total_usd": "for the week", "fixed_total_usd": "for the week",
+                             "autoscaled_total_usd": "for the week"})
+
+    views = [
+        ChartView("hourly", lambda f: plot.hourly_fleet(f, extra_tooltip=("request_rate_per_s", "usd", "slo_violation",
+                                                                          "idle_share"),
+                                                        title="Replicas hour by hour over a week")),
+        ChartView("strategies", lambda f: plot.bars(f, "total_usd", "strategy", color="meets_slo", sort_descending=False,
+                                                    extra_tooltip=["usd_per_hour_mean", "slo_violation_hours",
+                                                                   "idle_share"],
+                                                    title="Cost of the week by strategy (10 cheapest)")),
+    ]
+    cards = Cards([
+        Card("cheapest_strategy", "Cheapest strategy meeting the SLO", "si"),
+        Card("cheapest_total_usd", "Its cost", "usd"),
+        Card("fixed_total_usd", "Fixed for peak", "usd"),
+        Card("autoscaled_total_usd", "Autoscaled on demand", "usd"),
+        Card("autoscaled_violation_hours", "Autoscaled hours short of capacity", "int"),
+        Card("capacity_per_replica_rps", "One replica within the SLO", "float", "requests/s"),
+    ])
+    groups = [("Policy", ["target_utilization", "scale_up_lag_h", "min_replicas", "scale_down_delay_h",
+                          "spot_interruptions_per_hour"]),
+              ("Demand", ["peak_to_trough_ratio", "peak_requests_per_s", "peak_hour", "weekend_factor",
+                          "growth_per_month"]),
+              ("Deployment and SLO", ["model", "hardware", "precision", "engine", "n_devices", "input_tokens",
+                                      "output_tokens", "slo_ttft_p99_s", "slo_tpot_p99_s"])]
+    return App("Autoscaling: following demand through the day", ks, compute, views, cards=cards, groups=groups)
