@@ -123,6 +123,7 @@ def moe_experts_touched(
     n_experts: pl.Expr | str = "n_experts",
     experts_per_token: pl.Expr | str = "experts_per_token",
     tokens: pl.Expr | str | float = "batch_size",
+    log_miss: pl.Expr | str | None = None,
 ) -> pl.Expr:
     """Expected distinct routed experts a step of ``tokens`` tokens reads, per MoE layer.
 
@@ -134,6 +135,8 @@ def moe_experts_touched(
         Experts each token routes to ``k``.
     tokens : expr [tokens]
         Tokens in the forward pass (decode: the batch).
+    log_miss : expr, optional
+        ``ln(1 − k/E)`` if already computed (a per-model constant; :func:`estimate` passes it).
 
     Returns
     -------
@@ -159,8 +162,8 @@ def moe_experts_touched(
     [2.0, 8.0, 8.0]
     """
     e = _f(n_experts)
-    k = _f(experts_per_token)
-    return e * (1.0 - (1.0 - k / e).pow(_f(tokens)))
+    miss = (1.0 - _f(experts_per_token) / e).log() if log_miss is None else _f(log_miss)
+    return e * (1.0 - (miss * _f(tokens)).exp())  # (1 − k/E)^t as exp(t ln(1 − k/E)): one exp per row
 
 
 def weight_params_touched_b(
@@ -169,6 +172,7 @@ def weight_params_touched_b(
     n_experts: pl.Expr | str = "n_experts",
     experts_per_token: pl.Expr | str = "experts_per_token",
     tokens: pl.Expr | str | float = "batch_size",
+    log_miss: pl.Expr | str | None = None,
 ) -> pl.Expr:
     """Parameters a forward pass over ``tokens`` tokens reads from memory [1e9].
 
@@ -193,7 +197,7 @@ def weight_params_touched_b(
     e = _f(n_experts)
     k = _f(experts_per_token)
     per_expert = (total - active) / (e - k)
-    moe = active - k * per_expert + moe_experts_touched(e, k, tokens) * per_expert
+    moe = active - k * per_expert + moe_experts_touched(e, k, tokens, log_miss) * per_expert
     return pl.when(e.is_null() | (e <= k)).then(total).otherwise(moe)
 
 
@@ -621,6 +625,7 @@ def _build_tables(models, hardware, precisions, engines, efficiency) -> dict:
         (pl.col("active_params_b") - pl.col("embedding_params_b").fill_null(0.0)).cast(f).alias("_m_matmul"),
         pl.col("n_experts").cast(f).alias("_m_e"),
         pl.col("experts_per_token").cast(f).alias("_m_k"),
+        (1.0 - pl.col("experts_per_token").cast(f) / pl.col("n_experts").cast(f)).log().alias("_m_lnq"),
         pl.col("n_layers").cast(f).alias("_m_layers"),
         pl.col("hidden_size").cast(f).alias("_m_hidden"),
         (pl.col("n_heads") * pl.col("head_dim")).cast(f).alias("_m_qdim"),
@@ -973,7 +978,9 @@ def _core_exprs(input_columns: tuple[str, ...], flag_incomplete: bool) -> tuple[
     b = c("_B") / c("_m")  # sequences per micro-batch
     dev = c("_dev")
     wbytes = c("_c_bpw") / 8.0 * 1e9 / dev  # bytes per 1e9 params on one device
-    touched = lambda tokens: weight_params_touched_b(c("_m_total"), c("_m_active"), c("_m_e"), c("_m_k"), tokens)  # noqa: E731
+    touched = lambda tokens: weight_params_touched_b(  # noqa: E731
+        c("_m_total"), c("_m_active"), c("_m_e"), c("_m_k"), tokens, c("_m_lnq")
+    )
     ar = lambda tokens: allreduce_s(  # noqa: E731
         tokens, c("_m_hidden"), c("_tp"), c("_c_ic"), c("_c_arlat"), c("_c_areff"), 2.0 * c("_m_layers") / c("_pp")
     )
@@ -987,31 +994,43 @@ def _core_exprs(input_columns: tuple[str, ...], flag_incomplete: bool) -> tuple[
         ),
         ar(b).alias("_ar_dec"),
     ]
-    read_s = c("_dec_bytes") / (c("_c_bw") * 1e9 * c("_c_eff_bw"))
-    dec_compute_s = c("_dec_flops") / (c("_c_peak") * 1e12 * c("_c_eff_dc"))
-    pf_stage = lambda prompts: prefill_time_s(  # noqa: E731
-        prompts * c("_pf_prompt") / dev,
-        touched(prompts * c("_I")) * wbytes,
-        c("_c_peak"),
-        c("_c_bw"),
-        c("_c_eff_pf"),
-        c("_c_eff_bw"),
-        c("_c_step") + c("_c_step_seq") * prompts,
-    ) + ar(prompts * c("_I"))
-    # prefill runs in chunks of prefill_chunk_tokens (llama.cpp ubatch; chunked prefill); with pipeline
-    # parallelism the chunks fill the stages: (chunks + pp - 1) stage times
-    chunks = (c("_B") * c("_I") / c("_c_chunk")).ceil().clip(lower_bound=1.0)
-    chunks1 = (c("_I") / c("_c_chunk")).ceil().clip(lower_bound=1.0)
+    # the shared pieces become columns first, so nothing below is evaluated twice
+    stage7b = [
+        (c("_dec_bytes") / (c("_c_bw") * 1e9 * c("_c_eff_bw"))).alias("_read_s"),
+        (c("_dec_flops") / (c("_c_peak") * 1e12 * c("_c_eff_dc"))).alias("_dcomp_s"),
+        (c("_c_step") + c("_c_step_seq") * b).alias("_step_s"),  # fixed + per-sequence (scheduling, sampling)
+        # prefill runs in chunks of prefill_chunk_tokens (llama.cpp ubatch; chunked prefill); with pipeline
+        # parallelism the chunks fill the stages: (chunks + pp - 1) stage times
+        (c("_B") * c("_I") / c("_c_chunk")).ceil().clip(lower_bound=1.0).alias("_chunks"),
+        (c("_I") / c("_c_chunk")).ceil().clip(lower_bound=1.0).alias("_chunks1"),
+    ]
+    stage7c = [(c("_B") / c("_chunks")).alias("_pf_p"), (1.0 / c("_chunks1")).alias("_pf1_p")]
+
+    def pf_stage(prompts: pl.Expr) -> pl.Expr:
+        return prefill_time_s(
+            prompts * c("_pf_prompt") / dev,
+            touched(prompts * c("_I")) * wbytes,
+            c("_c_peak"),
+            c("_c_bw"),
+            c("_c_eff_pf"),
+            c("_c_eff_bw"),
+            c("_c_step") + c("_c_step_seq") * prompts,
+        ) + ar(prompts * c("_I"))
+
     # continuous batching, steady state: each step also carries b·I/O prefill tokens (chunked prefill)
-    mix_compute_s = dec_compute_s + (b / c("_O")) * c("_pf_prompt") / dev / (c("_c_peak") * 1e12 * c("_c_eff_pf"))
-    step_s = c("_c_step") + c("_c_step_seq") * b  # fixed + per-sequence (scheduling, sampling) overhead
-    mix_stage = pl.max_horizontal(read_s, mix_compute_s) + step_s + ar(b * (1.0 + c("_I") / c("_O")))
-    stage8 = [
-        (c("_pp") * (pl.max_horizontal(read_s, dec_compute_s) + step_s + c("_ar_dec"))).alias("_tpot"),
-        ((chunks + c("_pp") - 1.0) * pf_stage(c("_B") / chunks)).alias("_prefill"),
-        ((chunks1 + c("_pp") - 1.0) * pf_stage(1.0 / chunks1)).alias("_prefill1"),
+    mix_compute_s = c("_dcomp_s") + (b / c("_O")) * c("_pf_prompt") / dev / (c("_c_peak") * 1e12 * c("_c_eff_pf"))
+    mix_stage = pl.max_horizontal(c("_read_s"), mix_compute_s) + c("_step_s") + ar(b * (1.0 + c("_I") / c("_O")))
+    stage7d = [
+        pf_stage(c("_pf_p")).alias("_pf_stage"),
+        pf_stage(c("_pf1_p")).alias("_pf1_stage"),
         (c("_pp") * mix_stage).alias("_mix_round"),
-        pl.when(dec_compute_s > read_s).then(pl.lit("compute", _BOUND)).otherwise(pl.lit("memory", _BOUND)).alias("_bound"),
+    ]
+    stage8 = [
+        (c("_pp") * (pl.max_horizontal(c("_read_s"), c("_dcomp_s")) + c("_step_s") + c("_ar_dec"))).alias("_tpot"),
+        ((c("_chunks") + c("_pp") - 1.0) * c("_pf_stage")).alias("_prefill"),
+        ((c("_chunks1") + c("_pp") - 1.0) * c("_pf1_stage")).alias("_prefill1"),
+        pl.when(c("_dcomp_s") > c("_read_s")).then(pl.lit("compute", _BOUND)).otherwise(pl.lit("memory", _BOUND))
+        .alias("_bound"),
         (
             c("_B")
             / (
@@ -1052,7 +1071,7 @@ def _core_exprs(input_columns: tuple[str, ...], flag_incomplete: bool) -> tuple[
     ]
     keep = [x for x in input_columns if x not in OUTPUT_COLUMNS]
     final = [*keep, *outputs, *([pl.col("_m_complete").all().alias("_models_complete")] if flag_incomplete else [])]
-    return [stage1, stage2, stage3, stage4, stage5, stage6, stage7, stage8], final
+    return [stage1, stage2, stage3, stage4, stage5, stage6, stage7, stage7b, stage7c, stage7d, stage8], final
 
 
 def estimate(
