@@ -766,3 +766,28 @@ def test_llama_bench_jsonl(tmp_path):
     a = io.read_llama_bench(p, hardware="rtx-4090", n_devices=1)
     b = io.read_llama_bench(D / "llama_bench.json", hardware="rtx-4090", n_devices=1)
     assert a.drop("id", "source").equals(b.drop("id", "source"))
+
+
+def test_hardware_from_device_names():
+    # llama-bench gpu_info "NVIDIA GeForce RTX 4090" with n_gpu_layers 99 → rtx-4090
+    f = io.read_llama_bench(D / "llama_bench.json", n_devices=1)
+    assert f["hardware_id"].unique().to_list() == ["rtx-4090"]
+    # AIPerf GPU telemetry "NVIDIA L40S" → l40s
+    g = io.read_aiperf(D / "profile_export_aiperf.json", engine="vllm", precision="bf16", n_devices=1)
+    assert g["hardware_id"].unique().to_list() == ["l40s"]
+    # "Apple M2 Max" fits the 30- and 38-core rows: nothing is guessed
+    with pytest.raises(ValidationError, match=r"fits several hardware ids \['apple-m2-max-30c', 'apple-m2-max-38c'\]"):
+        io.read_llama_bench(D / "llama_bench.csv", n_devices=1)
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("NVIDIA GeForce RTX 4090", "rtx-4090"), ("NVIDIA A100-SXM4-80GB", "a100-sxm-80gb"), ("Tesla T4", "t4"),
+    ("NVIDIA L40S", "l40s"), ("NVIDIA H100 PCIe", "h100-pcie"), ("AMD Instinct MI300X", "mi300x"),
+    ("NVIDIA H200", None), ("NVIDIA H100 80GB HBM3", None), ("", None),
+])
+def test_resolve_hardware(name, expected):
+    if expected is None:
+        with pytest.raises(ValidationError, match="pass hardware="):
+            io.resolve_hardware(name, Path("f"))
+    else:
+        assert io.resolve_hardware(name, Path("f")) == expected

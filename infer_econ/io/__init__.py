@@ -29,6 +29,7 @@ from ._common import (
     MODEL_ALIASES,
     model_id_candidates,
     normalize_model_name,
+    resolve_hardware,
     resolve_model,
 )
 from .export import (
@@ -62,7 +63,7 @@ from .readers import (
 __all__ = [
     "CALIBRATION_SCHEMA", "KIND_UNITS", "MAX_UPLOAD_BYTES", "MODEL_ALIASES", "BACKEND_ENGINES", "FORMATS",
     "GGUF_PRECISIONS", "GGUF_KV",
-    "normalize_model_name", "model_id_candidates", "resolve_model",
+    "normalize_model_name", "model_id_candidates", "resolve_model", "resolve_hardware",
     "read_vllm_bench", "read_sglang_bench", "read_aiperf", "read_llama_bench", "read_mlperf_summary",
     "read_calibration_csv", "read_any", "sniff_format",
     "atomic_write", "export_frame", "export_chart", "chart_svg", "collect_sources", "catalog_sources", "ID_COLUMNS_CATALOGS",

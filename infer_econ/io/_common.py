@@ -356,3 +356,62 @@ def build_frame(rows: list[dict], p: Path, fmt: str) -> pl.DataFrame:
 
 def int_or_none(x: float | None) -> int | None:
     return None if x is None else int(round(x))
+
+
+_HW_NOISE = {"nvidia", "geforce", "tesla", "amd", "radeon", "intel", "graphics", "gpu", "generation", "(tm)", "apple"}
+
+
+def _hw_tokens(text: str) -> set[str]:
+    toks = set(re.split(r"[\s/(),_-]+", str(text).lower())) - {""}
+    return toks - _HW_NOISE
+
+
+def resolve_hardware(device_name: str, p: Path, hardware: pl.DataFrame | None = None) -> str:
+    """Map a device name as drivers print it (``NVIDIA GeForce RTX 4090``) to a hardware-catalog id.
+
+    The name's words (without vendor words such as NVIDIA, GeForce, Tesla)
+    must all appear in exactly one catalog row's ``name`` or ``id``; when
+    several rows fit (``NVIDIA H200``: SXM or NVL; ``Apple M2 Max``: 30 or 38
+    GPU cores) nothing is guessed.
+
+    Parameters
+    ----------
+    device_name : str
+        The driver's device name (``nvidia-smi``, llama-bench ``gpu_info``,
+        AIPerf telemetry ``gpu_name``).
+    p : Path
+        The file it came from (named in errors).
+    hardware : polars.DataFrame, optional
+        Hardware catalog to match against (default: the shipped one).
+
+    Returns
+    -------
+    str
+        A hardware-catalog id.
+
+    Raises
+    ------
+    ValidationError
+        No row or several rows fit; the message lists the candidates and asks
+        for ``hardware=``.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> resolve_hardware("NVIDIA GeForce RTX 4090", Path("x.json"))
+    'rtx-4090'
+    >>> resolve_hardware("NVIDIA A100-SXM4-80GB", Path("x.json"))
+    'a100-sxm-80gb'
+    """
+    from .. import catalog
+
+    cat = hardware if hardware is not None else catalog.load("hardware")
+    want = _hw_tokens(device_name)
+    if not want:
+        raise ValidationError(f"{p}: device name {device_name!r} names no device; pass hardware=<id>")
+    fits = [i for i, n in zip(cat["id"].to_list(), cat["name"].to_list())
+            if want <= (_hw_tokens(n) | _hw_tokens(i) | {t.replace("gb", "") for t in _hw_tokens(n)})]
+    if len(fits) == 1:
+        return fits[0]
+    what = f"fits several hardware ids {fits}" if fits else "fits no hardware id"
+    raise ValidationError(f"{p}: device {device_name!r} {what}; pass hardware=<id>")

@@ -48,6 +48,7 @@ from ._common import (
     parse_json_lines,
     read_text,
     require,
+    resolve_hardware,
     resolve_model,
 )
 
@@ -344,6 +345,15 @@ def _aiperf_config(doc: dict) -> dict:
             out[kind] = node["mean"]
         elif cfg.get(flat) is not None:
             out[kind] = cfg[flat]
+    tel = doc.get("telemetry_data")
+    names: list[str] = []
+    if isinstance(tel, dict) and isinstance(tel.get("endpoints"), dict):
+        for ep in tel["endpoints"].values():
+            gpus = ep.get("gpus") if isinstance(ep, dict) else None
+            if isinstance(gpus, dict):
+                names += [str(g["gpu_name"]) for g in gpus.values() if isinstance(g, dict) and g.get("gpu_name")]
+    if names:
+        out["gpu_names"] = names
     return out
 
 
@@ -413,7 +423,9 @@ def read_aiperf(path: str | Path, *, model: str | None = None, hardware: str | N
         p99 …`` then ``Metric,Value``).
     model, hardware, precision, kv_precision, engine, n_devices
         Ids [catalog ids]; the model defaults to ``input_config``'s model name
-        (JSON only); the engine is never in the file (the server is separate).
+        and the hardware to the GPU telemetry's ``gpu_name`` when it fits one
+        catalog row (JSON only); the engine is never in the file (the server is
+        separate).
     statistics : tuple of str
         Latency statistics to import (``mean`` = the ``avg`` column).
     batch_size, request_rate_per_s : optional
@@ -474,6 +486,10 @@ def read_aiperf(path: str | Path, *, model: str | None = None, hardware: str | N
     name = model
     if name is None and cfg.get("models"):
         name = resolve_model(cfg["models"][0], p)
+    if hardware is None and cfg.get("gpu_names"):
+        names = set(cfg["gpu_names"])
+        if len(names) == 1:
+            hardware = resolve_hardware(names.pop(), p)
     _ids(p, "AIPerf / GenAI-Perf", model=name, hardware=hardware, precision=precision, engine=engine,
          n_devices=n_devices)
     conc = batch_size
@@ -626,8 +642,10 @@ def read_llama_bench(path: str | Path, *, model: str | None = None, hardware: st
         Models-catalog id; default from ``model_filename`` (JSON/CSV), mapped by
         :func:`~infer_econ.io.resolve_model`. The markdown output only has the
         architecture and size (``llama 8B``), so pass it there.
-    hardware : str
-        Hardware id [catalog id].
+    hardware : str, optional
+        Hardware id [catalog id]; default from ``gpu_info`` when the model ran
+        on the GPU (``n_gpu_layers`` > 0) and the name fits one catalog row
+        (:func:`~infer_econ.io.resolve_hardware`), else required.
     precision : str, optional
         Precision id; default from the file-type part of ``model_type``
         (``Q4_K - Medium`` → ``q4_k_m``, see ``GGUF_PRECISIONS``).
@@ -669,6 +687,13 @@ def read_llama_bench(path: str | Path, *, model: str | None = None, hardware: st
     records = _llama_records(p, text)
     rows = []
     cache: dict[str, str] = {}
+    file_hw = None
+    if hardware is None:  # one GPU model named in gpu_info on the runs that offloaded layers
+        devices = {d.strip() for r in records if r.get("gpu_info")
+                   and str(r.get("n_gpu_layers") or "0").strip() not in ("0", "")
+                   for d in str(r["gpu_info"]).split(",") if d.strip()}
+        if len(devices) == 1:
+            file_hw = resolve_hardware(devices.pop(), p)
     for i, rec in enumerate(records, start=1):
         require(rec, ["avg_ts"], p, "llama-bench output", record=i)
         require(rec, ["n_prompt"], p, "llama-bench output", record=i)
@@ -688,13 +713,14 @@ def read_llama_bench(path: str | Path, *, model: str | None = None, hardware: st
             fn = str(rec["model_filename"])
             name = cache.get(fn) or resolve_model(fn, p)
             cache[fn] = name
+        hw = hardware if hardware is not None else file_hw
         prec = precision or _gguf_precision(rec.get("model_type"))
         tk = str(rec.get("type_k") or "f16").strip().lower()
         kv = kv_precision or GGUF_KV.get(tk)
         if kv is None:
             raise ValidationError(f"{p}: record {i}, field 'type_k': {tk!r} is not one of {sorted(GGUF_KV)}; "
                                   "pass kv_precision=…")
-        _ids(p, "llama-bench", model=name, hardware=hardware, precision=prec, engine=engine, n_devices=n_devices)
+        _ids(p, "llama-bench", model=name, hardware=hw, precision=prec, engine=engine, n_devices=n_devices)
         test = f"pp{int(n_prompt)}" if n_prompt else f"tg{int(n_gen)}"
         notes = [f"llama-bench {test}" + (f" @ d{int(depth)}" if depth else "")]
         for key in ("backends", "n_gpu_layers", "flash_attn", "build_commit"):
@@ -702,7 +728,7 @@ def read_llama_bench(path: str | Path, *, model: str | None = None, hardware: st
                 notes.append(f"{key}={rec[key]}")
         date = str(rec.get("test_time") or "")[:10] or None
         rows.append({
-            "source_group": "llama-bench", "model_id": name, "hardware_id": hardware, "precision_id": prec,
+            "source_group": "llama-bench", "model_id": name, "hardware_id": hw, "precision_id": prec,
             "kv_precision_id": kv, "engine_id": engine, "n_devices": n_devices, "batch_size": 1,
             "input_tokens": int(n_prompt), "context_depth": int(depth), "output_tokens": int(n_gen),
             "request_rate_per_s": None, "kind": "prefill_tps_bs1" if n_prompt else "decode_tps_bs1",
