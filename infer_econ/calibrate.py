@@ -202,10 +202,22 @@ def measurements(path: str | Path | None = None) -> pl.DataFrame:
     if path is None:
         frame = catalog.load("measured_performance")
     else:
+        from .io._common import MAX_UPLOAD_BYTES
+
         p = Path(path)
         if not p.is_file():
             raise ValidationError(f"{p}: no such file")
-        frame = pl.read_csv(p, infer_schema=False)
+        if p.stat().st_size > MAX_UPLOAD_BYTES:
+            raise ValidationError(f"{p}: file is {p.stat().st_size:,} bytes; the limit for uploads is {MAX_UPLOAD_BYTES:,}")
+        try:
+            frame = pl.read_csv(p, infer_schema=False)
+        except Exception as exc:  # polars raises several types for malformed CSV
+            msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ValidationError(f"{p}: not a readable measurements CSV ({msg})") from None
+        try:
+            return normalize_measurements(frame)
+        except ValidationError as exc:
+            raise ValidationError(f"{p}: {exc}") from None
     return normalize_measurements(frame)
 
 

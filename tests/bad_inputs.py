@@ -731,6 +731,48 @@ CLI_CASES = [
     (["serve", "--port", "http"], ["--port", "http"]),
     (["serve", "--root", str(WORKDIR / "no-such-folder")], ["workbooks"]),
 ]
+_E = ["--model", "llama-3.1-8b", "--hardware", "h100-sxm", "--precision", "bf16", "--engine", "vllm", "--devices", "1",
+      "--input-tokens", "1000", "--output-tokens", "200"]
+
+
+def _argv(cmd: str, *extra: str, **swap: str) -> list[str]:
+    a = [cmd, *_E]
+    for flag, v in swap.items():
+        a[a.index("--" + flag.replace("_", "-")) + 1] = v
+    return a + list(extra)
+
+
+_PLAN = ["plan", "--model", "llama-3.1-8b", "--hardware", "h100-sxm", "--precision", "bf16", "--engine", "vllm",
+         "--slo-ttft-p99-s", "2", "--provider", "aws"]
+CLI_CASES += [
+    (_argv("estimate", model="gpt-17"), ["'gpt-17'", "llama-3.1-8b"]),
+    (_argv("estimate", engine="vllmm"), ["'vllmm'", "vllm"]),
+    (_argv("estimate", devices="0"), ["'n_devices'"]),
+    (_argv("estimate", devices="two"), ["--devices", "two"]),
+    (_argv("estimate", input_tokens="-5"), ["'input_tokens'", "-5"]),
+    (_argv("estimate", "--batch", "0"), ["'batch_size'"]),
+    (_argv("estimate", "--utilization", "1.5"), ["'utilization'", "1.5"]),
+    (_argv("estimate", "--usd-per-device-hour", "-2"), ["'usd_per_device_hour'", "-2"]),
+    (_argv("estimate", "--provider", "nope"), ["nope"]),
+    (_argv("estimate", "--efficiency", str(WORKDIR / "missing_eff.csv")), ["--efficiency", "missing_eff.csv"]),
+    (_argv("evaluate", "--price-model", "owned", "--pue", "0.5"), ["'pue'", "0.5"]),
+    (_argv("evaluate", "--price-model", "lease"), ["'lease'"]),
+    (_argv("evaluate", "--provider", "aws", "--grid-region", "mars"), ["'mars'"]),
+    (_argv("evaluate", "--provider", "aws", "--grid-g-co2e-per-kwh", "inf"), ["'grid_g_co2e_per_kwh'"]),
+    (_PLAN + ["--slo-tpot-p99-s", "0.1", "--requests-per-s", "-1", "--input-tokens", "1000", "--output-tokens", "200"],
+     ["request_rate_per_s", "-1"]),
+    (_PLAN + ["--slo-tpot-p99-s", "1e-9", "--requests-per-s", "5", "--input-tokens", "1000", "--output-tokens", "200"],
+     ["TPOT", "best achievable"]),
+    (_PLAN + ["--slo-tpot-p99-s", "0.1", "--demand-csv", str(WORKDIR / "d_neg.csv")],
+     ["d_neg.csv", "row 1", "'requests'"]),
+    (["calibrate", str(WORKDIR / "up_binary.bin")], ["up_binary.bin", "UTF-8"]),
+    (["calibrate", str(WORKDIR / "nope.json")], ["nope.json", "no such file"]),
+    (["calibrate", str(WORKDIR / "cal_cols.csv")], ["cal_cols.csv", "hardware_id"]),
+    (["validate", "--measurements", str(WORKDIR / "nope.csv")], ["nope.csv", "no such file"]),
+    (["validate", "--measurements", str(WORKDIR / "cal_cols.csv")], ["cal_cols.csv", "hardware_id"]),
+    (["validate", "--measurements", str(WORKDIR / "hw_binary.csv")], ["hw_binary.csv"]),
+    (["validate", "--chart", str(WORKDIR / "chart.bmp")], ["--chart", ".png"]),
+]
 for argv, names in CLI_CASES:
     add("cli", "infer-econ " + " ".join(a.replace(str(WORKDIR), "<dir>") for a in argv), argv, InferEconError, names,
         kind="cli", files=(_bad_extra,) if str(_bad_extra) in argv else ())
