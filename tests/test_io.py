@@ -791,3 +791,19 @@ def test_resolve_hardware(name, expected):
             io.resolve_hardware(name, Path("f"))
     else:
         assert io.resolve_hardware(name, Path("f")) == expected
+
+
+def test_read_upload_names_the_users_file_never_a_temp_path(monkeypatch):
+    data = (D / "vllm_bench_serve.json").read_bytes()
+    f = io.read_upload(data, "C:\\\\Users\\\\me\\\\result (1).json", **IDS)
+    assert f.equals(io.read_vllm_bench(D / "vllm_bench_serve.json", **IDS).with_columns(
+        id=f["id"], source=f["source"]))
+    assert f["source"][0] == "result_1_.json"
+    with pytest.raises(ValidationError) as e:
+        io.read_upload(data, "result.json")
+    assert str(e.value).startswith("result.json: ") and "/tmp" not in str(e.value)
+    import infer_econ.io._common as common
+
+    monkeypatch.setattr(common, "MAX_UPLOAD_BYTES", 10)
+    with pytest.raises(ValidationError, match="result.json: upload is .* the limit for uploads is 10"):
+        io.read_upload(data, "result.json")

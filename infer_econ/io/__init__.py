@@ -56,6 +56,7 @@ from .readers import (
     read_llama_bench,
     read_mlperf_summary,
     read_sglang_bench,
+    read_upload,
     read_vllm_bench,
     sniff_format,
 )
@@ -65,7 +66,7 @@ __all__ = [
     "GGUF_PRECISIONS", "GGUF_KV",
     "normalize_model_name", "model_id_candidates", "resolve_model", "resolve_hardware",
     "read_vllm_bench", "read_sglang_bench", "read_aiperf", "read_llama_bench", "read_mlperf_summary",
-    "read_calibration_csv", "read_any", "sniff_format",
+    "read_calibration_csv", "read_any", "read_upload", "sniff_format",
     "atomic_write", "export_frame", "export_chart", "chart_svg", "collect_sources", "catalog_sources", "ID_COLUMNS_CATALOGS",
     "report_html", "write_report",
     "Progressed", "run_with_progress", "chunk_frame", "sweep",

@@ -60,6 +60,7 @@ __all__ = [
     "read_mlperf_summary",
     "read_calibration_csv",
     "read_any",
+    "read_upload",
     "sniff_format",
     "FORMATS",
 ]
@@ -1069,3 +1070,56 @@ def read_any(path: str | Path, format: str = "auto", **ids: Any) -> pl.DataFrame
     if extra:
         raise ValidationError(f"{path}: the {fmt} reader takes {sorted(accepted)}, not {sorted(extra)}")
     return reader(path, **{k: v for k, v in ids.items() if k in accepted and v is not None})
+
+
+def read_upload(content: bytes | str, filename: str, format: str = "auto", **ids: Any) -> pl.DataFrame:
+    """Read an uploaded benchmark file held in memory (a notebook ``FileUpload`` value) like :func:`read_any`.
+
+    Parameters
+    ----------
+    content : bytes or str
+        The file's content; at most :data:`~infer_econ.io.MAX_UPLOAD_BYTES`.
+    filename : str
+        The name the user gave it (shown in messages and the ``source``
+        column; folders are dropped).
+    format : str
+        ``auto`` or a key of :data:`FORMATS`.
+    **ids
+        As in :func:`read_any`.
+
+    Returns
+    -------
+    polars.DataFrame
+        The calibration-schema frame.
+
+    Raises
+    ------
+    ValidationError
+        As the readers do, naming ``filename`` (never a temporary path).
+
+    Examples
+    --------
+    >>> f = read_upload((SAMPLES / "llama_bench.md").read_bytes(), "my run.md", model="qwen2-7b",
+    ...                 hardware="rtx-4090", n_devices=1)
+    >>> f["source"][0], f.height
+    ('my_run.md record 1', 4)
+    """
+    import tempfile
+
+    from . import _common
+
+    from ..errors import InferEconError
+
+    safe = re.sub(r"[^\w.-]+", "_", re.split(r"[\\/]", str(filename))[-1]).strip("._") or "upload"
+    data = content.encode("utf-8") if isinstance(content, str) else bytes(content)
+    if len(data) > _common.MAX_UPLOAD_BYTES:
+        raise ValidationError(f"{safe}: upload is {len(data):,} bytes; the limit for uploads is "
+                              f"{_common.MAX_UPLOAD_BYTES:,}")
+    with tempfile.TemporaryDirectory(prefix="infer-econ-upload-") as d:
+        p = Path(d) / safe
+        p.write_bytes(data)
+        try:
+            return read_any(p, format=format, **ids)
+        except InferEconError as exc:
+            msg = str(exc).replace(str(p), safe)
+            raise ValidationError(msg) from None
