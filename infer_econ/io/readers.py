@@ -85,8 +85,8 @@ def _check_statistics(statistics: tuple[str, ...]) -> tuple[str, ...]:
     return stats
 
 
-def _stat_key(stat: str, metric: str, style: str) -> list[str]:
-    """Result-file keys holding ``stat`` of ``metric`` (vLLM: mean_ttft_ms; SGLang e2e: mean_e2e_latency_ms)."""
+def _stat_key(stat: str, metric: str) -> list[str]:
+    """Result-file keys holding ``stat`` of ``metric`` (``mean_ttft_ms``, ``median_tpot_ms``, ``p99_itl_ms``)."""
     if stat == "p50":
         return [f"p50_{metric}_ms", f"median_{metric}_ms"]
     if stat == "median":
@@ -102,7 +102,7 @@ def _serving_rows(rec: dict, p: Path, i: int | None, fmt: str, stats, base: dict
     rows = []
     for metric, kind in _LATENCY_KINDS.items():
         for stat in stats:
-            for key in _stat_key(stat, metric, fmt):
+            for key in _stat_key(stat, metric):
                 if rec.get(key) is not None:
                     x = number(rec[key], p, key, record=i)
                     if x > 0:  # tools print 0 for metrics they could not compute (non-streaming)
@@ -138,15 +138,15 @@ def _serving_bench(path, fmt: str, tool: str, default_engine: str | None, *, mod
         backend = rec.get("backend")
         eng = engine or (BACKEND_ENGINES.get(str(backend).lower()) if backend else default_engine) or None
         _ids(p, tool, model=name, hardware=hardware, precision=precision, engine=eng, n_devices=n_devices)
-        rate = number(rec.get("request_rate", "inf") if rec.get("request_rate") is not None else "inf", p,
-                      "request_rate", record=ri, allow_inf=True)
+        raw_rate = rec.get("request_rate")  # older files may omit it: the default of both tools is inf
+        rate = math.inf if raw_rate is None else number(raw_rate, p, "request_rate", record=ri, allow_inf=True)
+        if rate <= 0:
+            raise ValidationError(f"{p}: field 'request_rate': {raw_rate!r} must be > 0")
         conc = rec.get("max_concurrency")
         conc = None if conc is None else check_positive_int(number(conc, p, "max_concurrency", record=ri),
                                                             "max_concurrency", p)
-        if conc is not None and not math.isinf(rate):
-            rate_note = f"max_concurrency={conc} with request_rate={rate:g}"
-        else:
-            rate_note = None
+        # a concurrency cap with a finite rate is an open loop with a ceiling: both kept, noted
+        rate_note = f"max_concurrency={conc} with request_rate={rate:g}" if conc is not None and not math.isinf(rate) else None
         tin = input_tokens
         if tin is None and rec.get("total_input_tokens") is not None:
             tin = number(rec["total_input_tokens"], p, "total_input_tokens", record=ri) / completed
@@ -180,7 +180,7 @@ def _serving_bench(path, fmt: str, tool: str, default_engine: str | None, *, mod
             "input_tokens": int_or_none(tin),
             "context_depth": 0,
             "output_tokens": int_or_none(tout),
-            "request_rate_per_s": math.inf if conc is not None and rate_note is None else rate,
+            "request_rate_per_s": rate,
             "notes_short": "; ".join(notes),
             "date": f"{m.group(1)}-{m.group(2)}-{m.group(3)}" if m else None,
             "source": f"{p.name}" + (f" record {i}" if len(records) > 1 else ""),
@@ -306,11 +306,11 @@ def read_sglang_bench(path: str | Path, *, model: str | None = None, hardware: s
 
 # ---------------------------------------------------------------- AIPerf / GenAI-Perf
 
-_AIPERF_METRICS = {  # normalized metric name → (calibration kind, scale to the kind's unit)
-    "time_to_first_token": ("serving_ttft_ms", None),
-    "inter_token_latency": ("serving_tpot_ms", None),
-    "inter_chunk_latency": ("serving_itl_ms", None),
-    "output_token_throughput": ("offline_output_tps_total", None),
+_AIPERF_METRICS = {  # normalized metric name → calibration kind
+    "time_to_first_token": "serving_ttft_ms",
+    "inter_token_latency": "serving_tpot_ms",
+    "inter_chunk_latency": "serving_itl_ms",
+    "output_token_throughput": "offline_output_tps_total",
 }
 _AIPERF_STATS = {"mean": "avg", "median": "p50", "p50": "p50", "p90": "p90", "p95": "p95", "p99": "p99"}
 _UNIT_TO_MS = {"ms": 1.0, "s": 1000.0, "sec": 1000.0, "us": 1e-3, "ns": 1e-6}
@@ -533,7 +533,7 @@ def read_aiperf(path: str | Path, *, model: str | None = None, hardware: str | N
         "date": None, "source": p.name,
     }
     rows = []
-    for metric, (kind, _) in _AIPERF_METRICS.items():
+    for metric, kind in _AIPERF_METRICS.items():
         entry = metrics.get(metric)
         if not entry:
             continue
