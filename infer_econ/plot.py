@@ -53,6 +53,7 @@ __all__ = [
     "break_even",
     "energy_by_region",
     "predicted_vs_measured",
+    "band",
     "save",
 ]
 
@@ -1051,6 +1052,68 @@ def predicted_vs_measured(
         ["lo", "hi"], as_=["_end", "_v"]
     ).mark_line(color="#5f6b73", strokeDash=[4, 3]).encode(x="_v:Q", y="_v:Q")
     return theme(alt.layer(diag, pts), title=title)
+
+
+def band(
+    frame: pl.DataFrame,
+    *,
+    x: str,
+    lo: str,
+    mid: str,
+    hi: str,
+    marker: float | None = None,
+    log_x: bool = True,
+    log_y: bool = True,
+    y_title: str | None = None,
+    title: str | None = "Uncertainty band (p10 to p90)",
+):
+    """A p10–p90 band with the p50 line against ``x``; an optional marker (Vega param ``volume``).
+
+    Parameters
+    ----------
+    frame : pl.DataFrame
+        One row per x value with the three quantile columns (from
+        :func:`infer_econ.evaluate` with ``uncertainty=True``).
+    x, lo, mid, hi : str
+        Column names.
+    marker : float, optional
+        The user's x value, drawn as a dashed line.
+    log_x, log_y : bool
+        Log scales.
+    y_title : str, optional
+        Axis title (default: the ``mid`` column's label).
+    title : str, optional
+        Chart title.
+
+    Returns
+    -------
+    altair.LayerChart
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> f = pl.DataFrame({"v": [1.0, 10.0], "a": [1.0, 8.0], "b": [2.0, 10.0], "c": [3.0, 13.0]})
+    >>> [l["mark"]["type"] for l in band(f, x="v", lo="a", mid="b", hi="c", marker=5.0).to_dict()["layer"]]
+    ['area', 'line', 'rule']
+    """
+    base = alt.Chart(_clean(frame))
+    xs = alt.X(x, type="quantitative", title=label(x), scale=_scale(log_x))
+    ys = alt.Scale(type="log") if log_y else alt.Scale(zero=False)
+    area = base.mark_area(opacity=0.25, color="#1f5fa8").encode(
+        x=xs, y=alt.Y(lo, type="quantitative", title=y_title or label(mid), scale=ys), y2=alt.Y2(hi),
+        tooltip=tooltip(frame, [x, lo, mid, hi]))
+    line = base.mark_line(color="#1f5fa8").encode(x=xs, y=alt.Y(mid, type="quantitative", scale=ys),
+                                                  tooltip=tooltip(frame, [x, lo, mid, hi]))
+    layers = [area, line]
+    params = []
+    if marker is not None:
+        params.append(alt.param(name="volume", value=marker))
+        layers.append(base.transform_aggregate(_n="count()").mark_rule(color="black", strokeDash=[4, 3])
+                      .encode(x=alt.XDatum(alt.expr("volume"), type="quantitative")))
+    chart = alt.layer(*layers)
+    if params:
+        chart = chart.add_params(*params)
+    return theme(chart, title=title)
 
 
 def save(chart, path: str) -> str:

@@ -480,3 +480,28 @@ def test_autoscaling_saves_over_fixed_and_policy_moves_it():
     saving_flat = 1 - h2["autoscaled_total_usd"] / h2["fixed_total_usd"]
     assert 0 <= saving_flat < saving
     assert app.chart("hourly").rows() != []
+
+
+def test_planner_pnl_bands_waterfall_and_files():
+    from infer_econ import scenario as sc
+
+    app = apps.planner()
+    assert app.state.error is None, app.state.traceback
+    pnl = app.state.frames["pnl"]
+    assert (pnl["p10"] <= pnl["p50"]).all() and (pnl["p50"] <= pnl["p90"]).all()
+    wf = app.state.frames["waterfall"]
+    assert wf["lever"][0] == "baseline" and wf["usd_per_request"].is_sorted(descending=True)
+    before = app.state.headline["usd_per_month"]
+    app.knobs["requests_per_day"].value = 2_000_000.0
+    assert app.state.headline["usd_per_month"] == pytest.approx(10 * before)  # 10x the requests at the same cost each
+    assert app.chart("monthly_cost").jchart.params.volume == 2_000_000.0
+    app.save_scenario()
+    assert 'download="scenario.json"' in app.extras[-1].value
+    text = sc.dumps(sc.validate({**apps._scenario_of(app.values()), "model": "llama-3.1-8b", "n_devices": 1}))
+    app.load_scenario(text)
+    assert app.values()["model"] == "llama-3.1-8b" and app.values()["n_devices"] == 1
+    assert app.values()["requests_per_day"] == pytest.approx(2_000_000.0)
+    app.make_report()
+    assert 'download="report.html"' in app.extras[-1].value
+    with pytest.raises(Exception, match="n_devices"):
+        app.load_scenario(text.replace('"n_devices": 1', '"n_devices": -3'))

@@ -22,7 +22,7 @@ from .cards import Card, Cards
 from .core import App, ChartView, Result, TableView
 from . import knobs as K
 
-__all__ = ["start_here", "hardware", "quantization", "latency", "build_vs_buy", "model_size", "value_of_accuracy", "edge_vs_cloud", "sustainability", "autoscaling", "PRIMARY_CLASS"]
+__all__ = ["start_here", "hardware", "quantization", "latency", "build_vs_buy", "model_size", "value_of_accuracy", "edge_vs_cloud", "sustainability", "autoscaling", "planner", "PRIMARY_CLASS"]
 
 #: CSS class of the sliders the browser tests and benchmarks turn.
 PRIMARY_CLASS = "ie-primary"
@@ -54,6 +54,8 @@ def _scenarios(values: Mapping[str, Any], rows: Mapping[str, list] | None = None
     data = {k: [v] * n for k, v in base.items() if k not in (rows or {})}
     data.update({k: list(v) for k, v in (rows or {}).items()})
     frame = pl.DataFrame(data)
+    # an all-None column (no provider, no region) is a string column with nulls, not a Null-typed one
+    frame = frame.with_columns(pl.col(c).cast(pl.String) for c, t in frame.schema.items() if t == pl.Null)
     if "batch_size" not in frame.columns:
         frame = frame.with_columns(pl.lit(_batch(values.get("batch_size", 0)), pl.Int64).alias("batch_size"))
     return frame
@@ -1283,3 +1285,210 @@ def autoscaling(model: str = "llama-3.1-8b", hardware_id: str = "h100-sxm", prec
               ("Deployment and SLO", ["model", "hardware", "precision", "engine", "n_devices", "input_tokens",
                                       "output_tokens", "slo_ttft_p99_s", "slo_tpot_p99_s"])]
     return App("Autoscaling: following demand through the day", ks, compute, views, cards=cards, groups=groups)
+
+
+# --------------------------------------------------------------------------- 10 planner
+_PLAN_KEYS = ("model", "hardware", "precision", "engine", "n_devices", "input_tokens", "output_tokens", "batch_size",
+              "price_model", "utilization", "grid_region", "pue")
+
+
+@functools.lru_cache(maxsize=32)
+def _plan_eval(key: tuple) -> tuple[dict, pl.DataFrame]:
+    """The scenario evaluated with uncertainty bands, and its savings waterfall (per request)."""
+    from .. import evaluate, value
+
+    v = dict(key)
+    scen = _scenarios(v, hardware=v["hardware"], utilization=float(v["utilization"]), grid_region=v["grid_region"],
+                      pue=float(v["pue"]), **_price_columns(v["hardware"], v["price_model"]))
+    row = evaluate(scen, uncertainty=True, draws=400).row(0, named=True)
+    if not row["fits"]:
+        return row, pl.DataFrame()
+    # value.savings_waterfall fails on a scenario with a region column (a polars join of a Null-typed
+    # region inside the hardware lever, reported); without it the provider's cheapest region is used,
+    # which is the row _price_columns picked.
+    wf = value.savings_waterfall(scen.drop("pue", "region"), requests_per_month=1e6)
+    return row, wf
+
+
+def _scenario_of(v: Mapping[str, Any]) -> dict:
+    """The app's knobs as an :mod:`infer_econ.scenario` dict."""
+    from . import units
+
+    return {"name": "planner", "model": v["model"], "hardware": v["hardware"], "precision": v["precision"],
+            "engine": v["engine"], "n_devices": int(v["n_devices"]), "batch_size": _batch(v["batch_size"]),
+            "input_tokens": int(round(v["input_tokens"])), "output_tokens": int(round(v["output_tokens"])),
+            "request_rate_per_s": units.requests_per_s(float(v["requests_per_day"])),
+            "price_model": v["price_model"], "utilization": float(v["utilization"]),
+            "grid_region": v["grid_region"], "pue": float(v["pue"])}
+
+
+def _values_of(sc: Mapping[str, Any], knob_names) -> dict:
+    """Knob values from a loaded scenario (fields the planner has no knob for are ignored)."""
+    from . import units
+
+    out = {k: sc[k] for k in ("model", "hardware", "precision", "engine", "n_devices", "price_model", "utilization",
+                              "grid_region", "pue") if sc.get(k) is not None}
+    for k in ("input_tokens", "output_tokens"):
+        if sc.get(k) is not None:
+            out[k] = float(sc[k])
+    out["batch_size"] = int(sc["batch_size"]) if sc.get("batch_size") else 0
+    if sc.get("request_rate_per_s"):
+        out["requests_per_day"] = units.requests_per_day(float(sc["request_rate_per_s"]))
+    return {k: v for k, v in out.items() if k in knob_names}
+
+
+def planner(model: str = "llama-3.1-70b", hardware_id: str = "h100-sxm", precision: str = "bf16") -> App:
+    """Workbook 10: one full scenario: monthly P&L with uncertainty bands, savings waterfall, save/load, report.
+
+    Knobs: requests per day (log), utilization, model, hardware, precision,
+    engine, devices, batch, request shape, price model, grid region, PUE.
+    Charts: monthly cost by volume with its p10–p90 band (your volume dashed);
+    the savings waterfall per request (:func:`infer_econ.value.savings_waterfall`).
+    Table: the monthly P&L (p10 / p50 / p90). Buttons: save and load the
+    scenario file (:mod:`infer_econ.scenario`), the one-page HTML report
+    (:func:`infer_econ.io.report_html`) and the numbers as Parquet.
+
+    Examples
+    --------
+    >>> app = planner()
+    >>> app.state.headline["usd_per_month"] > 0
+    True
+    """
+    import ipywidgets as w
+
+    from . import units
+    from .core import download_link
+
+    grids = catalog.load("grid_carbon")["id"].to_list()
+    ks = {
+        "requests_per_day": _primary(K.volume(200_000, min=100, max=1e9, unit="requests/day")),
+        "utilization": K.slider("Utilization", 0.5, 0.05, 1.0, 0.05, unit="fraction", continuous_update=False),
+        "model": K.model(model),
+        "hardware": K.hardware(hardware_id),
+        "precision": K.precision(precision),
+        "engine": K.engine("vllm"),
+        "n_devices": K.int_slider("Devices per replica", 4, 1, 8, unit="count", continuous_update=False),
+        "batch_size": K.int_slider("Batch (0 = largest that fits)", 0, 0, 512, unit="sequences",
+                                   continuous_update=False),
+        "input_tokens": K.tokens("Prompt", 1000, min=16, max=32768, continuous_update=False),
+        "output_tokens": K.tokens("Output", 250, min=16, max=16384, continuous_update=False),
+        "price_model": K.price_model("on_demand"),
+        "grid_region": K.region("aws:us-east-1" if "aws:us-east-1" in grids else None),
+        "pue": K.slider("PUE", 1.15, 1.0, 2.0, 0.05, unit="ratio", continuous_update=False),
+    }
+    link = w.HTML()
+    save_btn = w.Button(description="Save scenario", icon="save", layout=w.Layout(width="160px"))
+    report_btn = w.Button(description="Report (HTML)", icon="file", layout=w.Layout(width="160px"))
+    parquet_btn = w.Button(description="Numbers (Parquet)", icon="table", layout=w.Layout(width="160px"))
+    upload = w.FileUpload(accept=".json", multiple=False, description="Load scenario")
+    extras = [w.HTML("<b style='font-size:13px'>Scenario file and report</b>"),
+              w.HBox([save_btn, upload]), w.HBox([report_btn, parquet_btn]), link]
+
+    def compute(v: dict) -> Result:
+        key = tuple((k, v[k]) for k in _PLAN_KEYS)
+        row, wf = _plan_eval(key)
+        if not row["fits"]:
+            return Result(message=f"{v['model']} does not run on {v['n_devices']} × {v['hardware']} at "
+                                  f"{v['precision']}: {row['limit']}. Add devices or lower the precision.")
+        rpd = float(v["requests_per_day"])
+        pnl = pl.DataFrame({
+            "metric": ["cost per month (USD)", "cost per 1M output tokens (USD)", "CO2 per month (kg CO2e)",
+                       "energy per 1M output tokens (kWh)"],
+            "p10": [units.per_month(row["usd_per_request_p10"], rpd), row["usd_per_million_output_tokens_p10"],
+                    units.per_month(row["g_co2e_per_request_p10"], rpd), row["kwh_per_million_output_tokens_p10"]],
+            "p50": [units.per_month(row["usd_per_request"], rpd), row["usd_per_million_output_tokens"],
+                    units.per_month(row["g_co2e_per_request"], rpd), row["kwh_per_million_output_tokens"]],
+            "p90": [units.per_month(row["usd_per_request_p90"], rpd), row["usd_per_million_output_tokens_p90"],
+                    units.per_month(row["g_co2e_per_request_p90"], rpd), row["kwh_per_million_output_tokens_p90"]],
+        }).with_columns(pl.when(pl.col("metric").str.starts_with("CO2")).then(pl.col(c) / 1000.0).otherwise(pl.col(c))
+                        .alias(c) for c in ("p10", "p50", "p90"))  # g → kg on the CO2 row
+        grid = pl.DataFrame({"requests_per_day": units.log_grid(100, 1e9, 41)}).with_columns(
+            units.per_month(row["usd_per_request_p10"], pl.col("requests_per_day")).alias("usd_per_month_p10"),
+            units.per_month(row["usd_per_request"], pl.col("requests_per_day")).alias("usd_per_month"),
+            units.per_month(row["usd_per_request_p90"], pl.col("requests_per_day")).alias("usd_per_month_p90"))
+        headline = {"usd_per_month": units.per_month(row["usd_per_request"], rpd),
+                    "usd_per_million_output_tokens": row["usd_per_million_output_tokens"],
+                    "ttft_s": row["ttft_s"], "tpot_s": row["tpot_s"],
+                    "kg_co2e_per_month": pnl.filter(pl.col("metric").str.starts_with("CO2"))["p50"].item(),
+                    "cheapest_usd_per_request": wf["usd_per_request"].min() if wf.height else None}
+        frames = {"monthly_cost": grid, "pnl": pnl}
+        if wf.height:
+            frames["waterfall"] = wf.select("lever", "change", "usd_per_request", "quality", "quality_change",
+                                            "ttft_s", "tpot_s", "g_co2e_per_request")
+        return Result(frames=frames, headline=headline,
+                      notes={"usd_per_month": f"p10–p90: {units.per_month(row['usd_per_request_p10'], rpd):,.0f}–"
+                                              f"{units.per_month(row['usd_per_request_p90'], rpd):,.0f} USD",
+                             "cheapest_usd_per_request": "after every lever"})
+
+    views = [
+        ChartView("monthly_cost", lambda f: plot.band(f, x="requests_per_day", lo="usd_per_month_p10",
+                                                      mid="usd_per_month", hi="usd_per_month_p90", marker=1.0,
+                                                      y_title="USD per month (p10–p90 band)",
+                                                      title="Monthly cost by volume, at this utilization"),
+                  params=lambda v: {"volume": v["requests_per_day"]}),
+        TableView("pnl", ["metric", "p10", "p50", "p90"], {"p10": "si", "p50": "si", "p90": "si"}),
+        ChartView("waterfall", lambda f: plot.waterfall(f, value="usd_per_request",
+                                                        extra_tooltip=["change", "quality", "quality_change", "ttft_s",
+                                                                       "tpot_s", "g_co2e_per_request"],
+                                                        title="Savings waterfall: each lever in turn (USD per request)")),
+    ]
+    cards = Cards([
+        Card("usd_per_month", "Cost per month", "usd"),
+        Card("usd_per_million_output_tokens", "Per 1M output tokens", "usd"),
+        Card("ttft_s", "Time to first token", "ms"),
+        Card("tpot_s", "Time per output token", "ms"),
+        Card("kg_co2e_per_month", "Operational CO2 per month", "float", "kg CO2e"),
+        Card("cheapest_usd_per_request", "Per request after all levers", "usd"),
+    ])
+    groups = [("Volume", ["requests_per_day", "utilization"]),
+              ("Deployment", ["model", "hardware", "precision", "engine", "n_devices", "batch_size",
+                              "input_tokens", "output_tokens", "price_model"]),
+              ("Energy", ["grid_region", "pue"])]
+    app = App("Planner: one scenario, every knob", ks, compute, views, cards=cards, groups=groups, extras=extras)
+
+    def on_save(_b=None):
+        from .. import scenario as sc
+
+        text = sc.dumps(sc.validate(_scenario_of(app.values())))
+        link.value = download_link(text.encode("utf-8"), "scenario.json", "application/json")
+
+    def on_report(_b=None):
+        from ..io import report_html
+
+        charts = {v.name: v.spec for v in app.views if isinstance(v, ChartView) and v.spec}
+        page = report_html(_scenario_of(app.values()), {k: f for k, f in app.state.frames.items()}, charts,
+                           title="infer-econ planner report")
+        link.value = download_link(page.encode("utf-8"), "report.html", "text/html")
+
+    def on_parquet(_b=None):
+        import io as _io
+
+        buf = _io.BytesIO()
+        app.state.frames["pnl"].write_parquet(buf)
+        link.value = download_link(buf.getvalue(), "pnl.parquet", "application/vnd.apache.parquet")
+
+    def on_upload(change):
+        from .. import scenario as sc
+        from ..errors import InferEconError
+
+        files = change["new"]
+        if not files:
+            return
+        item = files[0] if isinstance(files, (list, tuple)) else next(iter(files.values()))
+        content = item["content"] if isinstance(item, dict) else item.content
+        try:
+            loaded = sc.loads(bytes(content).decode("utf-8"), where=item.get("name", "upload") if isinstance(item, dict)
+                              else getattr(item, "name", "upload"))
+            app.set(**_values_of(loaded, app.knobs))
+            link.value = "scenario loaded"
+        except (InferEconError, UnicodeDecodeError, ValueError) as exc:
+            link.value = f"<span class='ie-warning'>could not load: {str(exc).splitlines()[0]}</span>"
+
+    save_btn.on_click(on_save)
+    report_btn.on_click(on_report)
+    parquet_btn.on_click(on_parquet)
+    upload.observe(on_upload, "value")
+    app.save_scenario, app.make_report, app.export_parquet = on_save, on_report, on_parquet
+    app.load_scenario = lambda text: app.set(**_values_of(__import__("infer_econ.scenario").scenario.loads(text),
+                                                           app.knobs))
+    return app

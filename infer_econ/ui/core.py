@@ -432,6 +432,8 @@ class App:
         Knob sections (title, knob names); default one section with all knobs.
     cache_size : int
         Results kept for recently seen knob values (toggling back is instant).
+    extras : list of widgets, optional
+        Shown under the knobs (e.g. save / load / report buttons).
 
     Attributes
     ----------
@@ -453,7 +455,8 @@ class App:
 
     def __init__(self, title: str, knobs: Mapping[str, Any], compute: Callable[[dict], Result],
                  views: Sequence[ChartView | TableView], *, cards: Cards | None = None,
-                 groups: Sequence[tuple[str, Sequence[str]]] | None = None, cache_size: int = 64):
+                 groups: Sequence[tuple[str, Sequence[str]]] | None = None, cache_size: int = 64,
+                 extras: Sequence[Any] | None = None):
         enable_offline()
         self.title = title
         self.knobs = dict(knobs)
@@ -475,6 +478,8 @@ class App:
                 raise ValueError(f"app {title!r}: group {gtitle!r} names unknown knobs {missing}")
             panels.append(w.HTML(f"<b style='font-size:13px'>{html.escape(gtitle)}</b>"))
             panels.extend(self.knobs[n] for n in names)
+        self.extras = list(extras or [])
+        panels.extend(self.extras)
         self.knob_panel = w.VBox(panels, layout=w.Layout(width="360px", min_width="340px", padding="0 12px 0 0"))
         right = ([cards.widget] if cards else []) + [self.status] + [v.widget for v in self.views]
         self.output_panel = w.VBox(right, layout=w.Layout(flex="1 1 auto"))

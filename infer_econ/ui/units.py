@@ -18,7 +18,7 @@ import polars as pl
 
 from ..cost import HOURS_PER_MONTH
 
-__all__ = ["DAYS_PER_MONTH", "requests_per_month", "requests_per_s", "tokens_per_month", "per_month", "log_grid",
+__all__ = ["DAYS_PER_MONTH", "requests_per_month", "requests_per_s", "requests_per_day", "tokens_per_month", "per_month", "log_grid",
            "load_grid", "fraction"]
 
 #: Days in the billing month [days] (730 h / 24 h).
@@ -38,6 +38,21 @@ def requests_per_month(requests_per_day):
     730.0
     """
     return requests_per_day * DAYS_PER_MONTH
+
+
+def requests_per_day(requests_per_s):
+    """Requests per day from a mean rate [requests/day].
+
+    Notes
+    -----
+    requests_per_day = requests_per_s × 86,400.
+
+    Examples
+    --------
+    >>> requests_per_day(1.0)
+    86400.0
+    """
+    return requests_per_s * 86400.0
 
 
 def requests_per_s(requests_per_day):
