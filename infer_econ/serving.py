@@ -70,6 +70,7 @@ __all__ = [
     "replica_capacity_requests_per_s",
     "replica_latency",
     "closed_loop_latency",
+    "simulate_replica",
     "step_times",
     "latency_under_load",
     "capacity",
@@ -571,8 +572,9 @@ def replica_latency(
     - capacity :func:`replica_capacity_requests_per_s`; utilization ``λ / λ_max``.
     - admission: M/M/c, ``c = cap``, slot holding time ``D = Od t(cap) / (1 − ρ_p)``,
       wait ``C(c, λD) / (c/D − λ)``.
-    - prefill service: unchunked ``s = I p``; chunked ``s = I p + I t(B) / (chunk − B)``
-      (the request's tokens ride ``I / (chunk − B)`` steps). Prefill queue M/G/1 with
+    - prefill service: unchunked ``s = I p``; chunked, queued prompts share steps,
+      ``s_a = I p + I t(B) / (chunk − B)``, and a prompt's own last step is whole:
+      ``s_own = I p + max(I / (chunk − B), 1) t(B)``. Prefill queue M/G/1 with
       the decode step in progress as residual: ``W = (λ E[s²] / 2 + ρ_d t(B) / 2) / (1 − λ E[s])``,
       ``ρ_d = (1 − λ E[s]) (1 − e^{−B})`` the share of time spent in decode steps
       (non-preemptive priority of prefills over decode steps; Kleinrock Vol. 2 §3.6).
@@ -635,39 +637,46 @@ def replica_latency(
         # prefill service time and queue
         m2_in, m3_in = _length_moments(I, din, cv)
         room = np.maximum(chunk - B, 1.0)
+        # chunked: queued prompts share steps (amortized s_a); a prompt's own last step is a whole step
         s_pf = np.where(chunked, sp + I * tB / room, sp)
+        s_own = np.where(chunked, sp + np.maximum(I / room, 1.0) * tB, sp)
         rho_s = lam * s_pf
-        rho_d = np.clip(1.0 - rho_s, 0.0, 1.0) * (1.0 - np.exp(-B))  # share of time in decode steps
+        # the decode step in progress when a request arrives (time share (1 − ρ_s)(1 − e^{−B})); a step
+        # carrying prefill is part of the prefill work already queued ahead (the M/G/1 residual)
+        rho_d = np.clip(1.0 - rho_s, 0.0, 1.0) * (1.0 - np.exp(-B))
         resid = rho_d * tB / 2.0
         w_q = lam * s_pf * s_pf * m2_in / 2.0 / (1.0 - rho_s)  # behind other prefills
-        w_r = resid / (1.0 - rho_s)  # behind the decode step in progress
+        w_r = resid / (1.0 - rho_s)  # behind the step in progress
         w_pf = np.where(rho_s < 1.0, w_q + w_r, np.inf)
         stable = stable & (rho_s < 1.0)
-        ttft_mean = w_adm + w_pf + s_pf
+        ttft_mean = w_adm + w_pf + s_own
         p0 = 1.0 - (1.0 - cc) * (1.0 - np.minimum(rho_s, 1.0))
         wait_mean = w_adm + w_pf
         out: dict[str, np.ndarray] = {}
         # input length spread moves the prefill service itself: s scales with I
-        s_sd = s_pf * np.sqrt(m2_in - 1.0)
+        s_sd = s_own * np.sqrt(m2_in - 1.0)
         for k, q in _QUANTILES.items():
-            # queueing waits: exponential tail; the step residual is bounded by t(B): uniform part
+            # queueing waits: exponential tail; the step residual is bounded by the step: uniform part
             # (busy probability 1 − (1 − ρ_s) e^{−B}: prefill or decode in progress; keeps quantiles monotone in λ)
             rho_b = 1.0 - (1.0 - np.minimum(rho_s, 1.0)) * np.exp(-B)
             r_q = tB * np.clip((q - (1.0 - rho_b)) / np.maximum(rho_b, 1e-12), 0.0, 1.0) / (1.0 - rho_s)
             wq = exponential_tail_quantile_s(np.maximum(p0, 1e-9), w_adm + w_q, q) + r_q
-            sq = np.maximum(s_pf + _z(q) * s_sd, s_pf * 0.05)
-            out[f"ttft_{k}_s"] = wq + np.where(din == 0, s_pf, sq)
-        # TPOT distribution: compound Poisson prefill work over the request lifetime
-        life = Od * tpot
-        n_pf = lam * life  # expected prefills landing during one request's decode
-        mean_x = n_pf * sp
-        var_x = n_pf * sp * sp * m2_in
-        skew_x = np.where(var_x > 0, n_pf * sp**3 * m3_in / np.power(np.maximum(var_x, 1e-300), 1.5), 0.0)
+            sq = np.maximum(s_own + _z(q) * s_sd, s_own * 0.05)
+            out[f"ttft_{k}_s"] = wq + np.where(din == 0, s_own, sq)
+        # TPOT of one request: its pure decode time T0 = Od t(B) plus the prefill work X landing while it
+        # decodes; X's own arrivals extend the lifetime, so X is the extra length of an M/G/1 busy period
+        # started by T0 (cumulants κ1 = T0 ρ/(1−ρ), κ2 = T0 λE[s²]/(1−ρ)³,
+        # κ3 = T0 (λE[s³]/(1−ρ)⁴ + 3λ²E[s²]²/(1−ρ)⁵)), quantiles by Cornish–Fisher
+        rho = np.minimum(lam * sp, 0.999999)
+        T0 = Od * tB
+        e2, e3 = sp * sp * m2_in, sp**3 * m3_in
+        mean_x = T0 * rho / (1.0 - rho)
+        var_x = T0 * lam * e2 / (1.0 - rho) ** 3
+        k3 = T0 * (lam * e3 / (1.0 - rho) ** 4 + 3.0 * lam * lam * e2 * e2 / (1.0 - rho) ** 5)
+        skew_x = np.where(var_x > 0, k3 / np.power(np.maximum(var_x, 1e-300), 1.5), 0.0)
         safe_od = np.maximum(Od, 1.0)
         for k, q in _QUANTILES.items():
-            x_q = np.maximum(mean_x + np.sqrt(var_x) * _cornish_fisher(_z(q), skew_x), 0.0)
-            # output length spread: a request at the q-th shortest length sees the same work rate
-            # over fewer tokens; the per-token extra stays ≈ mean_x / Od for fixed lengths
+            x_q = np.maximum(mean_x + np.sqrt(var_x) * _cornish_fisher(_z(q), np.minimum(skew_x, 4.0)), 0.0)
             out[f"tpot_{k}_s"] = tB + x_q / safe_od
         out["tpot_mean_s"] = tpot
         out["ttft_mean_s"] = ttft_mean
@@ -749,9 +758,10 @@ def closed_loop_latency(
     -----
     Lockstep waves (``synchronized``): a wave holds ``n = min(N, cap)`` requests; its
     prefill takes ``n s``; unchunked, every first token comes at ``n s`` and the decode
-    runs undisturbed at ``TPOT = t(n)``; chunked (FIFO token stream), request k of the
-    wave gets its first token at ``k s`` and its decode carries the later prompts'
-    prefill: ``TPOT_k = t(n) + (n − k) I p / Od``. Wave cycle ``C = n s + Od t(n)``,
+    runs undisturbed at ``TPOT = t(n)``; chunked (FIFO token stream, ``s = s_a``), request
+    k of the wave gets its first token at ``k s_a + (s_own − s_a)`` and its decode carries
+    the later prompts' prefill: ``TPOT_k = t(n) + (n − k) I p / Od``. Wave cycle
+    ``C = n s + (s_own − s_a) + Od t(n)``,
     ``X = n / C``; with N > cap the other clients wait ``N / X − C`` for a slot.
 
     Otherwise (clients spread out), for a trial X < λ_max: ``TPOT = t0 / (1 − ρ_p − X Od t1)`` with ``ρ_p = X I p (N − 1)/N``
@@ -796,12 +806,13 @@ def closed_loop_latency(
             tB = t0 + t1 * B
             room = np.maximum(chunk - B, 1.0)
             s = np.where(chunked, sp + I * tB / room, sp)
+            own = np.where(chunked, (np.maximum(I / room, 1.0) - I / room) * tB, 0.0)
             rho_s = np.minimum(X * s * others, 0.999999)
             rho_d = others * (1.0 - np.exp(-B))
             resid = rho_d * tB / 2.0
             wq = np.minimum(X * others * s * s / 2.0 / (1.0 - rho_s), (N - 1.0) * s)
             w = wq + resid / (1.0 - rho_s)
-        return w + s + Od * tpot, w, s, tpot, B, tB, wq, rho_d
+        return w + s + own + Od * tpot, w, s + own, tpot, B, tB, wq, rho_d
 
     lam_max = replica_capacity_requests_per_s(I, O, t0, t1, p, cap)
     r_max = cycle(lam_max)[0]
@@ -851,20 +862,22 @@ def _lockstep(out: dict[str, np.ndarray], sync: np.ndarray, N: np.ndarray, I: np
     """Overwrite ``out`` rows where clients move in lockstep waves (see closed_loop_latency Notes)."""
     n = np.minimum(N, cap)
     tn = t0 + t1 * n
-    s = np.where(chunked, sp + I * tn / np.maximum(chunk - n, 1.0), sp)
-    cyc = n * s + Od * tn
+    room = np.maximum(chunk - n, 1.0)
+    s = np.where(chunked, sp + I * tn / room, sp)
+    own = np.where(chunked, (np.maximum(I / room, 1.0) - I / room) * tn, 0.0)  # a prompt's last step is whole
+    cyc = n * s + own + Od * tn
     X = n / cyc
     adm = np.maximum(N / X - cyc, 0.0)
     extra = np.where(chunked, (n - 1.0) / 2.0 * sp / np.maximum(Od, 1.0), 0.0)
     vals = {
         "requests_per_s": X, "utilization": X / lam_max, "batch_mean": n,
-        "ttft_mean_s": adm + np.where(chunked, (n + 1.0) / 2.0 * s, n * s),
+        "ttft_mean_s": adm + own + np.where(chunked, (n + 1.0) / 2.0 * s, n * s),
         "tpot_mean_s": tn + extra, "queue_wait_s": adm + np.where(chunked, (n - 1.0) / 2.0 * s, (n - 1.0) * s),
     }
     vals["e2e_mean_s"] = vals["ttft_mean_s"] + Od * vals["tpot_mean_s"]
     for k, q in _QUANTILES.items():
         rank = np.maximum(np.ceil(q * n), 1.0)  # the wave member at quantile q
-        vals[f"ttft_{k}_s"] = adm + np.where(chunked, rank * s, n * s)
+        vals[f"ttft_{k}_s"] = adm + own + np.where(chunked, rank * s, n * s)
         vals[f"tpot_{k}_s"] = tn + np.where(chunked, (rank - 1.0) * sp / np.maximum(Od, 1.0), 0.0)
     for key, v in vals.items():
         out[key] = np.where(sync, v, out[key])
@@ -944,6 +957,156 @@ def _simulate_open_loop(
     return out
 
 
+def simulate_replica(
+    request_rate_per_s: float,
+    input_tokens: int,
+    output_tokens: int,
+    decode_step_fixed_s: float,
+    decode_step_per_sequence_s: float,
+    prefill_s_per_token: float,
+    batch_cap: int,
+    *,
+    chunked_prefill: bool = True,
+    prefill_chunk_tokens: int = DEFAULT_PREFILL_CHUNK_TOKENS,
+    output_length_dist: str = "fixed",
+    n_requests: int = 3000,
+    seed: int = 0,
+) -> dict[str, float]:
+    """Step-by-step discrete-event simulation of one continuously batching engine (simulation; reference).
+
+    The ground truth the closed forms of :func:`replica_latency` are tested against: an
+    iteration-level scheduler, one scenario per call (a Python loop over engine steps,
+    about 0.1-0.3 s for 3,000 requests), so not for sweeps. Poisson arrivals wait FIFO
+    for a batch slot (at most ``batch_cap`` admitted); chunked: every step runs all
+    decodes plus up to ``prefill_chunk_tokens − B`` prompt tokens in FIFO order and lasts
+    ``t0 + t1 B + p × prefill tokens``; unchunked: waiting prompts run first, whole, as a
+    prefill step of ``p × tokens``, then decode steps of ``t0 + t1 B``. A prompt's first
+    token comes at the end of the step that finishes it; each later step adds one token.
+
+    Parameters
+    ----------
+    request_rate_per_s, input_tokens, output_tokens, decode_step_fixed_s, decode_step_per_sequence_s, prefill_s_per_token, batch_cap
+        As in :func:`replica_latency` (scalars).
+    chunked_prefill, prefill_chunk_tokens
+        Scheduler mode and token budget per step.
+    output_length_dist : {"fixed", "exponential"}
+        Output lengths around ``output_tokens``.
+    n_requests : int
+        Requests simulated (the first 10 % are warm-up and dropped).
+    seed : int
+        Random seed.
+
+    Returns
+    -------
+    dict of float
+        ``ttft_mean_s``, ``ttft_p50_s``, ``ttft_p99_s``, ``tpot_mean_s``, ``tpot_p50_s``,
+        ``tpot_p99_s`` [s], ``requests_per_s`` (completed / time).
+
+    Notes
+    -----
+    TPOT of a request = (finish − first token) / (output − 1), as benchmark clients compute it.
+
+    References
+    ----------
+    Kwon et al. (2023) vLLM scheduler; Agrawal et al. (2024) Sarathi-Serve (chunked prefill).
+
+    Examples
+    --------
+    >>> r = simulate_replica(1.0, 1000, 201, 0.01, 1e-4, 1e-4, 256, n_requests=500)
+    >>> 0.1 < r["ttft_p50_s"] < 0.2 and 0.0101 < r["tpot_p50_s"] < 0.02
+    True
+    """
+    from collections import deque
+
+    if not (request_rate_per_s > 0 and n_requests >= 10 and batch_cap >= 1):
+        raise ValidationError("simulate_replica: request_rate_per_s > 0, batch_cap >= 1 and n_requests >= 10 required")
+    if output_length_dist not in ("fixed", "exponential"):
+        raise ValidationError(f"simulate_replica: output_length_dist must be 'fixed' or 'exponential', got {output_length_dist!r}")
+    rng = np.random.default_rng(seed)
+    arrive = np.cumsum(rng.exponential(1.0 / request_rate_per_s, n_requests))
+    outs = (np.maximum(np.round(rng.exponential(output_tokens, n_requests)), 1).astype(int)
+            if output_length_dist == "exponential" else np.full(n_requests, int(output_tokens)))
+    first = np.full(n_requests, np.nan)
+    done = np.full(n_requests, np.nan)
+    left_pf = np.full(n_requests, float(input_tokens))
+    left_dec = outs - 1
+    t0, t1, p = decode_step_fixed_s, decode_step_per_sequence_s, prefill_s_per_token
+    t, nxt = 0.0, 0
+    queue: deque[int] = deque()
+    prefilling: list[int] = []
+    running: list[int] = []
+
+    def finish_prefill(r: int, now: float) -> None:
+        first[r] = now
+        if left_dec[r] <= 0:
+            done[r] = now
+        else:
+            running.append(r)
+
+    def decode_step(now: float) -> list[int]:
+        still = []
+        for r in running:
+            left_dec[r] -= 1
+            if left_dec[r] <= 0:
+                done[r] = now
+            else:
+                still.append(r)
+        return still
+
+    while True:
+        while nxt < n_requests and arrive[nxt] <= t:
+            queue.append(nxt)
+            nxt += 1
+        while queue and len(prefilling) + len(running) < batch_cap:
+            prefilling.append(queue.popleft())
+        if not prefilling and not running:
+            if nxt >= n_requests:
+                break
+            t = arrive[nxt]
+            continue
+        B = len(running)
+        if chunked_prefill:
+            room, tokens, finished = max(prefill_chunk_tokens - B, 0), 0.0, []
+            for r in prefilling:
+                if room <= 0:
+                    break
+                take = min(room, left_pf[r])
+                left_pf[r] -= take
+                room -= take
+                tokens += take
+                if left_pf[r] <= 0:
+                    finished.append(r)
+            t += t0 + t1 * B + p * tokens
+            running = decode_step(t)
+            for r in finished:
+                prefilling.remove(r)
+                finish_prefill(r, t)
+        elif prefilling:
+            tokens, batch = 0.0, []
+            for r in prefilling:
+                if batch and tokens + left_pf[r] > max(prefill_chunk_tokens, input_tokens):
+                    break
+                tokens += left_pf[r]
+                batch.append(r)
+            t += p * tokens
+            for r in batch:
+                prefilling.remove(r)
+                left_pf[r] = 0.0
+                finish_prefill(r, t)
+        else:
+            t += t0 + t1 * B
+            running = decode_step(t)
+    keep = slice(n_requests // 10, n_requests)
+    ttft = (first - arrive)[keep]
+    tpot = ((done - first) / np.maximum(outs - 1, 1))[keep]
+    return {
+        "ttft_mean_s": float(np.nanmean(ttft)), "ttft_p50_s": float(np.nanquantile(ttft, 0.5)),
+        "ttft_p99_s": float(np.nanquantile(ttft, 0.99)), "tpot_mean_s": float(np.nanmean(tpot)),
+        "tpot_p50_s": float(np.nanquantile(tpot, 0.5)), "tpot_p99_s": float(np.nanquantile(tpot, 0.99)),
+        "requests_per_s": float(n_requests / np.nanmax(done)),
+    }
+
+
 # --------------------------------------------------------------------------- frames
 
 
@@ -971,15 +1134,15 @@ def step_times(frame: pl.DataFrame, *, efficiency: pl.DataFrame | None = None) -
     polars.DataFrame
         ``frame`` with ``decode_step_fixed_s`` [s], ``decode_step_per_sequence_s``
         [s/sequence], ``prefill_s_per_token`` [s/token], ``batch_cap`` [sequences]
-        and, unless present, ``ttft_overhead_s`` [s] (the estimator's ``ttft_s − prefill_s``
-        at batch 1: the fixed part of the first token), ``fits`` and ``replicas``; null
+        and, unless present, ``ttft_unloaded_s`` [s] (the estimator's ``ttft_s`` at batch 1,
+        which :func:`latency_under_load` matches at zero load), ``fits`` and ``replicas``; null
         blocks where the model does not fit.
 
     Notes
     -----
     ``t1 = (tpot(cap) − tpot(1)) / (cap − 1)``, ``t0 = tpot(1) − t1``,
-    ``p = prefill_s(batch 1) / input_tokens``, ``ttft_overhead_s = ttft_s(1) − prefill_s(1)``,
-    so that at zero load TTFT and TPOT equal the estimator's. ``tpot`` already averages the KV read
+    ``p = prefill_s(batch 1) / input_tokens``; with ``ttft_unloaded_s = ttft_s(1)`` the
+    load model's TTFT and TPOT equal the estimator's at zero load. ``tpot`` already averages the KV read
     over the growing context, so ``t1`` carries the request's mean context.
 
     References
@@ -1023,15 +1186,15 @@ def step_times(frame: pl.DataFrame, *, efficiency: pl.DataFrame | None = None) -
         p = one["prefill_s"].cast(pl.Float64).to_numpy() / base["input_tokens"].cast(pl.Float64).to_numpy()
     cap = cap_max if user_cap is None else np.where(np.isfinite(user_cap), np.minimum(user_cap, cap_max), cap_max)
     fits = (top["fits"].fill_null(False) & one["fits"].fill_null(False)).to_numpy()
-    ovh = np.maximum((one["ttft_s"] - one["prefill_s"]).cast(pl.Float64).to_numpy(), 0.0)
+    ttft1 = one["ttft_s"].cast(pl.Float64).to_numpy()
     add = [
         pl.Series("decode_step_fixed_s", np.where(fits, t0, np.nan)),
         pl.Series("decode_step_per_sequence_s", np.where(fits, t1, np.nan)),
         pl.Series("prefill_s_per_token", np.where(fits, p, np.nan)),
         pl.Series("batch_cap", np.where(fits, cap, np.nan)),
     ]
-    if "ttft_overhead_s" not in frame.columns:
-        add.append(pl.Series("ttft_overhead_s", np.where(fits, ovh, np.nan)).fill_nan(None))
+    if "ttft_unloaded_s" not in frame.columns:
+        add.append(pl.Series("ttft_unloaded_s", np.where(fits, ttft1, np.nan)).fill_nan(None))
     if "replicas" not in frame.columns:
         add.append(top["replicas"].alias("replicas"))
     if "fits" not in frame.columns:
@@ -1068,6 +1231,21 @@ def _check_positive(frame: pl.DataFrame, cols: list[str], allow_zero: tuple[str,
             raise ValidationError(f"column {c!r}: row {row} has {frame[c][row]!r}; expected a finite number {what}")
 
 
+def _ttft_fixed_s(work: pl.DataFrame, I: np.ndarray, O: np.ndarray, t0: np.ndarray, t1: np.ndarray,
+                  p: np.ndarray, cap: np.ndarray, chunked: np.ndarray, chunk: np.ndarray) -> np.ndarray:
+    """Fixed part of every TTFT [s]: ``ttft_overhead_s`` as given, plus whatever makes the zero-load TTFT
+    equal ``ttft_unloaded_s`` (the estimator's unloaded TTFT) when that column is present."""
+    ovh = _col(work, "ttft_overhead_s", 0.0)
+    if "ttft_unloaded_s" in work.columns:
+        target = _col(work, "ttft_unloaded_s", np.nan)
+        ok = np.isfinite(target) & np.isfinite(t0) & np.isfinite(p)
+        safe = lambda x: np.where(ok, x, 1.0)  # noqa: E731
+        base = replica_latency(1e-12, safe(I), safe(O), safe(t0), safe(t1), safe(p), safe(cap),
+                               chunked_prefill=chunked, prefill_chunk_tokens=chunk)["ttft_mean_s"]
+        ovh = ovh + np.where(ok, np.maximum(target - base, 0.0), 0.0)
+    return ovh
+
+
 def latency_under_load(
     frame: pl.DataFrame,
     *,
@@ -1099,7 +1277,8 @@ def latency_under_load(
         ``input_length_dist``/``output_length_dist`` (fixed, exponential, lognormal;
         default fixed), ``length_cv`` (lognormal; default 1), ``closed_loop_synchronized``
         (default: true when both lengths are fixed; see :func:`closed_loop_latency`),
-        ``ttft_overhead_s`` (fixed part of every TTFT, default 0; :func:`step_times` sets it).
+        ``ttft_overhead_s`` (fixed part of every TTFT, default 0), ``ttft_unloaded_s`` (set by
+        :func:`step_times`: the estimator's unloaded TTFT, matched at zero load by a fixed part).
     method : {"analytical", "simulation"}
         How open-loop percentiles are computed.
     n_requests : int
@@ -1214,7 +1393,7 @@ def latency_under_load(
         )
         for k in names:
             res[k][c_idx] = r[k]
-    ovh = _col(work, "ttft_overhead_s", 0.0)  # per-request fixed part of TTFT (sampling, scheduling)
+    ovh = _ttft_fixed_s(work, fill(I), fill(O), fill(t0), fill(t1), fill(p), fill(cap), chunked, chunk)
     for k in ("ttft_mean_s", "ttft_p50_s", "ttft_p90_s", "ttft_p99_s", "e2e_mean_s"):
         res[k] = res[k] + ovh
     per_replica = ["capacity_requests_per_s", "requests_per_s"]
@@ -1407,7 +1586,8 @@ def capacity(
     n = grid.height
     lam, I, O = float(request_rate_per_s), float(input_tokens), float(output_tokens)
 
-    ovh = _col(grid, "ttft_overhead_s", 0.0)
+    ovh = _ttft_fixed_s(grid, np.full(n, I), np.full(n, O), t0, t1, p, cap, np.full(n, chunked_prefill),
+                        np.full(n, float(DEFAULT_PREFILL_CHUNK_TOKENS)))
 
     def evaluate(r: np.ndarray) -> dict[str, np.ndarray]:
         res = replica_latency(lam / r, np.full(n, I), np.full(n, O), t0, t1, p, cap,
@@ -1521,7 +1701,7 @@ def slo_rate_per_replica(
     f = lambda x: np.where(have, x, 1.0)  # noqa: E731
     chunked = _col(work, "chunked_prefill", True, pl.Boolean).astype(bool)
     chunk = _col(work, "prefill_chunk_tokens", float(DEFAULT_PREFILL_CHUNK_TOKENS))
-    ovh = _col(work, "ttft_overhead_s", 0.0)
+    ovh = _ttft_fixed_s(work, f(I), f(O), f(t0), f(t1), f(p), f(cap), chunked, chunk)
 
     def ok(lam: np.ndarray) -> np.ndarray:
         r = replica_latency(lam, f(I), f(O), f(t0), f(t1), f(p), f(cap), chunked_prefill=chunked,
@@ -1970,8 +2150,8 @@ def validation_report(
     with the number of requests sent, so it has no steady-state value to predict. The
     headline figures are the median absolute ``error_pct`` per metric over included
     rows (:func:`validation_summary`); targets in :data:`VALIDATION_TARGETS_PCT`.
-    Anchoring: ``t0, t1 ×= TPOT_meas / TPOT_pred`` and ``p ×= TTFT_meas / TTFT_pred`` at
-    the series' lightest load (a series without a measured TPOT or TTFT there keeps 1).
+    Anchoring: ``t0, t1 ×= TPOT_meas / TPOT_pred`` and ``p``, ``ttft_unloaded_s ×=
+    TTFT_meas / TTFT_pred`` at the series' lightest load (a series without a measured TPOT or TTFT there keeps 1).
 
     Examples
     --------
@@ -2024,6 +2204,7 @@ def validation_report(
             (pl.col("decode_step_fixed_s") * pl.col("_k_tpot")).alias("decode_step_fixed_s"),
             (pl.col("decode_step_per_sequence_s") * pl.col("_k_tpot")).alias("decode_step_per_sequence_s"),
             (pl.col("prefill_s_per_token") * pl.col("_k_ttft")).alias("prefill_s_per_token"),
+            (pl.col("ttft_unloaded_s") * pl.col("_k_ttft")).alias("ttft_unloaded_s"),
         ).drop("_k_tpot", "_k_ttft")
         long = _predict_long(scen, method)
         why_anchor = (pl.when(pl.col("_single")).then(pl.lit("single load point: nothing left after anchoring"))

@@ -348,11 +348,12 @@ def test_closed_loop_lockstep_hand_computed():
     assert out["ttft_mean_s"][0] == pytest.approx(1.6)
     assert out["tpot_mean_s"][0] == pytest.approx(0.0116)
     assert out["requests_per_s"][0] == pytest.approx(16 / 3.92)
-    # chunked FIFO: request k's first token at k s, s = 0.1 + 1000 × 0.0116 / (2048 − 16) = 0.10571
-    # → mean (16 + 1) / 2 × s; TPOT carries the later prompts: + (16 − 1) / 2 × 0.1 / 200
+    # chunked FIFO: request k's first token at k s_a + (s_own − s_a), s_a = 0.1 + 1000 × 0.0116 / (2048 − 16)
+    # = 0.10571, and its last step is a whole step: s_own − s_a = (1 − 1000 / 2032) × 0.0116 = 0.00589
+    # → mean (16 + 1) / 2 × s_a + 0.00589; TPOT carries the later prompts: + (16 − 1) / 2 × 0.1 / 200
     ch = serving.latency_under_load(frame(concurrency=16, chunked_prefill=True))
     s = 0.1 + 1000 * 0.0116 / 2032
-    assert ch["ttft_mean_s"][0] == pytest.approx(8.5 * s)
+    assert ch["ttft_mean_s"][0] == pytest.approx(8.5 * s + (1 - 1000 / 2032) * 0.0116)
     assert ch["tpot_mean_s"][0] == pytest.approx(0.0116 + 7.5 * 0.1 / 200)
     # spread-out clients (exponential outputs) do not queue their prefills behind a whole wave
     spread = serving.latency_under_load(frame(concurrency=16, chunked_prefill=False, output_length_dist="exponential"))
@@ -575,3 +576,18 @@ def test_closed_loop_latency_non_decreasing_in_clients(n1, n2, chunked, dist, ca
     if not chunked:
         assert x[1] >= x[0] * (1 - 1e-9)
     assert x[1] <= out["capacity_requests_per_s"][1] * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+@pytest.mark.parametrize("util", [0.2, 0.5, 0.8])
+def test_closed_forms_against_step_simulation(chunked, util):
+    # the analytical percentiles against an iteration-level engine simulation (3,000 Poisson requests):
+    # means, medians and p99 within 25 % up to 80 % utilization (measured gaps: TTFT mean −19 % at 0.8 chunked,
+    # TPOT p99 −7 %; see docs/validation.md)
+    cap = serving.replica_capacity_requests_per_s(1000, 201, 0.01, 1e-4, 1e-4, 256)[()]
+    lam = util * cap
+    sim = serving.simulate_replica(lam, 1000, 201, 0.01, 1e-4, 1e-4, 256, chunked_prefill=chunked)
+    an = serving.replica_latency(lam, 1000, 201, 0.01, 1e-4, 1e-4, 256, chunked_prefill=chunked)
+    for k in ("ttft_mean_s", "ttft_p50_s", "ttft_p99_s", "tpot_mean_s", "tpot_p50_s", "tpot_p99_s"):
+        assert an[k][0] == pytest.approx(sim[k], rel=0.25), k
+    assert sim["requests_per_s"] == pytest.approx(lam, rel=0.1)
