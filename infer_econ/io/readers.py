@@ -1042,7 +1042,7 @@ def read_any(path: str | Path, format: str = "auto", **ids: Any) -> pl.DataFrame
         or a calibration CSV.
     format : str
         ``auto`` (sniff the content with :func:`sniff_format`) or a key of
-        :data:`FORMATS`.
+        :data:`FORMATS` (``calibration`` is another name for ``csv``).
     **ids
         Keyword arguments of the chosen reader (``hardware=``,
         ``precision=``, ``n_devices=`` …). Keywords a reader does not take are
@@ -1061,7 +1061,7 @@ def read_any(path: str | Path, format: str = "auto", **ids: Any) -> pl.DataFrame
     """
     import inspect
 
-    fmt = sniff_format(path) if format == "auto" else format
+    fmt = sniff_format(path) if format == "auto" else ("csv" if format == "calibration" else format)
     if fmt not in FORMATS:
         raise ValidationError(f"format {format!r} is not one of {['auto', *FORMATS]}")
     reader = FORMATS[fmt]
