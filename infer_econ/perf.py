@@ -1159,9 +1159,12 @@ def estimate(
     prompt compute shares the step's single weight read:
     ``B / (pp × (max(read, decode compute + prefill share) + overhead +
     all-reduce))``. Without continuous batching, batches run prefill then
-    decode: ``B × O / (prefill_s + O × tpot_s)``. A LazyFrame input is
-    validated eagerly (its id and numeric columns are collected once); the
-    result is lazy.
+    decode: ``B × O / (prefill_s + O × tpot_s)``. A requested ``batch_size``
+    above the engine's ``max_batch_size`` is honoured (the cap is a default a
+    user can raise); only memory can refuse it. Rows of non-LLM models still
+    need positive ``input_tokens`` / ``output_tokens`` (ignored). A LazyFrame
+    input is validated eagerly (its id and numeric columns are collected
+    once); the result is lazy.
 
     References
     ----------
