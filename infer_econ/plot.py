@@ -378,12 +378,16 @@ def bars(
     color: str | None = None,
     log: bool = False,
     sort_descending: bool = True,
+    grouped: bool = False,
     extra_tooltip: Sequence[str] | None = None,
     title: str | None = None,
     width: int = _WIDTH,
     height: int | None = None,
 ):
     """Horizontal bars of ``value`` per ``category``, sorted by value.
+
+    With ``color`` the bars stack (parts of a whole); with ``grouped`` they
+    sit side by side instead (alternatives, e.g. before / after).
 
     Parameters
     ----------
@@ -399,6 +403,8 @@ def bars(
         Log scale for the value axis.
     sort_descending : bool
         Longest bar first.
+    grouped : bool
+        Bars of the ``color`` groups side by side rather than stacked.
     extra_tooltip : sequence of str, optional
         More tooltip columns.
     title : str, optional
@@ -425,7 +431,10 @@ def bars(
     }
     if color:
         enc["color"] = alt.Color(color, type="nominal", title=label(color))
-    h = height if height is not None else max(120, 18 * frame[category].n_unique())
+        if grouped:
+            enc["yOffset"] = alt.YOffset(color, type="nominal")
+    per = 18 * (frame[color].n_unique() if color and grouped else 1)
+    h = height if height is not None else max(120, per * frame[category].n_unique())
     return theme(alt.Chart(_clean(frame)).mark_bar().encode(**enc), width=width, height=h, title=title)
 
 
@@ -1010,6 +1019,7 @@ def predicted_vs_measured(
     y: str = "predicted",
     color: str = "kind",
     extra_tooltip: Sequence[str] | None = ("model", "hardware", "engine", "precision", "batch_size"),
+    band_pct: float | None = None,
     title: str | None = "Predicted vs measured",
 ):
     """Predicted against measured values (log-log) with the y = x line.
@@ -1024,6 +1034,8 @@ def predicted_vs_measured(
         Column names.
     extra_tooltip : sequence of str
         More tooltip columns (those present are shown).
+    band_pct : float, optional
+        Draw a ±``band_pct`` % tolerance around the diagonal (Vega param ``band_pct``).
     title : str, optional
         Chart title.
 
@@ -1048,10 +1060,20 @@ def predicted_vs_measured(
     if col:
         enc["color"] = alt.Color(col, type="nominal", title=label(col))
     pts = base.mark_circle(size=50, opacity=0.7).encode(**enc)
-    diag = base.transform_aggregate(lo=f"min({x})", hi=f"max({x})").transform_fold(
-        ["lo", "hi"], as_=["_end", "_v"]
-    ).mark_line(color="#5f6b73", strokeDash=[4, 3]).encode(x="_v:Q", y="_v:Q")
-    return theme(alt.layer(diag, pts), title=title)
+    ends = base.transform_aggregate(lo=f"min({x})", hi=f"max({x})").transform_fold(["lo", "hi"], as_=["_end", "_v"])
+    diag = ends.mark_line(color="#5f6b73", strokeDash=[4, 3]).encode(x="_v:Q", y="_v:Q")
+    layers = [diag, pts]
+    params = []
+    if band_pct is not None:
+        # a ±band_pct % tolerance around y = x, drawn by Vega (presentation only)
+        params.append(alt.param(name="band_pct", value=band_pct))
+        for sign, name in ((1, "_up"), (-1, "_down")):
+            layers.append(ends.transform_calculate(**{name: f"datum._v * (1 + {sign} * band_pct / 100)"})
+                          .mark_line(color="#c0392b", strokeDash=[2, 3]).encode(x="_v:Q", y=f"{name}:Q"))
+    chart = alt.layer(*layers)
+    if params:
+        chart = chart.add_params(*params)
+    return theme(chart, title=title)
 
 
 def band(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import altair as alt
 import polars as pl
 import pytest
@@ -505,3 +507,29 @@ def test_planner_pnl_bands_waterfall_and_files():
     assert 'download="report.html"' in app.extras[-1].value
     with pytest.raises(Exception, match="n_devices"):
         app.load_scenario(text.replace('"n_devices": 1', '"n_devices": -3'))
+
+
+def test_calibrate_band_fit_and_upload():
+    from infer_econ.io import read_any
+
+    app = apps.calibrate()
+    assert app.state.error is None, app.state.traceback
+    n = app.state.headline["n_measurements"]
+    w25 = app.state.headline["within_band_before"]
+    app.knobs["band_pct"].value = 100.0
+    assert n >= app.state.headline["within_band_before"] >= w25  # a wider band holds at least as many rows
+    assert app.chart("predicted_vs_measured").jchart.params.band_pct == 100.0
+    app.fit()
+    assert app.state.headline["median_ape_after"] is not None
+    assert "efficiency" in app.state.frames and app.state.frames["efficiency"].height >= 1
+    frame = read_any(Path(__file__).parent / "data" / "calibration.csv")
+    app.upload_frame(frame, "calibration.csv")
+    assert app.values()["dataset"] == "uploaded"
+    assert 0 < app.state.headline["n_measurements"] <= frame.height
+    assert app.state.headline["median_ape_after"] is None  # not fitted to this file yet
+
+
+def test_calibrate_without_upload_is_a_friendly_error():
+    app = apps.calibrate()
+    app.knobs["dataset"].value = "uploaded"
+    assert "no file uploaded" in app.state.error

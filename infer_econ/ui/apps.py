@@ -22,7 +22,7 @@ from .cards import Card, Cards
 from .core import App, ChartView, Result, TableView
 from . import knobs as K
 
-__all__ = ["start_here", "hardware", "quantization", "latency", "build_vs_buy", "model_size", "value_of_accuracy", "edge_vs_cloud", "sustainability", "autoscaling", "planner", "PRIMARY_CLASS"]
+__all__ = ["start_here", "hardware", "quantization", "latency", "build_vs_buy", "model_size", "value_of_accuracy", "edge_vs_cloud", "sustainability", "autoscaling", "planner", "calibrate", "PRIMARY_CLASS"]
 
 #: CSS class of the sliders the browser tests and benchmarks turn.
 PRIMARY_CLASS = "ie-primary"
@@ -1334,7 +1334,32 @@ def _values_of(sc: Mapping[str, Any], knob_names) -> dict:
     out["batch_size"] = int(sc["batch_size"]) if sc.get("batch_size") else 0
     if sc.get("request_rate_per_s"):
         out["requests_per_day"] = units.requests_per_day(float(sc["request_rate_per_s"]))
-    return {k: v for k, v in out.items() if k in knob_names}
+    out = {k: v for k, v in out.items() if k in knob_names}
+    if isinstance(knob_names, Mapping):
+        _check_fits_knobs(out, knob_names)
+    return out
+
+
+def _check_fits_knobs(values: Mapping[str, Any], knobs: Mapping[str, Any]) -> None:
+    """Refuse, naming the key, a loaded value a knob cannot show (never clamp a user's scenario silently)."""
+    from ..errors import ValidationError
+
+    for k, v in values.items():
+        knob = knobs[k]
+        if hasattr(knob, "_frame"):  # the hardware picker
+            valid = knob._frame["id"].to_list()
+        elif hasattr(knob, "options") and not hasattr(knob, "min"):
+            valid = [o[1] if isinstance(o, tuple) else o for o in knob.options]
+        else:
+            valid = None
+        if valid is not None:
+            if v not in valid:
+                shown = ", ".join(map(str, valid[:12])) + (" …" if len(valid) > 12 else "")
+                raise ValidationError(f"scenario key {k!r}: {v!r} is not among this app's choices ({shown})")
+        elif hasattr(knob, "min") and hasattr(knob, "max"):
+            lo, hi = (knob.base ** knob.min, knob.base ** knob.max) if hasattr(knob, "base") else (knob.min, knob.max)
+            if not lo * (1 - 1e-9) <= v <= hi * (1 + 1e-9):
+                raise ValidationError(f"scenario key {k!r}: {v!r} is outside this app's range [{lo:g}, {hi:g}]")
 
 
 def planner(model: str = "llama-3.1-70b", hardware_id: str = "h100-sxm", precision: str = "bf16") -> App:
@@ -1491,4 +1516,163 @@ def planner(model: str = "llama-3.1-70b", hardware_id: str = "h100-sxm", precisi
     app.save_scenario, app.make_report, app.export_parquet = on_save, on_report, on_parquet
     app.load_scenario = lambda text: app.set(**_values_of(__import__("infer_econ.scenario").scenario.loads(text),
                                                            app.knobs))
+    return app
+
+
+# --------------------------------------------------------------------------- 11 calibrate
+def calibrate(engine: str = "llama.cpp") -> App:
+    """Workbook 11: your own benchmark results: fit efficiencies, predicted vs measured before and after.
+
+    Knobs: the error band to count (±%, log), which measurements (a shipped
+    set by engine, or your uploaded file: vLLM, SGLang, AIPerf/GenAI-Perf,
+    llama-bench, MLPerf or the calibration CSV, read by
+    :func:`infer_econ.io.read_any`), and the ids a file does not name
+    (hardware, precision, engine, devices). Buttons: upload, fit
+    (:func:`infer_econ.calibrate.fit`). Charts: predicted vs measured before and
+    after the fit, with the band; median error by hardware family. Table: the
+    fitted efficiency parameters (export it and pass it as
+    ``estimate(..., efficiency=...)``).
+
+    Examples
+    --------
+    >>> app = calibrate()
+    >>> app.state.headline["n_measurements"] > 0
+    True
+    """
+    import ipywidgets as w
+
+    from .. import calibrate as cal
+
+    shipped = cal.measurements()
+    engines = shipped.group_by("engine").len().sort("len", descending=True)["engine"].to_list()
+    store: dict[str, Any] = {"uploaded": None, "uploaded_name": None, "fitted": {}}
+    none = [("(from the file)", "")]
+    hw_opts = none + [(n, i) for n, i in K._catalog_options("hardware")]
+    ks = {
+        "band_pct": _primary(K.log_slider("Error band", 25.0, 2.0, 200.0, unit="%")),
+        "dataset": K.dropdown("Measurements", [(f"shipped: {e}", f"shipped:{e}") for e in engines]
+                              + [("your uploaded file", "uploaded")], f"shipped:{engine}" if engine in engines
+                              else f"shipped:{engines[0]}"),
+        "id_hardware": K.dropdown("Hardware of your run", hw_opts, ""),
+        "id_precision": K.dropdown("Precision of your run", none + K._catalog_options("precisions"), ""),
+        "id_engine": K.dropdown("Engine of your run", none + K._catalog_options("engines"), ""),
+        "id_n_devices": K.int_slider("Devices of your run", 1, 1, 64, unit="count"),
+        "fit_version": w.IntText(value=0, layout=w.Layout(display="none")),
+    }
+    upload = w.FileUpload(multiple=False, description="Upload results")
+    fit_btn = w.Button(description="Fit efficiencies", icon="cogs", layout=w.Layout(width="170px"))
+    note = w.HTML()
+    extras = [w.HTML("<b style='font-size:13px'>Your results</b>"), w.HBox([upload, fit_btn]), note]
+
+    def dataset(v: dict) -> pl.DataFrame:
+        if v["dataset"] == "uploaded":
+            if store["uploaded"] is None:
+                from ..errors import ValidationError
+
+                raise ValidationError("no file uploaded yet: use 'Upload results', or pick a shipped set")
+            return store["uploaded"]
+        return shipped.filter(pl.col("engine") == v["dataset"].split(":", 1)[1])
+
+    def compute(v: dict) -> Result:
+        meas = dataset(v)
+        before = cal.predict(meas).with_columns(pl.lit("before").alias("calibration"))
+        fitted = store["fitted"].get((v["dataset"], store["uploaded_name"]))
+        parts = [before]
+        if fitted is not None:
+            parts.append(cal.predict(meas, efficiency=fitted).with_columns(pl.lit("after").alias("calibration")))
+        pred = pl.concat(parts).filter(pl.col("predicted").is_not_null())
+        band = float(v["band_pct"])
+        summary = cal.error_summary(pred, ["calibration"])
+        by_family = cal.error_summary(pred, ["family", "calibration"]).filter(pl.col("family").is_not_null())
+        med = dict(zip(summary["calibration"].to_list(), summary["median_ape_pct"].to_list(), strict=True))
+        within = {c: pred.filter((pl.col("calibration") == c) & (pl.col("abs_error_pct") <= band)).height
+                  for c in ("before", "after")}
+        headline = {"n_measurements": before.filter(pl.col("predicted").is_not_null()).height,
+                    "median_ape_before": med.get("before"), "median_ape_after": med.get("after"),
+                    "within_band_before": within["before"],
+                    "within_band_after": within["after"] if fitted is not None else None}
+        frames = {"predicted_vs_measured": pred.select("calibration", "measured", "predicted", "kind", "model",
+                                                       "hardware", "engine", "precision", "batch_size",
+                                                       "abs_error_pct"),
+                  "error_by_family": by_family}
+        if fitted is not None:
+            frames["efficiency"] = fitted
+        return Result(frames=frames, headline=headline,
+                      message=None if fitted is not None else "Press 'Fit efficiencies' to fit these measurements.")
+
+    views = [
+        ChartView("predicted_vs_measured", lambda f: plot.predicted_vs_measured(
+            f, color="calibration", band_pct=25.0,
+            extra_tooltip=("kind", "model", "hardware", "engine", "precision", "batch_size", "abs_error_pct"),
+            title="Predicted vs measured (dotted: the error band)"),
+            params=lambda v: {"band_pct": v["band_pct"]}),
+        ChartView("error_by_family", lambda f: plot.bars(f, "median_ape_pct", "family", color="calibration",
+                                                         grouped=True, extra_tooltip=["n", "p90_ape_pct",
+                                                                                      "within_25_pct"],
+                                                         title="Median absolute error by hardware family (%)")),
+        TableView("efficiency", None, max_rows=20),
+    ]
+    cards = Cards([
+        Card("n_measurements", "Measurements compared", "int"),
+        Card("median_ape_before", "Median error before", "float", "%"),
+        Card("median_ape_after", "Median error after", "float", "%"),
+        Card("within_band_before", "Within the band before", "int", "rows"),
+        Card("within_band_after", "Within the band after", "int", "rows"),
+    ])
+    groups = [("Compare", ["band_pct", "dataset"]),
+              ("Ids your file does not name", ["id_hardware", "id_precision", "id_engine", "id_n_devices"])]
+    app = App("Calibrate: your measurements, fitted efficiencies", ks, compute, views, cards=cards, groups=groups,
+              extras=extras + [ks["fit_version"]])
+
+    def on_upload(change):
+        import tempfile
+        from pathlib import Path
+
+        from ..errors import InferEconError
+        from ..io import read_any
+
+        files = change["new"]
+        if not files:
+            return
+        item = files[0] if isinstance(files, (list, tuple)) else next(iter(files.values()))
+        name = item["name"] if isinstance(item, dict) else item.name
+        content = bytes(item["content"] if isinstance(item, dict) else item.content)
+        v = app.values()
+        ids = {"hardware": v["id_hardware"] or None, "precision": v["id_precision"] or None,
+               "engine": v["id_engine"] or None}
+        with tempfile.TemporaryDirectory() as d:
+            path = Path(d) / Path(name).name
+            path.write_bytes(content)
+            try:
+                try:
+                    frame = read_any(path)
+                except InferEconError:
+                    frame = read_any(path, n_devices=int(v["id_n_devices"]), **ids)
+            except (InferEconError, ValueError) as exc:
+                note.value = f"<span class='ie-warning'>could not read {name}: {str(exc).splitlines()[0]}</span>"
+                return
+        store["uploaded"], store["uploaded_name"] = frame, name
+        note.value = f"read {frame.height} measurements from {name}"
+        app.set(dataset="uploaded", fit_version=int(v["fit_version"]) + 1)
+
+    def on_fit(_b=None):
+        from ..errors import InferEconError
+
+        v = app.values()
+        note.value = "fitting…"
+        try:
+            store["fitted"][(v["dataset"], store["uploaded_name"])] = cal.fit(dataset(v), max_nfev=20,
+                                                                               label=v["dataset"])
+        except InferEconError as exc:
+            note.value = f"<span class='ie-warning'>could not fit: {str(exc).splitlines()[0]}</span>"
+            return
+        note.value = "fitted: the table below holds the parameters (CSV button to export)"
+        app.knobs["fit_version"].value = int(v["fit_version"]) + 1
+
+    upload.observe(on_upload, "value")
+    fit_btn.on_click(on_fit)
+    app.fit, app.store = on_fit, store
+    app.upload_frame = lambda frame, name="upload": (store.update(uploaded=frame, uploaded_name=name),
+                                                     app.set(dataset="uploaded",
+                                                             fit_version=int(app.values()["fit_version"]) + 1))
     return app
