@@ -435,6 +435,9 @@ def model_from_config(path: str | Path, id: str | None = None, *, name: str | No
     ``num_key_value_heads``, ``head_dim``, ``intermediate_size``,
     ``sliding_window``, ``layer_types`` / ``sliding_window_pattern``);
     Mixtral and gpt-oss (``num_local_experts``, ``num_experts_per_tok``);
+    Llama 4 (``interleave_moe_layer_step``, ``moe_layers``,
+    ``intermediate_size_mlp``, one shared expert, ``attention_chunk_size`` on
+    the ``no_rope_layers`` marked 1);
     Qwen-MoE (``num_experts``, ``moe_intermediate_size``,
     ``shared_expert_intermediate_size``); DeepSeek V2/V3 (MLA: ``q_lora_rank``,
     ``kv_lora_rank``, ``qk_rope_head_dim``, ``qk_nope_head_dim``,
@@ -532,20 +535,30 @@ def model_from_config(path: str | Path, id: str | None = None, *, name: str | No
     k_active = num("num_experts_per_tok", required=False)
     if n_experts and not k_active:
         raise CatalogError(f"{where}: config.json has {n_experts} experts but no 'num_experts_per_tok'")
-    n_shared = num("n_shared_experts", required=False, default=0) or 0
+    llama4 = mtype.startswith("llama4")
+    n_shared = num("n_shared_experts", required=False, default=0) or (1 if llama4 and n_experts else 0)
     dense_ffn = num("intermediate_size", required=not n_experts, what="the FFN size")
     if n_experts:
         expert_ffn = num("moe_intermediate_size", required=False) or dense_ffn
         if expert_ffn is None:
             raise CatalogError(f"{where}: config.json has no 'moe_intermediate_size' or 'intermediate_size' "
                                "(needed for the expert size)")
+        dense_ffn = num("intermediate_size_mlp", required=False) or dense_ffn  # Llama 4: dense-layer width
         shared_ffn = num("shared_expert_intermediate_size", required=False) or n_shared * expert_ffn
         if shared_ffn and not n_shared:
             n_shared = 1
         first_dense = num("first_k_dense_replace", required=False, default=0) or 0
-        step = num("decoder_sparse_step", required=False, default=1) or 1
+        step = (num("decoder_sparse_step", required=False) or num("interleave_moe_layer_step", required=False)
+                or 1)
         mlp_only = cfg.get("mlp_only_layers") or []
-        moe_layers = [i for i in range(n_layers) if i >= first_dense and (i + 1) % step == 0 and i not in mlp_only]
+        if not isinstance(mlp_only, list):
+            raise CatalogError(f"{where}: field 'mlp_only_layers': {mlp_only!r} is not a list of layer indices")
+        listed = cfg.get("moe_layers")
+        if isinstance(listed, list) and listed and all(isinstance(i, int) and not isinstance(i, bool) for i in listed):
+            moe_layers = sorted({i for i in listed if 0 <= i < n_layers})
+        else:
+            moe_layers = [i for i in range(n_layers)
+                          if i >= first_dense and (i + 1) % step == 0 and i not in mlp_only]
         n_moe = len(moe_layers)
         if n_moe < n_layers and dense_ffn is None:
             raise CatalogError(f"{where}: config.json has dense layers but no 'intermediate_size'")
@@ -569,13 +582,16 @@ def model_from_config(path: str | Path, id: str | None = None, *, name: str | No
             attn += n_heads * head_dim + 2 * n_kv * head_dim
         latent = None
         attention = "mha" if n_kv == n_heads else ("mqa" if n_kv == 1 else "gqa")
-    # --- sliding window
-    window = num("sliding_window", required=False)
+    # --- sliding window (Llama 4: chunked local attention on the RoPE layers, global NoPE on the others)
+    window = num("sliding_window", required=False) or num("attention_chunk_size", required=False)
     frac = None
     if window and cfg.get("use_sliding_window") is not False and attention != "mla":
         types = cfg.get("layer_types")
+        nope = cfg.get("no_rope_layers")
         if isinstance(types, list) and types:
-            frac = sum(1 for t in types if "sliding" in str(t)) / len(types)
+            frac = sum(1 for t in types if "sliding" in str(t) or "chunked" in str(t)) / len(types)
+        elif llama4 and isinstance(nope, list) and nope:
+            frac = sum(1 for x in nope if x == 1) / len(nope)
         elif num("sliding_window_pattern", required=False):
             pat = num("sliding_window_pattern", required=False)
             frac = (pat - 1) / pat
