@@ -593,8 +593,8 @@ def model_from_config(path: str | Path, id: str | None = None, *, name: str | No
         elif llama4 and isinstance(nope, list) and nope:
             frac = sum(1 for x in nope if x == 1) / len(nope)
         elif num("sliding_window_pattern", required=False):
-            pat = num("sliding_window_pattern", required=False)
-            frac = (pat - 1) / pat
+            pat = num("sliding_window_pattern", required=False)  # every pat-th layer global (Gemma 3)
+            frac = sum(1 for i in range(n_layers) if (i + 1) % pat) / n_layers
         elif mtype == "gemma2":
             frac = 0.5
         else:
