@@ -86,10 +86,14 @@ __all__ = [
     "VALIDATION_TARGETS_PCT",
     "BLOCK_COLUMNS",
     "DEFAULT_PREFILL_CHUNK_TOKENS",
+    "MAX_SIMULATION_ROWS",
 ]
 
 #: The replica building blocks, in the order [t0 s, t1 s/sequence, p s/token, cap sequences].
 BLOCK_COLUMNS = ["decode_step_fixed_s", "decode_step_per_sequence_s", "prefill_s_per_token", "batch_cap"]
+
+#: Most open-loop rows ``latency_under_load(method="simulation")`` accepts (one engine simulation each).
+MAX_SIMULATION_ROWS = 200
 
 #: Default token budget per engine step with chunked prefill [tokens]
 #: (vLLM ``max_num_batched_tokens`` for chunked prefill, SGLang ``chunked_prefill_size`` 2048-8192).
@@ -900,63 +904,6 @@ def _sample_lengths(rng: np.random.Generator, mean: np.ndarray, dist: np.ndarray
     return np.maximum(out, 1.0)
 
 
-def _simulate_open_loop(
-    lam: np.ndarray, I: np.ndarray, O: np.ndarray, t0: np.ndarray, t1: np.ndarray, p: np.ndarray,
-    cap: np.ndarray, chunked: np.ndarray, chunk: np.ndarray, din: np.ndarray, dout: np.ndarray,
-    cv: np.ndarray, analytic: dict[str, np.ndarray], n_requests: int, seed: int,
-) -> dict[str, np.ndarray]:
-    """Percentiles of TTFT and TPOT by Monte Carlo (simulation; vectorized across rows).
-
-    The prefill queue is simulated request by request with Lindley's recursion
-    ``W_{k+1} = max(0, W_k + S_k − A_{k+1})`` (exact for a FIFO server, any service
-    distribution), one numpy operation per request across all rows; the batch-slot
-    wait is drawn from its exact M/M/c law; TPOT of each request is its decode step
-    plus the prefill work of the Poisson number of arrivals during its own lifetime,
-    with sampled input and output lengths. Seeded, so repeatable.
-    """
-    rng = np.random.default_rng(seed)
-    n = lam.shape[0]
-    m = n_requests
-    B = np.nan_to_num(analytic["batch_mean"], nan=0.0)
-    tB = t0 + t1 * B
-    tpot = np.nan_to_num(analytic["tpot_mean_s"], nan=0.0)
-    Ii = _sample_lengths(rng, I, din, cv, m)
-    Oi = _sample_lengths(rng, O, dout, cv, m)
-    room = np.maximum(chunk - B, 1.0)
-    s = Ii * p[:, None] + np.where(chunked[:, None], Ii * tB[:, None] / room[:, None], 0.0)
-    gaps = rng.exponential(1.0, (n, m)) / np.where(lam > 0, lam, 1.0)[:, None]
-    w = np.zeros((n, m))
-    for k in range(1, m):
-        w[:, k] = np.maximum(0.0, w[:, k - 1] + s[:, k - 1] - gaps[:, k])
-    busy = (1.0 - np.exp(-B))[:, None] * (rng.random((n, m)) < np.clip(1.0 - lam * (I * p), 0.0, 1.0)[:, None])
-    resid = busy * rng.random((n, m)) * tB[:, None]
-    Od = np.maximum(O - 1.0, 0.0)
-    t_cap = t0 + t1 * cap
-    with np.errstate(divide="ignore", invalid="ignore"):
-        D = Od * t_cap / (1.0 - lam * I * p)
-        rate = np.maximum(cap, 1.0) / np.where(D > 0, D, np.inf) - lam
-    cc = np.zeros(n)
-    ok = analytic["stable"] & (D > 0)
-    if ok.any():
-        cc[ok] = erlang_c(np.maximum(np.round(cap[ok]), 1.0), lam[ok] * D[ok])
-    adm = (rng.random((n, m)) < cc[:, None]) * rng.exponential(1.0, (n, m)) / np.where(rate > 0, rate, np.inf)[:, None]
-    ttft = adm + w + resid + s
-    Odi = np.maximum(Oi - 1.0, 1.0)
-    k_pf = rng.poisson(np.maximum(lam[:, None] * Odi * tpot[:, None], 0.0))
-    # the prefill work of k arrivals: k E[s_p] ± √k sd(s_p) (normal for the sum of k lengths)
-    m2_in, _ = _length_moments(I, din, cv)
-    sd = I * p * np.sqrt(m2_in - 1.0)
-    work = k_pf * (I * p)[:, None] + np.sqrt(k_pf) * sd[:, None] * rng.standard_normal((n, m))
-    tp = tB[:, None] + np.maximum(work, 0.0) / Odi
-    keep = slice(m // 10, m)  # drop the warm-up of the queue
-    out = {}
-    for k, q in _QUANTILES.items():
-        out[f"ttft_{k}_s"] = np.quantile(ttft[:, keep], q, axis=1)
-        out[f"tpot_{k}_s"] = np.quantile(tp[:, keep], q, axis=1)
-    out["ttft_mean_s"] = ttft[:, keep].mean(axis=1)
-    return out
-
-
 def simulate_replica(
     request_rate_per_s: float,
     input_tokens: int,
@@ -968,7 +915,9 @@ def simulate_replica(
     *,
     chunked_prefill: bool = True,
     prefill_chunk_tokens: int = DEFAULT_PREFILL_CHUNK_TOKENS,
+    input_length_dist: str = "fixed",
     output_length_dist: str = "fixed",
+    length_cv: float = 1.0,
     n_requests: int = 3000,
     seed: int = 0,
 ) -> dict[str, float]:
@@ -989,8 +938,10 @@ def simulate_replica(
         As in :func:`replica_latency` (scalars).
     chunked_prefill, prefill_chunk_tokens
         Scheduler mode and token budget per step.
-    output_length_dist : {"fixed", "exponential"}
-        Output lengths around ``output_tokens``.
+    input_length_dist, output_length_dist : {"fixed", "exponential", "lognormal"}
+        Lengths around ``input_tokens`` / ``output_tokens`` (whole tokens, at least 1).
+    length_cv : float
+        Coefficient of variation of lognormal lengths.
     n_requests : int
         Requests simulated (the first 10 % are warm-up and dropped).
     seed : int
@@ -999,8 +950,8 @@ def simulate_replica(
     Returns
     -------
     dict of float
-        ``ttft_mean_s``, ``ttft_p50_s``, ``ttft_p99_s``, ``tpot_mean_s``, ``tpot_p50_s``,
-        ``tpot_p99_s`` [s], ``requests_per_s`` (completed / time).
+        ``ttft_mean_s``, ``ttft_p50_s``, ``ttft_p90_s``, ``ttft_p99_s``, ``tpot_mean_s``,
+        ``tpot_p50_s``, ``tpot_p90_s``, ``tpot_p99_s`` [s], ``requests_per_s`` (completed / time).
 
     Notes
     -----
@@ -1020,15 +971,15 @@ def simulate_replica(
 
     if not (request_rate_per_s > 0 and n_requests >= 10 and batch_cap >= 1):
         raise ValidationError("simulate_replica: request_rate_per_s > 0, batch_cap >= 1 and n_requests >= 10 required")
-    if output_length_dist not in ("fixed", "exponential"):
-        raise ValidationError(f"simulate_replica: output_length_dist must be 'fixed' or 'exponential', got {output_length_dist!r}")
+    din, dout = _dist_codes(input_length_dist, 1), _dist_codes(output_length_dist, 1)
     rng = np.random.default_rng(seed)
     arrive = np.cumsum(rng.exponential(1.0 / request_rate_per_s, n_requests))
-    outs = (np.maximum(np.round(rng.exponential(output_tokens, n_requests)), 1).astype(int)
-            if output_length_dist == "exponential" else np.full(n_requests, int(output_tokens)))
+    cv = np.array([float(length_cv)])
+    ins = np.round(_sample_lengths(rng, np.array([float(input_tokens)]), din, cv, n_requests)[0])
+    outs = np.round(_sample_lengths(rng, np.array([float(output_tokens)]), dout, cv, n_requests)[0]).astype(int)
     first = np.full(n_requests, np.nan)
     done = np.full(n_requests, np.nan)
-    left_pf = np.full(n_requests, float(input_tokens))
+    left_pf = ins.astype(float)
     left_dec = outs - 1
     t0, t1, p = decode_step_fixed_s, decode_step_per_sequence_s, prefill_s_per_token
     t, nxt = 0.0, 0
@@ -1084,7 +1035,7 @@ def simulate_replica(
         elif prefilling:
             tokens, batch = 0.0, []
             for r in prefilling:
-                if batch and tokens + left_pf[r] > max(prefill_chunk_tokens, input_tokens):
+                if batch and tokens + left_pf[r] > prefill_chunk_tokens:
                     break
                 tokens += left_pf[r]
                 batch.append(r)
@@ -1099,12 +1050,12 @@ def simulate_replica(
     keep = slice(n_requests // 10, n_requests)
     ttft = (first - arrive)[keep]
     tpot = ((done - first) / np.maximum(outs - 1, 1))[keep]
-    return {
-        "ttft_mean_s": float(np.nanmean(ttft)), "ttft_p50_s": float(np.nanquantile(ttft, 0.5)),
-        "ttft_p99_s": float(np.nanquantile(ttft, 0.99)), "tpot_mean_s": float(np.nanmean(tpot)),
-        "tpot_p50_s": float(np.nanquantile(tpot, 0.5)), "tpot_p99_s": float(np.nanquantile(tpot, 0.99)),
-        "requests_per_s": float(n_requests / np.nanmax(done)),
-    }
+    out = {"ttft_mean_s": float(np.nanmean(ttft)), "tpot_mean_s": float(np.nanmean(tpot))}
+    for k, q in _QUANTILES.items():
+        out[f"ttft_{k}_s"] = float(np.nanquantile(ttft, q))
+        out[f"tpot_{k}_s"] = float(np.nanquantile(tpot, q))
+    out["requests_per_s"] = float(n_requests / np.nanmax(done))
+    return out
 
 
 # --------------------------------------------------------------------------- frames
@@ -1282,7 +1233,7 @@ def latency_under_load(
     method : {"analytical", "simulation"}
         How open-loop percentiles are computed.
     n_requests : int
-        Simulated requests per row (simulation only).
+        Simulated requests per row (simulation only; default 4000).
     seed : int
         Random seed (simulation only).
     efficiency : polars.DataFrame, optional
@@ -1370,16 +1321,20 @@ def latency_under_load(
             input_length_dist=din_s.gather(o_idx), output_length_dist=dout_s.gather(o_idx), length_cv=sel(cv),
         )
         if method == "simulation":
-            st = r["stable"]
-            if st.any():
-                j = np.flatnonzero(st)
-                sim = _simulate_open_loop(
-                    sel(rate / reps)[j], sel(I)[j], sel(O)[j], sel(t0)[j], sel(t1)[j], sel(p)[j], sel(cap)[j],
-                    chunked[o_idx][j], sel(chunk)[j], din[o_idx][j], dout[o_idx][j], sel(cv)[j],
-                    {k: v[j] for k, v in r.items()}, n_requests, seed,
-                )
-                for k, v in sim.items():
-                    r[k][j] = v
+            if o_idx.size > MAX_SIMULATION_ROWS:
+                raise ValidationError(
+                    f"method='simulation' runs an engine simulation per row: at most {MAX_SIMULATION_ROWS} open-loop "
+                    f"rows, got {o_idx.size}; use method='analytical' for sweeps")
+            for j in np.flatnonzero(r["stable"]):
+                i = o_idx[j]
+                sim = simulate_replica(
+                    float(rate[i] / reps[i]), int(round(I[i])), int(round(O[i])), float(t0[i]), float(t1[i]),
+                    float(p[i]), int(round(cap[i])), chunked_prefill=bool(chunked[i]),
+                    prefill_chunk_tokens=int(round(chunk[i])), input_length_dist=str(din_s[int(i)]),
+                    output_length_dist=str(dout_s[int(i)]), length_cv=float(cv[i]), n_requests=n_requests, seed=seed)
+                for k in ("ttft_mean_s", "ttft_p50_s", "ttft_p90_s", "ttft_p99_s", "tpot_mean_s", "tpot_p50_s",
+                          "tpot_p90_s", "tpot_p99_s"):
+                    r[k][j] = sim[k]
         for k in names:
             res[k][o_idx] = r[k]
     c_idx = np.flatnonzero(use_conc & have)

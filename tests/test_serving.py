@@ -194,15 +194,20 @@ def test_rate_and_concurrency_rows_mix():
     assert out["requests_per_s"][0] == pytest.approx(1.0)
 
 
-def test_simulation_matches_analytical_mean_and_is_seeded():
-    f = frame(request_rate_per_s=[1.0, 4.0, 6.0], chunked_prefill=False)
-    an = serving.latency_under_load(f)
-    s1 = serving.latency_under_load(f, method="simulation", n_requests=6000, seed=3)
-    s2 = serving.latency_under_load(f, method="simulation", n_requests=6000, seed=3)
+def test_simulation_method_runs_the_engine_simulation_and_is_seeded():
+    f = frame(request_rate_per_s=[1.0, 4.0, 100.0], chunked_prefill=False)
+    s1 = serving.latency_under_load(f, method="simulation", n_requests=1500, seed=3)
+    s2 = serving.latency_under_load(f, method="simulation", n_requests=1500, seed=3)
     assert s1["ttft_p99_s"].to_list() == s2["ttft_p99_s"].to_list()
-    # the Lindley-recursion prefill queue reproduces the M/G/1 mean within 15 %
-    assert s1["ttft_mean_s"].to_numpy() == pytest.approx(an["ttft_mean_s"].to_numpy(), rel=0.15)
-    assert s1["tpot_p50_s"].to_numpy() == pytest.approx(an["tpot_p50_s"].to_numpy(), rel=0.15)
+    # each stable row is simulate_replica of that row (rate per replica, its blocks); unstable stays null
+    ref = serving.simulate_replica(4.0, 1000, 201, 0.01, 1e-4, 1e-4, 256, chunked_prefill=False, n_requests=1500,
+                                   seed=3)
+    assert s1["ttft_p99_s"][1] == pytest.approx(ref["ttft_p99_s"])
+    assert s1["tpot_p90_s"][1] == pytest.approx(ref["tpot_p90_s"])
+    assert s1["ttft_p99_s"][2] is None and s1["stable"][2] is False
+    big = frame(request_rate_per_s=[1.0] * (serving.MAX_SIMULATION_ROWS + 1))
+    with pytest.raises(ValidationError, match="at most"):
+        serving.latency_under_load(big, method="simulation")
 
 
 def test_simulation_exponential_outputs_widen_tpot_tail():
