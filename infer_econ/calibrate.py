@@ -87,6 +87,7 @@ FITTED_PARAMETERS = [
     "prefill_compute_efficiency",
     "decode_bandwidth_efficiency",
     "decode_compute_efficiency",
+    "attention_efficiency",
     "step_overhead_s",
     "step_overhead_per_sequence_s",
 ]
@@ -94,6 +95,7 @@ _BOUNDS = {  # physical bounds of each fitted parameter
     "prefill_compute_efficiency": (0.02, 1.0),
     "decode_bandwidth_efficiency": (0.05, 1.0),
     "decode_compute_efficiency": (0.02, 1.0),
+    "attention_efficiency": (0.1, 1.0),
     "step_overhead_s": (1e-5, 0.003),
     "step_overhead_per_sequence_s": (1e-8, 2e-4),
 }
@@ -368,6 +370,7 @@ class _Problem:
             "decode_compute_efficiency": "_c_eff_dc",
             "step_overhead_s": "_c_step",
             "step_overhead_per_sequence_s": "_c_step_seq",
+            "attention_efficiency": "_c_attn_eff",
         }
         j = self.joined.with_columns(pl.lit(float(v)).alias(names[k]) for k, v in params.items())
         est = perf._core(j.lazy(), self.columns).select(_predicted_expr()).collect()
@@ -383,13 +386,15 @@ _INFORMED_BY = {
     "decode_compute_efficiency": ("decode_tps_batch", "offline_output_tps_total", "offline_output_tps_per_device",
                                   "closed_loop_output_tps_total"),
     "step_overhead_s": ("decode_tps_bs1", "decode_tps_batch"),
+    "attention_efficiency": ("prefill_tps_bs1", "prefill_tps_batch", "offline_output_tps_total",
+                             "offline_output_tps_per_device", "closed_loop_output_tps_total"),
     "step_overhead_per_sequence_s": ("decode_tps_batch", "offline_output_tps_total", "offline_output_tps_per_device",
                                      "closed_loop_output_tps_total"),
 }
 
 
 #: parameters whose meaning depends on the peak an engine's kernels are measured against
-_COMPUTE_PARAMETERS = ("prefill_compute_efficiency", "decode_compute_efficiency")
+_COMPUTE_PARAMETERS = ("prefill_compute_efficiency", "decode_compute_efficiency", "attention_efficiency")
 
 
 def _free_parameters(kinds: pl.Series, min_rows: int = 3) -> list[str]:

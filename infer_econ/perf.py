@@ -98,6 +98,7 @@ EFFICIENCY_PARAMETERS = [
     "prefill_compute_efficiency",
     "decode_bandwidth_efficiency",
     "decode_compute_efficiency",
+    "attention_efficiency",
     "step_overhead_s",
     "step_overhead_per_sequence_s",
     "allreduce_latency_s",
@@ -699,6 +700,7 @@ def _build_tables(models, hardware, precisions, engines, efficiency) -> dict:
             pl.col("decode_bandwidth_efficiency").alias("_c_eff_bw"),
             pl.col("decode_compute_efficiency").alias("_c_eff_dc"),
             pl.col("step_overhead_s").alias("_c_step"),
+            pl.col("attention_efficiency").alias("_c_attn_eff"),
             pl.col("step_overhead_per_sequence_s").alias("_c_step_seq"),
             pl.col("allreduce_latency_s").alias("_c_arlat"),
             pl.col("allreduce_bandwidth_efficiency").alias("_c_areff"),
@@ -972,6 +974,9 @@ def _core_exprs(input_columns: tuple[str, ...], flag_incomplete: bool) -> tuple[
     stage6 = [
         (c("limit").is_null() | (c("limit") == "engine_cap") | (breq.is_null() & (c("limit") == "kv_cache") & (c("_cap") >= 1.0))).alias("fits"),
         pl.min_horizontal(c("_B"), c("_pp")).alias("_m"),
+        # attention FLOPs counted at the matmul peak: the 16-bit path's lower peak and the attention kernels'
+        # own efficiency relative to the matmuls' (attention_efficiency in data/efficiency.csv)
+        (c("_c_attn_w") / c("_c_attn_eff")).alias("_attn_w"),
         mean_cached_tokens(c("_D") + c("_I"), c("_O"), c("_m_win"), c("_m_frac")).alias("_ctx_dec"),
         mean_cached_tokens(c("_D"), c("_I"), c("_m_win"), c("_m_frac")).alias("_ctx_pf"),
     ]
@@ -986,10 +991,10 @@ def _core_exprs(input_columns: tuple[str, ...], flag_incomplete: bool) -> tuple[
     )
     stage7 = [
         (touched(b) * wbytes + b * c("_kv_tok") * c("_ctx_dec")).alias("_dec_bytes"),
-        (decode_flops(b, c("_ctx_dec"), c("_m_matmul"), c("_m_layers"), c("_m_qdim") * c("_c_attn_w")) / dev).alias(
+        (decode_flops(b, c("_ctx_dec"), c("_m_matmul"), c("_m_layers"), c("_m_qdim") * c("_attn_w")) / dev).alias(
             "_dec_flops"
         ),
-        prefill_flops(c("_I"), c("_ctx_pf"), c("_m_matmul"), c("_m_layers"), c("_m_qdim") * c("_c_attn_w")).alias(
+        prefill_flops(c("_I"), c("_ctx_pf"), c("_m_matmul"), c("_m_layers"), c("_m_qdim") * c("_attn_w")).alias(
             "_pf_prompt"
         ),
         ar(b).alias("_ar_dec"),

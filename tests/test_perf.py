@@ -52,7 +52,8 @@ ENG = pl.DataFrame({
 })
 EFF = pl.DataFrame({
     "id": ["*/*"], "engine": ["*"], "hardware_family": ["*"], "prefill_compute_efficiency": [1.0],
-    "decode_bandwidth_efficiency": [1.0], "decode_compute_efficiency": [1.0], "step_overhead_s": [0.0],
+    "decode_bandwidth_efficiency": [1.0], "decode_compute_efficiency": [1.0], "attention_efficiency": [1.0],
+    "step_overhead_s": [0.0],
     "step_overhead_per_sequence_s": [0.0], "allreduce_latency_s": [0.0], "allreduce_bandwidth_efficiency": [1.0],
     "workspace_tokens": [1], "prefill_chunk_tokens": [1_000_000], "kv_memory_basis": ["total"],
     "peak_column": [None],
@@ -93,6 +94,13 @@ def test_prefill_is_compute_bound_with_causal_attention():
     assert r["prefill_tokens_per_s"] == pytest.approx(1000 / pf, rel=1e-9)
     # ttft = one prompt's prefill + one decode step
     assert r["ttft_s"] == pytest.approx(pf + 16.131203072e-3, rel=1e-9)
+
+
+def test_attention_efficiency_scales_only_the_attention_flops():
+    eff = EFF.with_columns(attention_efficiency=pl.lit(0.5))
+    r = perf.estimate(scen(), **{**CATS, "efficiency": eff}).row(0, named=True)
+    # the 2.62144e11 attention FLOPs count twice, the 1.6e13 matmul FLOPs once
+    assert r["prefill_s"] == pytest.approx((1.6e13 + 2 * 2.62144e11) / 500e12, rel=1e-9)
 
 
 def test_output_throughput_continuous_vs_static_batching():
