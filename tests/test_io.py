@@ -807,3 +807,9 @@ def test_read_upload_names_the_users_file_never_a_temp_path(monkeypatch):
     monkeypatch.setattr(common, "MAX_UPLOAD_BYTES", 10)
     with pytest.raises(ValidationError, match="result.json: upload is .* the limit for uploads is 10"):
         io.read_upload(data, "result.json")
+
+
+def test_report_lists_unset_knobs_on_one_line():
+    page = io.report_html({"model": "llama-3.1-8b", "batch_size": None, "notes": ""})
+    assert "<th>model</th>" in page and "<th>batch_size</th>" not in page
+    assert "Not set (documented defaults apply): batch_size, notes." in page
