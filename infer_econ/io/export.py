@@ -358,11 +358,10 @@ def report_html(scenario: Mapping[str, Any], frames: Mapping[str, pl.DataFrame] 
     ----------
     scenario : mapping
         The planner's knobs (e.g. a :mod:`infer_econ.scenario` dict); shown as a
-        key/value table.
+        key/value table, knobs without a value listed on one line.
     frames : mapping of str to polars.DataFrame, optional
         Titled result frames (the figures), each shown as a table of at most
-        ``max_rows`` rows. Knobs of ``scenario`` without a value are listed on
-        one line rather than as table rows.
+        ``max_rows`` rows.
     charts : mapping of str to altair chart, optional
         Titled charts, inlined as SVG (no script, no external asset).
     sources : iterable of str, optional
