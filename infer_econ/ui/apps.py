@@ -1573,14 +1573,22 @@ def calibrate(engine: str = "llama.cpp") -> App:
             return store["uploaded"]
         return shipped.filter(pl.col("engine") == v["dataset"].split(":", 1)[1])
 
+    def predictions(v: dict) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame | None]:
+        """Before/after predictions of the chosen set, kept until the set or the fit changes."""
+        key = (v["dataset"], store["uploaded_name"], int(v["fit_version"]))
+        if store.get("pred_key") != key:
+            meas = dataset(v)
+            before = cal.predict(meas).with_columns(pl.lit("before").alias("calibration"))
+            fitted = store["fitted"].get((v["dataset"], store["uploaded_name"]))
+            parts = [before]
+            if fitted is not None:
+                parts.append(cal.predict(meas, efficiency=fitted).with_columns(pl.lit("after").alias("calibration")))
+            store["pred"] = (before, pl.concat(parts).filter(pl.col("predicted").is_not_null()), fitted)
+            store["pred_key"] = key
+        return store["pred"]
+
     def compute(v: dict) -> Result:
-        meas = dataset(v)
-        before = cal.predict(meas).with_columns(pl.lit("before").alias("calibration"))
-        fitted = store["fitted"].get((v["dataset"], store["uploaded_name"]))
-        parts = [before]
-        if fitted is not None:
-            parts.append(cal.predict(meas, efficiency=fitted).with_columns(pl.lit("after").alias("calibration")))
-        pred = pl.concat(parts).filter(pl.col("predicted").is_not_null())
+        before, pred, fitted = predictions(v)
         band = float(v["band_pct"])
         summary = cal.error_summary(pred, ["calibration"])
         by_family = cal.error_summary(pred, ["family", "calibration"]).filter(pl.col("family").is_not_null())
