@@ -813,3 +813,15 @@ def test_report_lists_unset_knobs_on_one_line():
     page = io.report_html({"model": "llama-3.1-8b", "batch_size": None, "notes": ""})
     assert "<th>model</th>" in page and "<th>batch_size</th>" not in page
     assert "Not set (documented defaults apply): batch_size, notes." in page
+
+
+def test_atomic_write_keeps_usual_permissions(tmp_path):
+    old = os.umask(0o022)
+    try:
+        p = io.export_frame(FRAME, tmp_path / "new.csv")
+        assert p.stat().st_mode & 0o777 == 0o644
+        os.chmod(p, 0o600)
+        io.export_frame(FRAME, p)
+        assert p.stat().st_mode & 0o777 == 0o600  # an existing file keeps its mode
+    finally:
+        os.umask(old)
