@@ -33,8 +33,9 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
     """Run ``write(tmp_path)`` then move the temporary file over ``path``.
 
     The temporary file lives in the target's folder (so :func:`os.replace` is a
-    rename on one file system); on any exception it is removed and the old
-    file, if any, is left as it was.
+    rename on one file system) and is flushed to disk (``fsync``) before the
+    rename; on any exception it is removed and the old file, if any, is left as
+    it was.
 
     Parameters
     ----------
@@ -71,10 +72,22 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
             os.umask(umask)
             mode = 0o666 & ~umask
         os.chmod(tmp_path, mode)
+        with open(tmp_path, "rb+") as fh:  # on disk before the rename, so a power cut cannot leave a torn file
+            os.fsync(fh.fileno())
         os.replace(tmp_path, target)
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
+    try:  # make the rename itself durable (POSIX); not available everywhere
+        dir_fd = os.open(target.parent, os.O_RDONLY)
+    except OSError:
+        return target
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
     return target
 
 
