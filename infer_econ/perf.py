@@ -940,7 +940,7 @@ def _core_exprs(input_columns: tuple[str, ...], flag_incomplete: bool) -> tuple[
             "kv_budget_gb_per_device"
         ),
     ]
-    cap_kv = (c("kv_budget_gb_per_device") * 1e9 / c("_kv_seq")).floor().clip(lower_bound=0.0)
+    cap_kv = mem.max_batch_size(c("kv_budget_gb_per_device"), c("_kv_seq"), 1e15).cast(pl.Float64)  # no engine cap here
     stage4 = [
         pl.when(c("_m_llm")).then(cap_kv).otherwise(float("inf")).alias("_cap_kv"),
     ]
@@ -1023,28 +1023,33 @@ def _core_exprs(input_columns: tuple[str, ...], flag_incomplete: bool) -> tuple[
         ) + ar(prompts * c("_I"))
 
     # continuous batching, steady state: each step also carries b·I/O prefill tokens (chunked prefill)
-    mix_compute_s = c("_dcomp_s") + (b / c("_O")) * c("_pf_prompt") / dev / (c("_c_peak") * 1e12 * c("_c_eff_pf"))
-    mix_stage = pl.max_horizontal(c("_read_s"), mix_compute_s) + c("_step_s") + ar(b * (1.0 + c("_I") / c("_O")))
+    # the prompt share's FLOPs, restated at the decode compute efficiency so one decode step holds both
+    mix_flops = c("_dec_flops") + (b / c("_O")) * c("_pf_prompt") / dev * (c("_c_eff_dc") / c("_c_eff_pf"))
+    mix_stage = decode_step_s(
+        c("_dec_bytes"), mix_flops, c("_c_bw"), c("_c_peak"), c("_c_eff_bw"), c("_c_eff_dc"), c("_step_s"),
+        ar(b * (1.0 + c("_I") / c("_O"))),
+    )
     stage7d = [
         pf_stage(c("_pf_p")).alias("_pf_stage"),
         pf_stage(c("_pf1_p")).alias("_pf1_stage"),
         (c("_pp") * mix_stage).alias("_mix_round"),
     ]
     stage8 = [
-        (c("_pp") * (pl.max_horizontal(c("_read_s"), c("_dcomp_s")) + c("_step_s") + c("_ar_dec"))).alias("_tpot"),
+        (
+            c("_pp")
+            * decode_step_s(c("_dec_bytes"), c("_dec_flops"), c("_c_bw"), c("_c_peak"), c("_c_eff_bw"),
+                            c("_c_eff_dc"), c("_step_s"), c("_ar_dec"))
+        ).alias("_tpot"),
         ((c("_chunks") + c("_pp") - 1.0) * c("_pf_stage")).alias("_prefill"),
         ((c("_chunks1") + c("_pp") - 1.0) * c("_pf1_stage")).alias("_prefill1"),
         pl.when(c("_dcomp_s") > c("_read_s")).then(pl.lit("compute", _BOUND)).otherwise(pl.lit("memory", _BOUND))
         .alias("_bound"),
+        # non-LLM models: a batch of items is one compute-bound pass, floored by reading the weights
         (
             c("_B")
-            / (
-                pl.max_horizontal(
-                    c("_B") * c("_m_gflops") * 1e9 / (dev * c("_c_peak") * 1e12 * c("_c_eff_pf")),
-                    c("_w_gb") * 1e9 / dev / (c("_c_bw") * 1e9 * c("_c_eff_bw")),
-                )
-                + c("_c_step")
-                + c("_c_step_seq") * c("_B")
+            / prefill_time_s(
+                c("_B") * c("_m_gflops") * 1e9 / dev, c("_w_gb") * 1e9 / dev, c("_c_peak"), c("_c_bw"),
+                c("_c_eff_pf"), c("_c_eff_bw"), c("_c_step") + c("_c_step_seq") * c("_B"),
             )
         ).alias("_items"),
     ]
