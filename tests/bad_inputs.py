@@ -791,14 +791,18 @@ for cmd in cli_available():  # every registered sub-command: an unknown option, 
 
 # =========================================================================== UI knobs and app errors
 @functools.cache
-def quantization_app():
+def workbook_app(name: str):
     from infer_econ.ui import apps
 
-    return apps.quantization()
+    return getattr(apps, name)()
 
 
-def _knob_clamp(knob: str, value: float, bound: str):
-    app = quantization_app()
+def quantization_app():
+    return workbook_app("quantization")
+
+
+def _knob_clamp(knob: str, value: float, bound: str, app_name: str = "quantization"):
+    app = workbook_app(app_name)
     k = app.knobs[knob]
     before = k.value
     try:
@@ -808,17 +812,19 @@ def _knob_clamp(knob: str, value: float, bound: str):
         if hasattr(k, "base"):  # log slider: min/max are exponents
             limit = k.base ** limit
         assert math.isclose(shown, limit), (shown, limit)
-        assert app.state.error is None, app.state.error
         assert app.state.values[knob] == shown
+        if app.state.error is not None:  # a documented library error at this extreme, shown as a message
+            assert "could not be computed" not in app.state.error, app.state.error
+            return f"knob {knob} clamped to {shown:g}; the app says: {app.state.error}"
         return f"knob {knob} clamped to {shown:g}"
     finally:
         k.value = before
 
 
-def _knob_refuse(knob: str, value: Any):
+def _knob_refuse(knob: str, value: Any, app_name: str = "quantization"):
     import traitlets
 
-    app = quantization_app()
+    app = workbook_app(app_name)
     k = app.knobs[knob]
     before = k.value
     try:
@@ -880,6 +886,94 @@ for knob, value, bound in (("n_devices", 1000, "max"), ("n_devices", -3, "min"),
 for knob, value in (("precision", "fp3"), ("engine", "my-engine"), ("price_model", "lease")):
     add("ui", f"quantization app: {knob} knob set to {value!r} (not an option)",
         functools.partial(_knob_refuse, knob, value), names=["refused", value], kind="ui")
+
+
+def _app_names() -> list[str]:
+    from infer_econ.ui import apps
+
+    return [n for n in apps.__all__ if n != "PRIMARY_CLASS" and callable(getattr(apps, n, None))]
+
+
+for _name in _app_names():  # every knob of every workbook app: sliders clamp, choices refuse
+    _app = workbook_app(_name)
+    for _k, _knob in _app.knobs.items():
+        if hasattr(_knob, "min") and hasattr(_knob, "max"):
+            if hasattr(_knob, "base"):
+                _lo, _hi = _knob.base ** _knob.min, _knob.base ** _knob.max
+                _tries = ((_hi * 1000, "max"), (_lo / 1000, "min"))
+            else:
+                _lo, _hi = _knob.min, _knob.max
+                _span = (_hi - _lo) or 1
+                _tries = ((_hi + 10 * _span, "max"), (_lo - 10 * _span, "min"))
+            if _k == "n_devices" and _name == "quantization":
+                continue  # already above
+            for _v, _bound in _tries:
+                add("ui", f"{_name} app: {_k} knob set to {_v:g} (outside [{_lo:g}, {_hi:g}])",
+                    functools.partial(_knob_clamp, _k, _v, _bound, _name), names=[f"{_k} clamped"], kind="ui")
+        elif hasattr(_knob, "value") and (hasattr(_knob, "options") or hasattr(_knob, "_frame")) \
+                and isinstance(_knob.value, str) and not (_name == "quantization" and _k in ("precision", "engine",
+                                                                                              "price_model")):
+            add("ui", f"{_name} app: {_k} knob set to 'no-such-choice'",
+                functools.partial(_knob_refuse, _k, "no-such-choice", _name), names=["refused", "no-such-choice"],
+                kind="ui")
+
+
+def _planner_load(text: str) -> str:
+    app = workbook_app("planner")
+    before = app.values()
+    try:
+        app.load_scenario(text)
+    except InferEconError as exc:
+        assert app.values() == before, "a refused scenario changed the knobs"
+        return f"refused, knobs unchanged: {exc}"
+    raise AssertionError("the planner accepted the scenario")
+
+
+def _planner_upload(name: str, content: bytes) -> str:
+    import datetime
+    import html as _html
+    import re as _re
+
+    import ipywidgets as w
+
+    app = workbook_app("planner")
+    before = app.values()
+
+    def find(wd, cls):
+        if isinstance(wd, cls):
+            yield wd
+        for c in getattr(wd, "children", ()):
+            yield from find(c, cls)
+
+    up = next(find(app.widget, w.FileUpload))
+    up.value = ({"name": name, "type": "application/json", "size": len(content), "content": memoryview(content),
+                 "last_modified": datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)},)
+    shown = [h.value for h in find(app.widget, w.HTML) if "could not load" in h.value]
+    assert shown, "no message after a bad upload"
+    assert app.values() == before, "a refused upload changed the knobs"
+    return _html.unescape(_re.sub(r"<[^>]+>", "", shown[0]))
+
+
+_PLAN_OK = dict(GOOD_SCENARIO)
+for _label, _doc, _names in (
+        ("n_devices 16 (the knob stops at 8)", {**_PLAN_OK, "n_devices": 16}, ["'n_devices'", "16"]),
+        ("utilization 0.01 (the knob starts at 0.05)", {**_PLAN_OK, "utilization": 0.01}, ["'utilization'", "0.01"]),
+        ("pue 2.5 (the knob stops at 2)", {**_PLAN_OK, "pue": 2.5}, ["'pue'", "2.5"]),
+        ("hardware 'tpu-v99'", {**_PLAN_OK, "hardware": "tpu-v99"}, ["'hardware'", "tpu-v99"]),
+        ("model 'gpt-17'", {**_PLAN_OK, "model": "gpt-17"}, ["'model'", "gpt-17"])):
+    add("ui", f"planner app: load a scenario with {_label}", functools.partial(_planner_load, json.dumps(
+        {"schema_version": 2, **_doc})), names=["refused", "knobs unchanged", *_names], kind="ui")
+add("ui", "planner app: load a scenario from a newer version",
+    functools.partial(_planner_load, json.dumps({"schema_version": 9, **_PLAN_OK})),
+    names=["refused", "newer"], kind="ui")
+for _fname, _content, _names in (("future.json", json.dumps({"schema_version": 9, **_PLAN_OK}).encode(), ["newer"]),
+                                 ("cut.json", json.dumps({"schema_version": 2, **_PLAN_OK}).encode()[:40],
+                                  ["not valid JSON"]),
+                                 ("junk.json", bytes(range(256)), ["could not load"]),
+                                 ("big.json", b" " * 1_000_001, ["1,000,000"])):
+    add("ui", f"planner app: upload {_fname}", functools.partial(_planner_upload, _fname, _content),
+        names=["could not load", *_names], kind="ui")
+
 add("ui", "app whose compute hits a library error (estimate with 0 devices)",
     functools.partial(_status_of, _compute_estimate), names=["'n_devices'"], kind="ui")
 add("ui", "app whose compute reads a scenario file from a newer version",

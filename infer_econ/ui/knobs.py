@@ -272,6 +272,14 @@ class HardwarePicker(w.VBox):
 
     value = traitlets.Unicode(allow_none=True)
 
+    @traitlets.validate("value")
+    def _valid_value(self, proposal):
+        v = proposal["value"]
+        frame = getattr(self, "_frame", None)
+        if v is not None and frame is not None and v not in frame["id"].to_list():
+            raise traitlets.TraitError(f"hardware {v!r} is not among this picker's choices")
+        return v
+
     def __init__(self, value: str | None = "h100-sxm", *, categories: Sequence[str] | None = None,
                  ids: Sequence[str] | None = None, description: str = "Hardware", extra=None):
         frame = catalog.load("hardware", extra=extra) if extra is not None else catalog.load("hardware")
