@@ -281,9 +281,29 @@ def _with_errors(frame: pl.DataFrame) -> pl.DataFrame:
     ).with_columns(pl.col("error_pct").abs().alias("abs_error_pct"))
 
 
+def _known_ids(catalogs: dict) -> pl.Expr:
+    """Rows whose model, hardware, precision, engine and KV precision are all in the catalogs."""
+    from . import catalog
+
+    def ids(name: str, key: str) -> list[str]:
+        frame = catalogs.get(key) if catalogs.get(key) is not None else catalog.load(name)
+        return frame["id"].to_list()
+
+    prec = ids("precisions", "precisions")
+    return (
+        pl.col("model").is_in(ids("models", "models"))
+        & pl.col("hardware").is_in(ids("hardware", "hardware"))
+        & pl.col("precision").is_in(prec)
+        & pl.col("engine").is_in(ids("engines", "engines"))
+        & (pl.col("kv_precision").is_null() | pl.col("kv_precision").is_in(prec))
+    )
+
+
 def predict(
     meas: pl.DataFrame | None = None,
     efficiency: pl.DataFrame | None = None,
+    *,
+    unknown: str = "skip",
     **catalogs: pl.DataFrame,
 ) -> pl.DataFrame:
     """Predicted value of every usable measurement, with its error.
@@ -295,6 +315,11 @@ def predict(
         default the shipped ones.
     efficiency : polars.DataFrame, optional
         Efficiency parameters; default ``data/efficiency.csv``.
+    unknown : {"skip", "raise"}
+        Rows naming an id that is not in the catalogs (a chip or model you
+        have not added): left out (``skip``, default; add them with
+        ``hardware=catalog.load("hardware", extra=...)``) or an
+        :class:`~infer_econ.errors.UnknownIdError` (``raise``).
     **catalogs
         ``models=``, ``hardware=``, ``precisions=``, ``engines=`` frames for
         :func:`infer_econ.perf.estimate`.
@@ -315,6 +340,10 @@ def predict(
     """
     meas = normalize_measurements(meas) if meas is not None else measurements()
     use = _usable(meas)
+    if unknown == "skip":
+        use = use.filter(_known_ids(catalogs))
+    elif unknown != "raise":
+        raise ValidationError(f"unknown={unknown!r}: use 'skip' or 'raise'")
     sc = _scenarios(use)
     est = perf.estimate(sc, efficiency=efficiency, **catalogs)
     from . import catalog

@@ -179,3 +179,12 @@ def test_cli_validate_and_calibrate(tmp_path, capsys):
     assert main(["calibrate", str(src), "--out", str(dst), "--min-rows", "1000"]) == 0
     assert pl.read_csv(dst).height == 1
     assert main(["validate", "--measurements", str(src), "--efficiency", str(dst)]) == 0
+
+
+def test_predict_skips_or_raises_on_ids_not_in_the_catalogs():
+    from infer_econ.errors import UnknownIdError
+
+    raw = pl.DataFrame([raw_row(), raw_row(id="x-2", hardware_id="gpu-from-2031")])
+    assert calibrate.predict(raw)["id"].to_list() == ["x-1"]
+    with pytest.raises(UnknownIdError, match="gpu-from-2031"):
+        calibrate.predict(raw, unknown="raise")
