@@ -9,12 +9,16 @@ The model, per replica of ``tensor_parallel × pipeline_parallel`` devices:
 - **Prefill** is compute-bound: ``2 × matmul params × tokens`` plus causal
   attention ``4 × layers × q_dim × tokens × mean context``, at the precision's
   tensor peak (the fallback dtype's peak where the chip has no native unit) ×
-  ``prefill_compute_efficiency``, floored by the time to read the weights once.
+  ``prefill_compute_efficiency``, floored by the time to read the weights once
+  per chunk of ``prefill_chunk_tokens``. Attention FLOPs run on the 16-bit
+  path and at ``attention_efficiency`` of the matmuls' speed, so they count
+  ``peak / min(peak, 16-bit peak) / attention_efficiency`` times.
 - **Decode** (one token for each of ``B`` sequences) is
   ``max(bytes / (bandwidth × decode_bandwidth_efficiency),
   FLOPs / (peak × decode_compute_efficiency)) + step_overhead_s +
-  tensor-parallel all-reduce``, where bytes are the weights the batch touches
-  (MoE: only the experts some token routes to) plus every sequence's KV cache.
+  B × step_overhead_per_sequence_s + tensor-parallel all-reduce``, where bytes
+  are the weights the batch touches (MoE: only the experts some token routes
+  to) plus every sequence's KV cache.
 - **Pipeline parallelism** splits layers into stages; ``min(B, pp)``
   micro-batches keep stages busy, and a round (every sequence one token) takes
   ``pp`` stage times (a single sequence walks through every stage in turn, as
