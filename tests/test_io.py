@@ -825,3 +825,47 @@ def test_atomic_write_keeps_usual_permissions(tmp_path):
         assert p.stat().st_mode & 0o777 == 0o600  # an existing file keeps its mode
     finally:
         os.umask(old)
+
+
+# ------------------------------------------------------------------ properties
+
+_pos = st.floats(0.001, 1e6, allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(completed=st.integers(1, 10**6), tin=st.integers(1, 10**9), tout=st.integers(1, 10**9), ttft=_pos,
+       tpot=_pos, itl=_pos, tput=_pos, rate=st.none() | _pos | st.just("inf"),
+       conc=st.none() | st.integers(1, 4096))
+def test_vllm_reader_reproduces_the_file(tmp_path, completed, tin, tout, ttft, tpot, itl, tput, rate, conc):
+    rec = {"model_id": "meta-llama/Llama-3.1-8B-Instruct", "completed": completed, "total_input_tokens": tin,
+           "total_output_tokens": tout, "mean_ttft_ms": ttft, "mean_tpot_ms": tpot, "mean_itl_ms": itl,
+           "output_throughput": tput, "request_rate": rate, "max_concurrency": conc}
+    p = tmp_path / "r.json"
+    p.write_text(json.dumps(rec))
+    f = io.read_vllm_bench(p, **IDS)
+    _check_schema(f)
+    got = dict(zip(f["kind"], f["measured"]))
+    assert got["serving_ttft_ms"] == ttft and got["serving_tpot_ms"] == tpot and got["serving_itl_ms"] == itl
+    unlimited = rate is None or rate == "inf"
+    assert ("offline_output_tps_total" in got) == unlimited
+    if unlimited:
+        assert got["offline_output_tps_total"] == tput
+    assert f["input_tokens"].unique().to_list() == [int(round(tin / completed))]
+    assert f["output_tokens"].unique().to_list() == [int(round(tout / completed))]
+    assert f["batch_size"].unique().to_list() == [conc]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data(), n=st.integers(0, 30))
+def test_export_round_trips_any_frame(tmp_path, data, n):
+    frame = pl.DataFrame({
+        "id": data.draw(st.lists(st.text(max_size=12), min_size=n, max_size=n)),
+        "count": data.draw(st.lists(st.none() | st.integers(-10**12, 10**12), min_size=n, max_size=n)),
+        "usd_per_hour": data.draw(st.lists(st.none() | st.floats(allow_nan=False, allow_infinity=False),
+                                           min_size=n, max_size=n)),
+        "fits": data.draw(st.lists(st.none() | st.booleans(), min_size=n, max_size=n)),
+    }, schema={"id": pl.String, "count": pl.Int64, "usd_per_hour": pl.Float64, "fits": pl.Boolean})
+    assert pl.read_parquet(io.export_frame(frame, tmp_path / "f.parquet")).equals(frame)
+    p = io.export_frame(frame, tmp_path / "f.ndjson")
+    if n:  # an empty NDJSON file has no rows to read back
+        assert pl.read_ndjson(p, schema=frame.schema).equals(frame)
