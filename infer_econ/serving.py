@@ -925,7 +925,7 @@ def simulate_replica(
 
     The ground truth the closed forms of :func:`replica_latency` are tested against: an
     iteration-level scheduler, one scenario per call (a Python loop over engine steps,
-    about 0.1-0.3 s for 3,000 requests), so not for sweeps. Poisson arrivals wait FIFO
+    0.1-2 s for 3,000-4,000 requests, more with long outputs), so not for sweeps. Poisson arrivals wait FIFO
     for a batch slot (at most ``batch_cap`` admitted); chunked: every step runs all
     decodes plus up to ``prefill_chunk_tokens − B`` prompt tokens in FIFO order and lasts
     ``t0 + t1 B + p × prefill tokens``; unchunked: waiting prompts run first, whole, as a
