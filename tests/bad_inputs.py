@@ -950,6 +950,7 @@ def _planner_upload(name: str, content: bytes) -> str:
                  "last_modified": datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)},)
     shown = [h.value for h in find(app.widget, w.HTML) if "could not load" in h.value]
     assert shown, "no message after a bad upload"
+    assert "<b>" not in shown[0], "the file name reached the page as HTML"
     assert app.values() == before, "a refused upload changed the knobs"
     return _html.unescape(_re.sub(r"<[^>]+>", "", shown[0]))
 
@@ -970,9 +971,48 @@ for _fname, _content, _names in (("future.json", json.dumps({"schema_version": 9
                                  ("cut.json", json.dumps({"schema_version": 2, **_PLAN_OK}).encode()[:40],
                                   ["not valid JSON"]),
                                  ("junk.json", bytes(range(256)), ["could not load"]),
-                                 ("big.json", b" " * 1_000_001, ["1,000,000"])):
+                                 ("big.json", b" " * 1_000_001, ["1,000,000"]),
+                                 ("<b>x</b>.json", b"{", ["<b>x</b>.json"])):
     add("ui", f"planner app: upload {_fname}", functools.partial(_planner_upload, _fname, _content),
         names=["could not load", *_names], kind="ui")
+
+
+
+def _calibrate_upload(name: str, content: bytes) -> str:
+    import datetime
+    import html as _html
+    import re as _re
+
+    import ipywidgets as w
+
+    app = workbook_app("calibrate")
+    before = app.values()
+
+    def find(wd, cls):
+        if isinstance(wd, cls):
+            yield wd
+        for c in getattr(wd, "children", ()):
+            yield from find(c, cls)
+
+    up = next(find(app.widget, w.FileUpload))
+    up.value = ({"name": name, "type": "", "size": len(content), "content": memoryview(content),
+                 "last_modified": datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)},)
+    shown = [h.value for h in find(app.widget, w.HTML) if "could not read" in h.value]
+    assert shown, "no message after a bad upload"
+    assert app.values() == before, "a refused upload changed the knobs"
+    assert app.state.error is None
+    return _html.unescape(_re.sub(r"<[^>]+>", "", shown[0]))
+
+
+_vllm = (SAMPLES / "vllm_bench_serve.json").read_bytes()
+for _fname, _content, _names in (("junk.bin", bytes(range(256)) * 4, ["junk.bin", "UTF-8"]),
+                                 ("cut.json", _vllm[: len(_vllm) // 3], ["cut.json", "JSON"]),
+                                 ("empty.csv", b"", ["empty.csv", "empty"]),
+                                 ("notes.txt", b"my benchmark: fast\n", ["notes.txt", "not recognized"]),
+                                 ("..", b"{}", [".."]),
+                                 ("", b"{}", ["could not read"])):
+    add("ui", f"calibrate app: upload {_fname!r} ({len(_content)} bytes)",
+        functools.partial(_calibrate_upload, _fname, _content), names=["could not read", *_names], kind="ui")
 
 add("ui", "app whose compute hits a library error (estimate with 0 devices)",
     functools.partial(_status_of, _compute_estimate), names=["'n_devices'"], kind="ui")

@@ -1507,7 +1507,9 @@ def planner(model: str = "llama-3.1-70b", hardware_id: str = "h100-sxm", precisi
             app.set(**_values_of(loaded, app.knobs))
             link.value = "scenario loaded"
         except (InferEconError, UnicodeDecodeError, ValueError) as exc:
-            link.value = f"<span class='ie-warning'>could not load: {str(exc).splitlines()[0]}</span>"
+            import html
+
+            link.value = f"<span class='ie-warning'>could not load: {html.escape(str(exc).splitlines()[0])}</span>"
 
     save_btn.on_click(on_save)
     report_btn.on_click(on_report)
@@ -1649,7 +1651,11 @@ def calibrate(engine: str = "llama.cpp") -> App:
         ids = {"hardware": v["id_hardware"] or None, "precision": v["id_precision"] or None,
                "engine": v["id_engine"] or None}
         with tempfile.TemporaryDirectory() as d:
-            path = Path(d) / Path(name).name
+            import html
+            import re
+
+            # the browser's file name, reduced to a plain file name ("..", "" or "a/b" cannot point elsewhere)
+            path = Path(d) / (re.sub(r"[^\w.\-]+", "_", Path(str(name)).name).strip(".") or "upload")
             path.write_bytes(content)
             try:
                 try:
@@ -1657,7 +1663,8 @@ def calibrate(engine: str = "llama.cpp") -> App:
                 except InferEconError:
                     frame = read_any(path, n_devices=int(v["id_n_devices"]), **ids)
             except (InferEconError, ValueError) as exc:
-                note.value = f"<span class='ie-warning'>could not read {name}: {str(exc).splitlines()[0]}</span>"
+                why = str(exc).splitlines()[0].replace(str(path), str(name))  # the user's name, not the temp path
+                note.value = f"<span class='ie-warning'>could not read {html.escape(str(name))}: {html.escape(why)}</span>"
                 return
         store["uploaded"], store["uploaded_name"] = frame, name
         note.value = f"read {frame.height} measurements from {name}"
