@@ -529,11 +529,12 @@ def replica_latency(
 ) -> dict[str, np.ndarray]:
     """Latency of one continuously batching replica under Poisson arrivals (analytical).
 
-    Analytical because every piece has an accurate closed form (Little's law, Erlang C,
-    Pollaczek–Khinchine, compound-Poisson moments); the percentiles use exponential
-    tails for waits and a Cornish–Fisher expansion for TPOT. :func:`latency_under_load`
-    with ``method="simulation"`` checks the percentiles by simulation where the
-    closed forms are approximations (length distributions, sums of waits).
+    Analytical because every piece has a closed form (Little's law, Erlang C,
+    Pollaczek–Khinchine, busy-period cumulants); the percentiles use exponential tails
+    for waits and a Cornish–Fisher expansion for TPOT. Against the step-level engine
+    simulation :func:`simulate_replica` they are within about 11 % up to half load and
+    20 % at 80-90 % (docs/validation.md); ``latency_under_load(method="simulation")``
+    uses that simulation instead where the gap matters.
 
     Parameters
     ----------
@@ -1209,11 +1210,11 @@ def latency_under_load(
 
     The function ``evaluate`` calls when ``request_rate_per_s`` or ``concurrency`` is
     present. Analytical by default (:func:`replica_latency`, :func:`closed_loop_latency`:
-    closed forms, a million rows in about a second); ``method="simulation"`` replaces
-    the open-loop percentiles by a seeded Monte Carlo (:func:`_simulate_open_loop`:
-    Lindley recursion of the prefill queue, exact M/M/c slot waits, sampled lengths),
-    which is more accurate for p99 with spread-out lengths and costs ``n_requests``
-    vector operations.
+    closed forms, a million rows in one to two seconds); ``method="simulation"``
+    replaces the open-loop latencies by the step-level engine simulation
+    :func:`simulate_replica` (seeded, one simulation per row, 0.1-2 s each, at most
+    :data:`MAX_SIMULATION_ROWS` rows): the reference where the closed forms approximate
+    (high load, spread-out lengths; their measured gap is in docs/validation.md).
 
     Parameters
     ----------
