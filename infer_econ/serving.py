@@ -583,13 +583,16 @@ def replica_latency(
       the decode step in progress as residual: ``W = (λ E[s²] / 2 + ρ_d t(B) / 2) / (1 − λ E[s])``,
       ``ρ_d = (1 − λ E[s]) (1 − e^{−B})`` the share of time spent in decode steps
       (non-preemptive priority of prefills over decode steps; Kleinrock Vol. 2 §3.6).
-    - TTFT = admission wait + prefill wait + s. Percentiles: exponential tail of the
-      queueing waits with ``P0 = 1 − (1 − C)(1 − λ E[s])``, plus the quantile of the
-      step residual (uniform on [0, t(B)] with probability ρ_d).
+    - TTFT = admission wait + prefill wait + s_own (s unchunked). Percentiles:
+      exponential tail of the queueing waits with ``P0 = 1 − (1 − C)(1 − λ E[s])``, plus
+      the quantile of the step residual (uniform on [0, t(B)] while busy).
     - TPOT of one request: ``t(B) + X / Od`` where X, the prefill work landing in its
-      lifetime, is compound Poisson with mean ``λ Od TPOT E[s_p]``; quantiles by
-      Cornish–Fisher from its variance and skew. Batch-size fluctuations around ``B``
-      are averaged over the request's lifetime and neglected.
+      lifetime, extends that lifetime and so draws more arrivals: X is the extra length
+      of an M/G/1 busy period started by ``T0 = Od t(B)``, with cumulants
+      ``κ1 = T0 ρ_p / (1 − ρ_p)`` (so the mean TPOT is ``t(B) / (1 − ρ_p)`` as above),
+      ``κ2 = T0 λ E[s_p²] / (1 − ρ_p)³``, ``κ3 = T0 (λ E[s_p³] / (1 − ρ_p)⁴ + 3 λ² E[s_p²]² / (1 − ρ_p)⁵)``;
+      quantiles by Cornish–Fisher. Batch-size fluctuations around ``B`` are averaged
+      over the request's lifetime and neglected.
 
     References
     ----------
