@@ -869,3 +869,12 @@ def test_export_round_trips_any_frame(tmp_path, data, n):
     p = io.export_frame(frame, tmp_path / "f.ndjson")
     if n:  # an empty NDJSON file has no rows to read back
         assert pl.read_ndjson(p, schema=frame.schema).equals(frame)
+
+
+def test_sheet_in_windows_ansi_code_page(tmp_path):
+    p = tmp_path / "prices.csv"
+    p.write_bytes("id;notes\nx;Zürich, 12 €\n".encode("cp1252"))
+    assert io.read_sheet(p)["notes"].item() == "Zürich, 12 €"
+    p.write_bytes(b"id;notes\nx;\x81\x8d\n")  # bytes undefined in cp1252 too
+    with pytest.raises(ValidationError, match="not a UTF-8 text file"):
+        io.read_sheet(p)

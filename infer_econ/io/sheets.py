@@ -31,7 +31,8 @@ def read_sheet(path: str | Path) -> pl.DataFrame:
     Parameters
     ----------
     path : str or Path
-        The exported file (UTF-8, with or without a byte-order mark); at most
+        The exported file: UTF-8 (with or without a byte-order mark) or, for
+        Excel's plain "CSV (Comma delimited)" on Windows, cp1252; at most
         :data:`~infer_econ.io.MAX_UPLOAD_BYTES`.
 
     Returns
@@ -56,7 +57,17 @@ def read_sheet(path: str | Path) -> pl.DataFrame:
     >>> read_sheet(p).rows()
     [('x', '30.5')]
     """
-    p, text = read_text(path, "spreadsheet CSV")
+    try:
+        p, text = read_text(path, "spreadsheet CSV")
+    except ValidationError as exc:
+        if "not a UTF-8 text file" not in str(exc):
+            raise
+        # Excel's plain "CSV (Comma delimited)" on Windows writes the ANSI code page (cp1252 in Western locales)
+        p = Path(path)
+        try:
+            text = p.read_bytes().decode("cp1252")
+        except UnicodeDecodeError:
+            raise exc from None
     lines = text.splitlines()
     header_line = next((ln for ln in lines if ln.strip()), "")
     counts = {d: header_line.count(d) for d in (",", ";", "\t")}
