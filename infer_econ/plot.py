@@ -1067,8 +1067,9 @@ def predicted_vs_measured(
     if band_pct is not None:
         # a ±band_pct % tolerance around y = x, drawn by Vega (presentation only)
         params.append(alt.param(name="band_pct", value=band_pct))
-        for sign, name in ((1, "_up"), (-1, "_down")):
-            layers.append(ends.transform_calculate(**{name: f"datum._v * (1 + {sign} * band_pct / 100)"})
+        # the lower line stops at 2 % of the measured value: a log axis has no zero
+        for name, factor in (("_up", "(1 + band_pct / 100)"), ("_down", "max(1 - band_pct / 100, 0.02)")):
+            layers.append(ends.transform_calculate(**{name: f"datum._v * {factor}"})
                           .mark_line(color="#c0392b", strokeDash=[2, 3]).encode(x="_v:Q", y=f"{name}:Q"))
     chart = alt.layer(*layers)
     if params:

@@ -1278,10 +1278,10 @@ def autoscaling(model: str = "llama-3.1-8b", hardware_id: str = "h100-sxm", prec
         Card("autoscaled_violation_hours", "Autoscaled hours short of capacity", "int"),
         Card("capacity_per_replica_rps", "One replica within the SLO", "float", "requests/s"),
     ])
-    groups = [("Policy", ["target_utilization", "scale_up_lag_h", "min_replicas", "scale_down_delay_h",
-                          "spot_interruptions_per_hour"]),
-              ("Demand", ["peak_to_trough_ratio", "peak_requests_per_s", "peak_hour", "weekend_factor",
+    groups = [("Demand", ["peak_to_trough_ratio", "peak_requests_per_s", "peak_hour", "weekend_factor",
                           "growth_per_month"]),
+              ("Policy", ["target_utilization", "scale_up_lag_h", "min_replicas", "scale_down_delay_h",
+                          "spot_interruptions_per_hour"]),
               ("Deployment and SLO", ["model", "hardware", "precision", "engine", "n_devices", "input_tokens",
                                       "output_tokens", "slo_ttft_p99_s", "slo_tpot_p99_s"])]
     return App("Autoscaling: following demand through the day", ks, compute, views, cards=cards, groups=groups)
