@@ -878,3 +878,39 @@ def test_sheet_in_windows_ansi_code_page(tmp_path):
     p.write_bytes(b"id;notes\nx;\x81\x8d\n")  # bytes undefined in cp1252 too
     with pytest.raises(ValidationError, match="not a UTF-8 text file"):
         io.read_sheet(p)
+
+
+def test_read_many_folder_skips_unrelated_files(tmp_path):
+    run = tmp_path / "results" / "run1"
+    run.mkdir(parents=True)
+    for name in ("llama_bench.json", "llama_bench.csv"):
+        (run / name).write_bytes((D / name).read_bytes())
+    (run / "server.log.txt").write_text("INFO started\n")
+    (run / "inputs.json").write_text(json.dumps({"data": [{"session_id": "a", "payloads": []}]}))
+    f = io.read_many(tmp_path / "results", hardware="rtx-4090", n_devices=1)
+    # 3 + 2 rows; the log and the inputs file are not benchmark results
+    assert f.height == 5 and f["id"].is_unique().all()
+    with pytest.raises(ValidationError, match="format not recognized"):
+        io.read_many([run / "server.log.txt"])
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ValidationError, match=r"no benchmark file could be read \(no files\)"):
+        io.read_many(empty)
+    only_junk = tmp_path / "junk"
+    only_junk.mkdir()
+    (only_junk / "notes.md").write_text("# notes\n")
+    with pytest.raises(ValidationError, match=r"skipped: notes.md"):
+        io.read_many(only_junk)
+
+
+def test_cli_calibrate_reads_a_results_folder(tmp_path):
+    run = tmp_path / "results"
+    run.mkdir()
+    for name in ("llama_bench.json", "llama_bench.md"):
+        (run / name).write_bytes((D / name).read_bytes())
+    (run / "README.txt").write_text("runs of 2025-07-18\n")
+    r = _cli("calibrate", str(run), "--model", "llama-3.1-8b", "--hardware", "rtx-4090", "--devices", "1",
+             "-o", str(tmp_path / "p.csv"), "--json")
+    assert r.returncode == 0, r.stderr
+    # 3 JSON rows + 4 markdown rows (the pp+tg test skipped)
+    assert json.loads(r.stdout)["measurements"] == 7

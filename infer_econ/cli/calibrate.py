@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 #: benchmark formats read through infer_econ.io (``--format``)
 _IO_FORMATS = ["vllm", "sglang", "aiperf", "llama-bench", "mlperf", "csv"]
@@ -39,8 +40,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("measurements", nargs="*", metavar="FILE",
-                   help="measurement files: a calibration CSV or benchmark results of vLLM, SGLang, AIPerf / "
-                   "GenAI-Perf, llama-bench or MLPerf (default: the shipped measurements)")
+                   help="measurement files or folders of them: a calibration CSV or benchmark results of vLLM, "
+                   "SGLang, AIPerf / GenAI-Perf, llama-bench or MLPerf (default: the shipped measurements)")
     p.add_argument("--format", choices=["calibration", "auto", *_IO_FORMATS], default="auto",
                    help="input format: auto (sniffed from each file's content), calibration / csv (the "
                    "calibration schema), or one tool's result format (infer_econ.io readers)")
@@ -98,6 +99,9 @@ def _read_measurements(args: argparse.Namespace):
     ids = {dest: getattr(args, dest, None) for _, dest, _, _ in _ID_FLAGS}
 
     def read_one(path: str):
+        if Path(path).is_dir():  # a results folder: every benchmark file in it (unrelated files skipped)
+            fmt = None if args.format in ("auto", "calibration") else args.format
+            return calibrate.normalize_measurements(io.read_many(path, format=fmt or "auto", **ids))
         fmt = args.format
         if fmt == "auto":
             try:

@@ -61,6 +61,7 @@ __all__ = [
     "read_calibration_csv",
     "read_any",
     "read_upload",
+    "read_many",
     "sniff_format",
     "FORMATS",
 ]
@@ -1123,3 +1124,76 @@ def read_upload(content: bytes | str, filename: str, format: str = "auto", **ids
         except InferEconError as exc:
             msg = str(exc).replace(str(p), safe)
             raise ValidationError(msg) from None
+
+
+#: file suffixes looked at inside a folder given to :func:`read_many`
+FOLDER_SUFFIXES = (".json", ".jsonl", ".csv", ".md", ".txt")
+
+
+def read_many(paths: str | Path | list, format: str = "auto", *, progress: Any = None, **ids: Any) -> pl.DataFrame:
+    """Read several benchmark files (or folders of them) into one calibration-schema frame.
+
+    Parameters
+    ----------
+    paths : path or list of paths
+        Files and folders. A folder contributes its files with a suffix in
+        :data:`FOLDER_SUFFIXES` (recursively, sorted); those whose content is
+        none of the supported formats are skipped (a results folder holds logs
+        and inputs too). A file named explicitly must be readable.
+    format : str
+        ``auto`` or a key of :data:`FORMATS`, for every file.
+    progress : optional
+        As in :func:`~infer_econ.io.run_with_progress` (default none).
+    **ids
+        As in :func:`read_any`.
+
+    Returns
+    -------
+    polars.DataFrame
+        The rows of every file, stacked.
+
+    Raises
+    ------
+    ValidationError
+        An explicitly named file fails, or no file could be read (the message
+        lists what was skipped and why).
+
+    Examples
+    --------
+    >>> f = read_many([SAMPLES / "llama_bench.json", SAMPLES / "llama_bench.csv"], hardware="rtx-4090",
+    ...               n_devices=1)
+    >>> f.height
+    5
+    """
+    from ..errors import InferEconError
+    from .progress import run_with_progress
+
+    items = paths if isinstance(paths, (list, tuple)) else [paths]
+    files: list[tuple[Path, bool]] = []
+    for item in items:
+        q = Path(item)
+        if q.is_dir():
+            files += [(f, False) for f in sorted(q.rglob("*")) if f.is_file() and f.suffix.lower() in FOLDER_SUFFIXES]
+        else:
+            files.append((q, True))
+    skipped: list[str] = []
+
+    def one(entry: tuple[Path, bool]):
+        f, named = entry
+        if named:
+            return read_any(f, format=format, **ids)
+        try:
+            fmt = sniff_format(f) if format == "auto" else format
+        except InferEconError as exc:
+            skipped.append(f"{f.name}: {str(exc).split(': ', 1)[-1][:80]}")
+            return None
+        return read_any(f, format=fmt, **ids)
+
+    done = run_with_progress(one, files, progress=progress, label="reading ")
+    if done.interrupted:
+        raise KeyboardInterrupt
+    frames = [r for r in (done.result if isinstance(done.result, list) else [done.result]) if r is not None]
+    if not frames:
+        raise ValidationError(f"{', '.join(map(str, items))}: no benchmark file could be read"
+                              + (f" (skipped: {'; '.join(skipped[:5])})" if skipped else " (no files)"))
+    return pl.concat(frames, how="vertical") if len(frames) > 1 else frames[0]
