@@ -26,12 +26,12 @@ CONFIG = ["model", "hardware", "precision", "engine", "n_devices", "batch_size",
           "output_tokens", "kind"]
 
 # Figures measured on 2026-12-01 with the shipped data/efficiency.csv (docs/validation.md, "Out-of-sample check"):
-# 106 of 123 rows scored (17 do not fit), 10 of them predicted at 0 tok/s; median 35.5 %, within 25 %: 43.4 %;
+# 106 of 125 rows scored (19 do not fit), 10 of them predicted at 0 tok/s; median 35.5 %, within 25 %: 43.4 %;
 # accelerators only (no CPU rows): median 21.1 %. The guards sit a little beyond these figures.
 MEDIAN_GUARD_PCT = 38.0
 WITHIN_25_GUARD_PCT = 40.0
 ACCELERATOR_MEDIAN_GUARD_PCT = 23.5
-MAX_FAILED_ROWS = 27  # rows without a prediction (fits = false) or predicted at zero speed
+MAX_FAILED_ROWS = 29  # rows without a prediction (fits = false) or predicted at zero speed
 
 
 @pytest.fixture(scope="module")
