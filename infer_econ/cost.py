@@ -451,6 +451,9 @@ def rented_usd_per_device_hour(frame: pl.DataFrame, prices: pl.DataFrame | None 
     if missing_cols:
         raise ValidationError(f"rented_usd_per_device_hour: scenario frame lacks column(s) {missing_cols} "
                               "(hardware, provider and price_model name a cloud_prices row)")
+    for c in ("hardware", "provider", "price_model", "region"):
+        if c in frame.columns and frame.schema[c] not in (pl.String, pl.Categorical, pl.Null):
+            raise ValidationError(f"column {c!r} must be text (a cloud_prices id part), got dtype {frame.schema[c]}")
     if "region" not in frame.columns:
         frame = frame.with_columns(pl.lit(None, pl.String).alias("region"))
     keys = ["hardware", "provider", "price_model"]

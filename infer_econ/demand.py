@@ -140,6 +140,13 @@ def demand_profile(
         raise ValidationError(f"demand_profile: growth_per_month must be > -1, got {growth_per_month}")
     if int(hours) > MAX_DEMAND_ROWS:
         raise ValidationError(f"demand_profile: hours must be <= {MAX_DEMAND_ROWS}, got {hours}")
+    if not (isinstance(peak_hour, (int, float, np.number)) and 0 <= peak_hour < 24):
+        raise ValidationError(f"demand_profile: peak_hour must be in [0, 24) [hour of day], got {peak_hour!r}")
+    if isinstance(start_weekday, bool) or not isinstance(start_weekday, (int, np.integer)) or not 0 <= start_weekday <= 6:
+        raise ValidationError(f"demand_profile: start_weekday must be 0 (Monday) … 6 (Sunday), got {start_weekday!r}")
+    for k, v in (("input_tokens", input_tokens), ("output_tokens", output_tokens)):
+        if v is not None and not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+            raise ValidationError(f"demand_profile: {k} must be a finite number > 0 [tokens] or None, got {v!r}")
     h = np.arange(int(hours), dtype=float)
     hod = np.mod(h, 24.0)
     wd = ((np.floor(h / 24.0).astype(int) + int(start_weekday)) % 7)
@@ -523,6 +530,9 @@ def autoscale(
     ready = np.zeros(n)
     serving = np.zeros(n)
     billed = np.zeros(n)
+    if initial_replicas is not None and (isinstance(initial_replicas, bool) or not isinstance(initial_replicas, (int, np.integer))
+                                         or initial_replicas < 0):
+        raise ValidationError(f"initial_replicas must be a whole number >= 0, got {initial_replicas!r}")
     cur = int(desired_all[0] if initial_replicas is None else initial_replicas)
     pending: list[list[float]] = []  # [ready_at (in steps, fractional), count]
     below = 0

@@ -190,6 +190,8 @@ for col, v, extra in ECON_BAD:
         functools.partial(_evaluate, f), ValidationError, [repr(col)], frames=(f,))
 for col, v, extra, err, names in [
     ("price_model", "bogus", {"provider": "aws"}, ValidationError, ["'price_model'", "'bogus'", "on_demand"]),
+    ("price_model", 3, {"provider": "aws"}, ValidationError, ["'price_model'"]),
+    ("provider", 3, {"price_model": "on_demand"}, ValidationError, ["'provider'"]),
     ("provider", "nope", {"price_model": "on_demand"}, UnknownIdError, ["'nope", "aws/"]),
     ("region", "mars", RENTED, UnknownIdError, ["mars", "aws/"]),
     ("grid_region", "zz", RENTED, UnknownIdError, ["'zz'", "grid_region"]),
@@ -361,6 +363,76 @@ def _bands(frame, **kw):
 for d in (0, -1, 5):
     add("uncertainty", f"bands(draws={d})", functools.partial(_bands, pl.DataFrame({"a": [1.0]}), draws=d),
         ValidationError, ["draws", str(d)])
+
+
+# =========================================================================== demand profiles, autoscaling, exports
+def _profile(**kw):
+    from infer_econ import demand
+
+    return demand.demand_profile(**kw)
+
+
+def _autoscale(fn: str = "autoscale", demand_frame=None, **kw):
+    from infer_econ import demand
+
+    d = demand.sample_demand() if demand_frame is None else demand_frame
+    return getattr(demand, fn)(d, **{"capacity_per_replica_rps": 5.0, "usd_per_replica_hour": 10.0, **kw})
+
+
+for k, v in (("hours", 0), ("hours", -5), ("hours", 10**7), ("peak_requests_per_s", -1.0),
+             ("peak_requests_per_s", float("nan")), ("peak_to_trough_ratio", 0.5), ("peak_to_trough_ratio", float("inf")),
+             ("peak_hour", 25.0), ("peak_hour", -1.0), ("weekend_factor", -1.0), ("growth_per_month", -2.0),
+             ("burst_probability_per_hour", 1.5), ("burst_multiplier", 0.0), ("start_weekday", 9),
+             ("input_tokens", 0.0), ("output_tokens", float("nan"))):
+    add("demand", f"demand_profile({k}={v!r})", functools.partial(_profile, **{k: v}), ValidationError, [k])
+for k, v in (("capacity_per_replica_rps", 0.0), ("capacity_per_replica_rps", float("nan")),
+             ("usd_per_replica_hour", -1.0), ("target_utilization", 0.0), ("target_utilization", 1.5),
+             ("scale_up_lag_h", -1.0), ("min_replicas", -1), ("max_replicas", 0), ("scale_down_delay_h", float("inf")),
+             ("step_h", 0.0), ("initial_replicas", -3)):
+    add("demand", f"autoscale({k}={v!r})", functools.partial(_autoscale, **{k: v}), ValidationError, [k])
+add("demand", "autoscale with min_replicas 10 > max_replicas 2",
+    functools.partial(_autoscale, min_replicas=10, max_replicas=2), ValidationError, ["min_replicas", "10", "2"])
+add("demand", "autoscale of a demand frame without request_rate_per_s",
+    lambda: _autoscale(demand_frame=pl.DataFrame({"hour": [0, 1], "requests": [1.0, 2.0]})), ValidationError,
+    ["'request_rate_per_s'"])
+add("demand", "autoscale of an empty demand frame",
+    lambda: _autoscale(demand_frame=pl.DataFrame({"hour": [], "request_rate_per_s": []},
+                                                 schema={"hour": pl.Int64, "request_rate_per_s": pl.Float64})),
+    ValidationError, ["'request_rate_per_s'"])
+add("demand", "autoscale of a demand hour with a negative rate",
+    lambda: _autoscale(demand_frame=pl.DataFrame({"hour": [0, 1], "request_rate_per_s": [1.0, -2.0]})),
+    ValidationError, ["'request_rate_per_s'"])
+
+
+def _export(fn: str, obj, path):
+    from infer_econ import io
+
+    return getattr(io, fn)(obj, path)
+
+
+_small = pl.DataFrame({"a": [1]})
+add("export", "io.export_frame to report.xlsx", functools.partial(_export, "export_frame", _small,
+                                                                  WORKDIR / "report.xlsx"),
+    ValidationError, ["report.xlsx", ".xlsx", ".csv"], frames=(_small,))
+add("export", "io.export_frame into a missing folder", functools.partial(_export, "export_frame", _small,
+                                                                         WORKDIR / "no" / "x.csv"),
+    ValidationError, ["x.csv", "does not exist"], frames=(_small,))
+add("export", "io.export_frame of a dict", functools.partial(_export, "export_frame", {"a": 1}, WORKDIR / "x.csv"),
+    ValidationError, ["dict"])
+add("export", "io.export_chart to chart.bmp", functools.partial(_export, "export_chart", None, WORKDIR / "chart.bmp"),
+    ValidationError, ["chart.bmp", ".svg"])
+add("export", "io.report_html of a string", lambda: __import__("infer_econ.io").io.report_html("plan"),
+    ValidationError, ["str"])
+
+
+def _sweep(rows):
+    from infer_econ import io
+
+    return io.sweep(_estimate, scenario_frame(), chunk_rows=rows)
+
+
+for r in (0, -1):
+    add("export", f"io.sweep(chunk_rows={r})", functools.partial(_sweep, r), ValidationError, ["chunk_rows", str(r)])
 
 
 # =========================================================================== catalog extra= files
