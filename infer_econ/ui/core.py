@@ -480,13 +480,15 @@ class App:
             panels.extend(self.knobs[n] for n in names)
         self.extras = list(extras or [])
         panels.extend(self.extras)
-        self.knob_panel = w.VBox(panels, layout=w.Layout(width="360px", min_width="340px", padding="0 12px 0 0"))
+        self.knob_panel = w.VBox(panels, layout=w.Layout(width="410px", min_width="400px", padding="0 12px 0 0"))
         right = ([cards.widget] if cards else []) + [self.status] + [v.widget for v in self.views]
-        self.output_panel = w.VBox(right, layout=w.Layout(flex="1 1 auto"))
+        # basis 640 px: beside the knobs on a laptop screen, below them on a narrow one
+        self.output_panel = w.VBox(right, layout=w.Layout(flex="1 1 640px", min_width="0"))
         self.widget = w.VBox([
             w.HTML(f"<h3 style='margin:4px 0'>{html.escape(title)}</h3>"),
             w.HBox([self.knob_panel, self.output_panel], layout=w.Layout(flex_flow="row wrap")),
         ])
+        self.widget.add_class("ie-app")
         for name, knob in self.knobs.items():
             knob.observe(self._on_change, "value")
         self.refresh()

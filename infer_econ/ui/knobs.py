@@ -49,7 +49,7 @@ __all__ = [
 
 #: Shared style: descriptions are never truncated.
 STYLE = {"description_width": "initial"}
-_LAYOUT = {"width": "330px"}
+_LAYOUT = {"width": "395px"}
 
 #: Labels for the ``price_model`` ids of :mod:`infer_econ.cost`.
 PRICE_MODEL_LABELS = {
