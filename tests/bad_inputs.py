@@ -1108,8 +1108,14 @@ def run_cli(argv: list[str]) -> tuple[int, str, str]:
     return rc, out.getvalue(), err.getvalue()
 
 
+#: answers already seen (by the tests), by case id, so the doc check does not run every case twice
+OUTCOMES: dict[str, tuple[str, str]] = {}
+
+
 def outcome(case: Case) -> tuple[str, str]:
     """(what kind of answer, the message) the user gets for ``case``; for the doc."""
+    if case.id in OUTCOMES:
+        return OUTCOMES[case.id]
     if case.kind == "cli":
         rc, _, err = run_cli(case.run)
         return f"exit {rc}", err.strip()

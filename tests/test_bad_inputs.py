@@ -44,6 +44,7 @@ def test_call_case(case: B.Case):
         case.run()
     assert isinstance(info.value, case.error), f"{type(info.value).__name__}: {info.value}"
     msg = str(info.value)
+    B.OUTCOMES[case.id] = (type(info.value).__name__, msg)
     for name in case.names:
         assert name in msg, f"message does not name {name!r}: {msg}"
     assert "\n" not in msg.strip() or len(msg) < 20_000
@@ -61,6 +62,7 @@ def test_cli_case(case: B.Case, capsys):
     files = {p: _digest(p) for p in case.files}
     rc = cli.main(list(case.run))
     err = capsys.readouterr().err
+    B.OUTCOMES[case.id] = (f"exit {rc}", err.strip())
     assert rc == 2, err
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
@@ -74,6 +76,7 @@ def test_cli_case(case: B.Case, capsys):
 @pytest.mark.parametrize("case", _params("ui"))
 def test_ui_case(case: B.Case):
     shown = case.run()
+    B.OUTCOMES[case.id] = ("app", shown)
     assert "Traceback" not in shown
     for name in case.names:
         assert name in shown, f"the app shows {shown!r}, which does not name {name!r}"
