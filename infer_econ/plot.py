@@ -720,17 +720,18 @@ def pareto(
 def batch_frontier(
     frame: pl.DataFrame,
     *,
-    x: str = "tokens_per_s_per_user",
+    x: str = "tpot_s",
     y: str = "output_tokens_per_s",
     color: str = "usd_per_million_output_tokens",
     text: str = "batch_size_used",
     highlight: int | None = None,
-    title: str | None = "The batch frontier: speed per user vs total throughput",
+    title: str | None = "The batch frontier: time per token for each user vs total throughput",
 ):
-    """Tokens/s per user against aggregate tokens/s, one point per batch size.
+    """Each user's time per output token against aggregate tokens/s, one point per batch size.
 
-    Moving along the curve trades each user's speed for the deployment's
-    throughput; the colour is the cost per million tokens at that batch.
+    Moving along the curve (bigger batches, to the right) trades each user's
+    speed for the deployment's throughput; the colour is the cost per million
+    tokens at that batch.
 
     Parameters
     ----------
@@ -750,7 +751,7 @@ def batch_frontier(
     Examples
     --------
     >>> import polars as pl
-    >>> f = pl.DataFrame({"batch_size_used": [1, 8], "tokens_per_s_per_user": [100.0, 80.0],
+    >>> f = pl.DataFrame({"batch_size_used": [1, 8], "tpot_s": [0.010, 0.0125],
     ...                   "output_tokens_per_s": [100.0, 640.0], "usd_per_million_output_tokens": [9.0, 1.4]})
     >>> batch_frontier(f, highlight=8).to_dict()["params"][0]["value"]
     8

@@ -44,7 +44,7 @@ CHARTS = {
         "model": ["a", "b", "c"], "precision": ["bf16"] * 3, "usd_per_million_tokens": [1.0, 3.0, 2.0],
         "accuracy": [0.6, 0.7, 0.5], "on_frontier": [True, True, False]}), highlight="b"),
     "batch_frontier": lambda: plot.batch_frontier(pl.DataFrame({
-        "batch_size_used": [1, 8, 64], "tokens_per_s_per_user": [100.0, 80.0, 30.0],
+        "batch_size_used": [1, 8, 64], "tpot_s": [0.010, 0.0125, 0.033],
         "output_tokens_per_s": [100.0, 640.0, 1920.0], "usd_per_million_output_tokens": [9.0, 1.4, 0.5]}), highlight=8),
     "load_curve": lambda: plot.load_curve(pl.DataFrame({
         "request_rate_per_s": [1.0, 2.0, 3.0], "ttft_p50_s": [0.1, 0.2, None], "ttft_p99_s": [0.3, 0.6, None]}),

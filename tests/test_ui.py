@@ -533,3 +533,41 @@ def test_calibrate_without_upload_is_a_friendly_error():
     app = apps.calibrate()
     app.knobs["dataset"].value = "uploaded"
     assert "no file uploaded" in app.state.error
+
+
+def _fields(spec):
+    """Every data field a chart's encodings read (transforms' own outputs excluded)."""
+    made = set()
+    for key in ("transform",):
+        for t in spec.get(key, []) if isinstance(spec, dict) else []:
+            made |= {t.get("as")} if isinstance(t.get("as"), str) else set(t.get("as") or [])
+            for k in ("window", "aggregate"):
+                made |= {w.get("as") for w in t.get(k, [])}
+            made |= {k for k in t if k not in ("filter", "fold", "as", "window", "aggregate", "sort", "frame",
+                                                "groupby", "calculate")}
+    out = set()
+    if isinstance(spec, dict):
+        for ch, enc in (spec.get("encoding") or {}).items():
+            items = enc if isinstance(enc, list) else [enc]
+            for e in items:
+                if isinstance(e, dict) and isinstance(e.get("field"), str):
+                    out.add(e["field"])
+        for sub in spec.get("layer", []):
+            out |= _fields(sub)
+    return out - made
+
+
+@pytest.mark.parametrize("builder", [n for n in apps.__all__ if n != "PRIMARY_CLASS"])
+def test_every_chart_reads_columns_that_exist(builder):
+    app = getattr(apps, builder)()
+    assert app.state.error is None, app.state.traceback
+    for view in app.views:
+        if not hasattr(view, "jchart") or view.spec is None:
+            continue
+        rows = view.rows()
+        assert rows, f"{builder}: chart {view.name} has no rows"
+        columns = set(rows[0])
+        derived = {"value", "series", "_start", "_direction", "_order", "_previous", "_v", "_end", "_up", "_down",
+                   "lo", "hi", "_n"}
+        missing = _fields(view.spec) - columns - derived
+        assert not missing, f"{builder}: chart {view.name} encodes missing columns {missing}"

@@ -38,7 +38,8 @@ def _usd(x: float) -> str:
         return f"${x:,.2f}"
     if x == 0:
         return "$0"
-    return f"${x:.3g}"
+    decimals = min(12, 2 - math.floor(math.log10(abs(x))))  # three significant digits, no exponent
+    return f"${x:.{decimals}f}"
 
 
 def _pct(x: float) -> str:
@@ -77,8 +78,8 @@ def fmt(value, kind: str = "si") -> str:
 
     Examples
     --------
-    >>> fmt(0.000123, "usd"), fmt(2.5e6), fmt(0.123, "pct"), fmt(0.045, "ms"), fmt(None)
-    ('$0.000123', '2.5M', '12.3 %', '45 ms', '—')
+    >>> fmt(0.000123, "usd"), fmt(1.01e-5, "usd"), fmt(2.5e6), fmt(0.123, "pct"), fmt(0.045, "ms"), fmt(None)
+    ('$0.000123', '$0.0000101', '2.5M', '12.3 %', '45 ms', '—')
     """
     if value is None:
         return "—"
