@@ -223,6 +223,29 @@ def test_order_kept_and_one_call_equals_many():
     assert_frame_equal(again, whole, rel_tol=1e-12)
 
 
+small_rows = st.fixed_dictionaries({
+    "model": st.sampled_from(["dense-8b", "moe-47b", "huge", "vision"]), "hardware": st.sampled_from(["test-gpu",
+                                                                                                    "test-gpu-fast"]),
+    "precision": st.sampled_from(["bf16", "fp8"]), "engine": st.sampled_from(["eng", "static", "notp"]),
+    "n_devices": st.sampled_from([1, 2, 4]), "input_tokens": st.integers(1, 50_000),
+    "output_tokens": st.integers(1, 5_000), "batch_size": st.one_of(st.none(), st.integers(1, 300)),
+    "context_depth": st.integers(0, 10_000),
+})
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(small_rows, min_size=2, max_size=12), st.randoms(use_true_random=False))
+def test_rows_are_independent_of_order_and_of_each_other(rs, rnd):
+    frame = pl.DataFrame(rs, schema_overrides={"batch_size": pl.Int64})
+    whole = perf.estimate(frame, **CATS)
+    order = list(range(frame.height))
+    rnd.shuffle(order)
+    shuffled = perf.estimate(frame[order], **CATS)
+    assert_frame_equal(shuffled, whole[order], rel_tol=1e-12)
+    singles = pl.concat([perf.estimate(frame[i:i + 1], **CATS) for i in range(frame.height)])
+    assert_frame_equal(singles, whole, rel_tol=1e-12)
+
+
 # ------------------------------------------------------------------------------------------
 # errors
 
