@@ -56,6 +56,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from . import cost
 from .errors import ValidationError
 
 __all__ = [
@@ -1387,8 +1388,6 @@ def _prices(frame: pl.DataFrame, provider: str | None, price_model: str, region:
         raise ValidationError(
             "capacity: give a 'usd_per_device_hour' column or a provider (and price_model) to look prices up in cloud_prices"
         )
-    from . import cost
-
     prov = pl.col("provider") if "provider" in frame.columns else pl.lit(provider, pl.String)
     keys = frame.select(
         "hardware", prov.alias("provider"), pl.lit(price_model).alias("price_model"),
@@ -1473,7 +1472,8 @@ def capacity(
     Notes
     -----
     ``usd_per_hour = replicas × n_devices × usd_per_device_hour``;
-    ``usd_per_million_tokens = usd_per_hour / (λ (I + O) × 3600) × 10⁶``.
+    ``usd_per_million_tokens = usd_per_hour / (λ (I + O) × 3600) × 10⁶``
+    (:func:`infer_econ.cost.usd_per_million_tokens` with ``output_tokens_per_s = λ O`` and utilization 1).
     The lowest TPOT any fleet can reach is ``t(1)`` at batch 1; the lowest TTFT the
     unloaded prefill: adding replicas cannot go below these floors.
 
@@ -1595,8 +1595,9 @@ def capacity(
         pl.Series("tpot_p99_s", final["tpot_p99_s"]),
         grid["usd_per_device_hour"],
         pl.Series("usd_per_hour", usd_h),
-        pl.Series("usd_per_million_tokens", usd_h / (lam * (I + O) * 3600.0) * 1e6),
-        pl.Series("usd_per_million_output_tokens", usd_h / (lam * O * 3600.0) * 1e6),
+    ).with_columns(  # the fleet serves λ × O output tokens/s, all of its paid time (utilization 1)
+        cost.usd_per_million_tokens(pl.col("usd_per_hour"), lam * O, 1.0, I, O),
+        cost.usd_per_million_output_tokens(pl.col("usd_per_hour"), lam * O, 1.0),
     ).filter(pl.Series(ok))
     return (
         out.sort(["usd_per_hour", "devices_total", "ttft_p99_s", "tpot_p99_s"])
@@ -1932,7 +1933,8 @@ def compare_optimizations(frame: pl.DataFrame) -> pl.DataFrame:
     Notes
     -----
     ``usd_per_hour = replicas × n_devices × usd_per_device_hour``;
-    ``usd_per_million_tokens = usd_per_hour / (λ (I + O) × 3600) × 10⁶`` (null when unstable).
+    ``usd_per_million_tokens = usd_per_hour / (λ (I + O) × 3600) × 10⁶`` (null when unstable;
+    :func:`infer_econ.cost.usd_per_million_tokens` with ``output_tokens_per_s = λ O`` and utilization 1).
 
     Examples
     --------
@@ -1973,11 +1975,13 @@ def compare_optimizations(frame: pl.DataFrame) -> pl.DataFrame:
                             "request_rate_per_s", "input_tokens", "output_tokens"))
     res = pl.concat(out, how="vertical_relaxed")
     usd = pl.col("replicas").cast(pl.Float64) * pl.col("n_devices").cast(pl.Float64) * pl.col("usd_per_device_hour")
-    tok = (pl.col("input_tokens") + pl.col("output_tokens")).cast(pl.Float64) * 3600.0
+    I, O = pl.col("input_tokens").cast(pl.Float64), pl.col("output_tokens").cast(pl.Float64)
+    # output tokens/s of the fleet: λ × O at the offered rate, capacity × O when it runs full (utilization 1)
     return res.with_columns(usd.alias("usd_per_hour")).with_columns(
-        pl.when(pl.col("stable")).then(pl.col("usd_per_hour") / (pl.col("request_rate_per_s") * tok) * 1e6)
-        .otherwise(None).alias("usd_per_million_tokens"),
-        (pl.col("usd_per_hour") / (pl.col("capacity_requests_per_s") * tok) * 1e6).alias(
+        pl.when(pl.col("stable")).then(
+            cost.usd_per_million_tokens(pl.col("usd_per_hour"), pl.col("request_rate_per_s") * O, 1.0, I, O)
+        ).otherwise(None).alias("usd_per_million_tokens"),
+        cost.usd_per_million_tokens(pl.col("usd_per_hour"), pl.col("capacity_requests_per_s") * O, 1.0, I, O).alias(
             "usd_per_million_tokens_at_capacity"),
     ).drop("n_devices", "usd_per_device_hour", "request_rate_per_s", "input_tokens", "output_tokens").sort(
         "scenario", maintain_order=True)
