@@ -117,7 +117,8 @@ def log_slider(description: str, value: float, min: float, max: float, *, unit: 
     description : str
         Label.
     value, min, max : float
-        Initial value and range (positive).
+        Initial value and range (positive). The range is trimmed to whole
+        steps from the initial value, so the value sits on the slider's grid.
     unit : str
         Unit shown after the label (``"requests/day"``).
     steps_per_decade : int
@@ -134,10 +135,20 @@ def log_slider(description: str, value: float, min: float, max: float, *, unit: 
     >>> s = log_slider("Volume", 1e6, 1e3, 1e9, unit="tokens/month")
     >>> s.min, s.max
     (3.0, 9.0)
+    >>> s = log_slider("TTFT", 2.0, 0.05, 30.0, unit="s")  # 2 s stays on the grid
+    >>> round(10 ** s.min, 4), round(10 ** s.max, 2)
+    (0.0632, 20.0)
     """
     if not (0 < min < max):
         raise ValueError(f"log_slider {description!r}: need 0 < min < max, got min={min}, max={max}")
-    return w.FloatLogSlider(value=value, base=10, min=math.log10(min), max=math.log10(max), step=1 / steps_per_decade,
+    if not (min <= value <= max):
+        raise ValueError(f"log_slider {description!r}: value {value} is outside [{min}, {max}]")
+    # anchor the slider's grid on the initial value, so the browser does not snap it to a neighbour
+    step = 1 / steps_per_decade
+    v = math.log10(value)
+    lo = v - math.floor(round((v - math.log10(min)) / step, 9)) * step
+    hi = v + math.floor(round((math.log10(max) - v) / step, 9)) * step
+    return w.FloatLogSlider(value=value, base=10, min=lo, max=hi, step=step,
                             description=_desc(description, unit), readout_format=".3s",
                             continuous_update=continuous_update, style=STYLE, layout=_layout())
 
