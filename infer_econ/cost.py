@@ -454,6 +454,8 @@ def rented_usd_per_device_hour(frame: pl.DataFrame, prices: pl.DataFrame | None 
     for c in ("hardware", "provider", "price_model", "region"):
         if c in frame.columns and frame.schema[c] not in (pl.String, pl.Categorical, pl.Null):
             raise ValidationError(f"column {c!r} must be text (a cloud_prices id part), got dtype {frame.schema[c]}")
+    frame = frame.with_columns(pl.col(c).cast(pl.String) for c in ("hardware", "provider", "price_model", "region")
+                               if c in frame.columns and frame.schema[c] != pl.String)
     if "region" not in frame.columns:
         frame = frame.with_columns(pl.lit(None, pl.String).alias("region"))
     keys = ["hardware", "provider", "price_model"]
@@ -592,6 +594,8 @@ def check_price_inputs(frame: pl.DataFrame) -> None:
         if col not in frame.columns:
             continue
         s = frame[col]
+        if s.dtype == pl.Null:  # all null: the documented defaults apply
+            continue
         if not s.dtype.is_numeric():
             raise ValidationError(f"column {col!r} must be numeric, got {s.dtype}")
         if s.dtype.is_float():

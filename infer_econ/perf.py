@@ -809,7 +809,7 @@ def _numeric_checks(schema: pl.Schema) -> list[tuple[str, pl.Expr]]:
         x = pl.col(c)
         bad = (x < 0) if zero_ok else (x <= 0)
         if dt.is_float():
-            bad = bad | x.is_nan() | x.is_infinite() | (x != x.floor())
+            bad = bad | x.is_nan() | x.is_infinite() | (x != x.floor()) | (x.abs() >= 2.0**63)  # not an int64
         if required:
             bad = bad | x.is_null()
         checks.append((c, bad.fill_null(False)))

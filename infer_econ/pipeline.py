@@ -143,6 +143,11 @@ def add_economics(frame: pl.DataFrame | pl.LazyFrame, catalogs: dict[str, pl.Dat
         "pue": pl.Float64, "lifetime_years": pl.Float64, "utilization": pl.Float64,
     }
     df = df.with_columns(pl.lit(None, t).alias(c) for c, t in optional.items() if c not in df.columns)
+    # an all-null column (dtype Null) or categorical ids get the documented type so the catalog joins line up
+    df = df.with_columns(pl.col(c).cast(t) for c, t in {**dict.fromkeys(["model", "hardware", "precision"], pl.String),
+                                                         **optional}.items()
+                         if df.schema[c] == pl.Null or (t == pl.String and (
+                             df.schema[c] == pl.Categorical or isinstance(df.schema[c], pl.Enum))))
     df = df.with_row_index("_row")
 
     # ---- inputs with documented defaults

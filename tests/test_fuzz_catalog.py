@@ -223,3 +223,65 @@ def test_scenario_truncated_at_every_byte():
         with pytest.raises(InferEconError):
             scenario.load(p)
     assert json.loads(GOOD)["schema_version"] == scenario.SCHEMA_VERSION
+
+
+# ----------------------------------------------------------------------------- scenario frames
+_IDS = {"model": ["llama-3.1-8b", "mixtral-8x7b", "zz", "", None], "hardware": ["h100-sxm", "l4", "apple-m2-max-38c", "zz"],
+        "precision": ["bf16", "int4", "q4_0", "zz"], "engine": ["vllm", "llama.cpp", "mlx", "zz"],
+        "kv_precision": ["fp8", "bf16", None, "zz"], "price_model": ["on_demand", "spot", "owned", "x", None],
+        "provider": ["aws", "gcp", "lambda", "zz", None], "region": ["us-east-1", None, "zz"],
+        "grid_region": ["aws:us-east-1", "country:DE", None, "zz"], "input_length_dist": ["fixed", "lognormal", "zz", None]}
+_VALID = {"batch_size": st.integers(1, 256), "context_depth": st.integers(0, 4096), "tensor_parallel": st.sampled_from([1, 2]),
+          "pipeline_parallel": st.sampled_from([1, 2]), "usd_per_device_hour": st.floats(0, 10),
+          "utilization": st.floats(0.01, 1), "pue": st.floats(1, 2), "capex_usd_per_device": st.floats(1e3, 5e4),
+          "electricity_usd_per_kwh": st.floats(0, 0.5), "depreciation_years": st.floats(1, 6),
+          "interest_rate": st.floats(0, 0.2), "hosting_usd_per_kw_month": st.floats(0, 300),
+          "ops_usd_per_device_year": st.floats(0, 5000), "grid_g_co2e_per_kwh": st.floats(0, 900),
+          "request_rate_per_s": st.floats(0.01, 100), "concurrency": st.integers(1, 256), "length_cv": st.floats(0.1, 3),
+          "prefill_chunk_tokens": st.integers(256, 8192)}
+_JUNK = st.one_of(st.sampled_from([0, -1, 0.5, 1.5, 1e-9, 1e12, 10**9, None, "1", True]),
+                  st.floats(allow_nan=True, allow_infinity=True))
+
+
+def _value(valid, junk_share: int = 8):
+    """Mostly valid values, one in ``junk_share`` junk, so the fuzzer gets past the first check."""
+    return st.integers(0, junk_share - 1).flatmap(lambda i: _JUNK if i == 0 else valid)
+
+
+@st.composite
+def _frames(draw):
+    n = draw(st.integers(1, 3))
+    def ids(k):  # a known id most of the time, sometimes an unknown one, an empty string or null
+        return st.one_of(st.sampled_from(_IDS[k][:2]), st.sampled_from(_IDS[k]))
+
+    cols = {k: [draw(ids(k)) for _ in range(n)] for k in ("model", "hardware", "precision", "engine")}
+    cols["n_devices"] = [draw(_value(st.sampled_from([1, 2, 4, 8]))) for _ in range(n)]
+    for k in ("input_tokens", "output_tokens"):
+        cols[k] = [draw(_value(st.integers(1, 8000))) for _ in range(n)]
+    for k in draw(st.lists(st.sampled_from(sorted(_VALID)), max_size=5, unique=True)):
+        cols[k] = [draw(_value(_VALID[k])) for _ in range(n)]
+    for k in draw(st.lists(st.sampled_from(sorted(set(_IDS) - {"model", "hardware", "precision", "engine"})),
+                           max_size=3, unique=True)):
+        cols[k] = [draw(st.sampled_from(_IDS[k])) for _ in range(n)]
+    try:
+        frame = pl.DataFrame(cols, strict=False)
+    except (TypeError, pl.exceptions.PolarsError):  # a column polars itself cannot build
+        frame = pl.DataFrame({k: pl.Series(k, [None if v is None else str(v) for v in vals])
+                              for k, vals in cols.items()})
+    if draw(st.booleans()):  # categorical or all-null id columns are valid input too
+        frame = frame.with_columns(pl.col(c).cast(pl.Categorical) for c in ("model", "hardware")
+                                   if frame.schema[c] == pl.String)
+    return frame
+
+
+@FUZZ
+@given(frame=_frames())
+def test_evaluate_on_random_frames(frame):
+    """Random scenario frames (ids, numbers, NaN/inf, text, nulls, categoricals): a result or InferEconError."""
+    import infer_econ
+
+    before = frame.clone()
+    out = _only_documented(infer_econ.evaluate, frame)
+    assert frame.equals(before)
+    if out is not None:
+        assert out.height == frame.height
