@@ -42,6 +42,7 @@ __all__ = [
     "read_demand_csv",
     "sample_demand",
     "model_load_time_s",
+    "replicas_for_load",
     "autoscale",
     "fixed_fleet",
     "compare_strategies",
@@ -332,6 +333,55 @@ def model_load_time_s(weights_gb: Any, storage_gb_per_s: Any = 2.0, instance_sta
     return s + w / b
 
 
+#: A load / capacity ratio this close above a whole number is float noise, not one more replica.
+_WHOLE_TOLERANCE = 1e-9
+
+
+def replicas_for_load(load: Any, capacity_per_replica: Any, target_utilization: Any = 1.0) -> Any:
+    """Replicas a load needs when each replica may run at ``target_utilization`` of its capacity (analytical).
+
+    Parameters
+    ----------
+    load : float, numpy.ndarray or polars.Expr
+        Demand, in the same rate unit as ``capacity_per_replica`` [1/s or tokens/s].
+    capacity_per_replica : float, numpy.ndarray or polars.Expr
+        What one replica serves at its SLO [1/s or tokens/s].
+    target_utilization : float, numpy.ndarray or polars.Expr
+        Highest share of its capacity a replica may run at [fraction].
+
+    Returns
+    -------
+    numpy.ndarray or polars.Expr
+        Replicas [count], whole numbers as floats (an expression when any input is one); no
+        lower bound (a zero load needs zero replicas: callers clip to their minimum).
+
+    Notes
+    -----
+    ``replicas = ceil(load / (target_utilization × capacity_per_replica) − 1e-9)``: the 1e-9 keeps a
+    ratio that rounding put just above a whole number (an exact fill at 0.3 utilization can give
+    18.000000000000004) from asking for one more replica.
+
+    References
+    ----------
+    Standard peak provisioning; the Kubernetes Horizontal Pod Autoscaler's
+    ``desired = ceil(current × metric / target)`` (module references).
+
+    Examples
+    --------
+    9 requests/s on replicas serving 2/s each at 100 %: 9 / 2 = 4.5 → 5; at 80 %: 9 / 1.6 = 5.625 → 6;
+    an exact fill stays exact, 18 × 1234.5 × 0.3 tokens/s → 18:
+
+    >>> replicas_for_load(np.array([9.0, 9.0]), 2.0, np.array([1.0, 0.8])).tolist()
+    [5.0, 6.0]
+    >>> float(replicas_for_load(18 * 1234.5 * 0.3, 1234.5, 0.3))
+    18.0
+    >>> pl.select(replicas_for_load(pl.lit(9.0), 2.0)).item()
+    5.0
+    """
+    ratio = load / (target_utilization * capacity_per_replica) - _WHOLE_TOLERANCE
+    return ratio.ceil() if isinstance(ratio, pl.Expr) else np.ceil(ratio)
+
+
 def _rates(demand: pl.DataFrame) -> np.ndarray:
     if "request_rate_per_s" not in demand.columns:
         raise ValidationError("demand frame needs a 'request_rate_per_s' column [1/s]")
@@ -410,7 +460,7 @@ def fixed_fleet(
 
     Notes
     -----
-    ``replicas = ceil(max_t λ_t / (u* × capacity))``; ``idle_share = 1 − served / (billed × capacity)``.
+    ``replicas = ceil(max_t λ_t / (u* × capacity))`` (:func:`replicas_for_load`); ``idle_share = 1 − served / (billed × capacity)``.
 
     References
     ----------
@@ -428,7 +478,7 @@ def fixed_fleet(
     _check("target_utilization", target_utilization, strict=True)
     if target_utilization > 1:
         raise ValidationError(f"target_utilization must be in (0, 1], got {target_utilization}")
-    n = replicas if replicas is not None else max(1, math.ceil(rate.max() / (target_utilization * capacity_per_replica_rps) - 1e-9))
+    n = replicas if replicas is not None else max(1, int(replicas_for_load(rate.max(), capacity_per_replica_rps, target_utilization)))
     ready = np.full(rate.size, float(n))
     return _finish(demand if "hour" in demand.columns else demand.with_row_index("hour"), rate, ready, ready,
                    capacity_per_replica_rps, usd_per_replica_hour, step_h, _tokens(demand))
@@ -493,7 +543,7 @@ def autoscale(
     Notes
     -----
     At step t: replicas whose start completes join; ``desired = clip(ceil(λ_t / (u* c)),
-    min, max)``; if desired exceeds serving + starting, the difference is requested and
+    min, max)`` (:func:`replicas_for_load`); if desired exceeds serving + starting, the difference is requested and
     serves from time ``t + lag / step`` (the step it comes up in counts the remaining
     fraction: capacity of a step = (ready + Σ starting × fraction up) × c); if desired stays below serving for
     ``ceil(delay / step)`` consecutive steps (0: at once) the surplus is released
@@ -525,7 +575,7 @@ def autoscale(
         raise ValidationError(f"min_replicas and max_replicas must be whole numbers with 0 <= min <= max, got {min_replicas}, {max_replicas}")
     lag = scale_up_lag_h / step_h  # in steps, may be fractional
     delay = math.ceil(scale_down_delay_h / step_h - 1e-9)
-    desired_all = np.clip(np.ceil(rate / (target_utilization * capacity_per_replica_rps) - 1e-9), min_replicas, max_replicas)
+    desired_all = np.clip(replicas_for_load(rate, capacity_per_replica_rps, target_utilization), min_replicas, max_replicas)
     n = rate.size
     ready = np.zeros(n)
     serving = np.zeros(n)

@@ -13,6 +13,7 @@ import math
 import polars as pl
 
 from .cost import HOURS_PER_MONTH
+from .demand import replicas_for_load
 from .errors import ValidationError
 
 __all__ = [
@@ -409,7 +410,8 @@ def self_hosted_replicas(
     Notes
     -----
     replicas = max(1, ceil(demand_tokens_per_s × peak_to_mean / (output_tokens_per_s × target_utilization)))
-    with demand_tokens_per_s = output_tokens_per_month / (730 × 3600).
+    with demand_tokens_per_s = output_tokens_per_month / (730 × 3600); the ceiling is
+    :func:`infer_econ.demand.replicas_for_load` (a ratio within 1e-9 above a whole number is rounding).
 
     References
     ----------
@@ -421,8 +423,8 @@ def self_hosted_replicas(
     7
     """
     demand = _e(output_tokens_per_month) / SECONDS_PER_MONTH * _e(peak_to_mean)
-    cap = _e(output_tokens_per_s) * _e(target_utilization)
-    return (demand / cap).ceil().clip(lower_bound=1.0).cast(pl.Int64).alias("replicas")
+    need = replicas_for_load(demand, _e(output_tokens_per_s), _e(target_utilization))
+    return need.clip(lower_bound=1.0).cast(pl.Int64).alias("replicas")
 
 
 def self_hosted_monthly_cost_usd(

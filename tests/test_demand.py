@@ -94,6 +94,23 @@ def test_model_load_time():
 D4 = pl.DataFrame({"request_rate_per_s": [1.0, 5.0, 9.0, 2.0]})
 
 
+def test_replicas_for_load_hand():
+    # 9 / (1.0 × 2) = 4.5 → 5; 9 / (0.8 × 2) = 5.625 → 6; 8 / 2 = 4 → 4 (exact); 0 → 0 (callers clip)
+    got = demand.replicas_for_load(np.array([9.0, 9.0, 8.0, 0.0]), 2.0, np.array([1.0, 0.8, 1.0, 1.0]))
+    assert got.tolist() == [5.0, 6.0, 4.0, 0.0]
+    # exact fill at 0.7: 9 × 3.3 × 0.7 / (0.7 × 3.3) is 9.000000000000002 in floats: still 9 replicas
+    assert float(demand.replicas_for_load(9 * 3.3 * 0.7, 3.3, 0.7)) == 9.0
+    # the same on polars expressions: 10.5 / (0.5 × 3) = 7
+    assert pl.select(demand.replicas_for_load(pl.lit(10.5), pl.lit(3.0), 0.5)).item() == 7.0
+
+
+def test_fixed_fleet_exact_fill():
+    # peak 9 × 3.3 × 0.7 req/s at 3.3 req/s per replica and 70 % target: exactly 9 replicas, not 10
+    d = pl.DataFrame({"request_rate_per_s": [1.0, 9 * 3.3 * 0.7]})
+    r = demand.fixed_fleet(d, capacity_per_replica_rps=3.3, usd_per_replica_hour=1.0, target_utilization=0.7)
+    assert r["replicas"].to_list() == [9, 9]
+
+
 def test_autoscale_hand_trace_lag_one_hour():
     # capacity 2 req/s per replica, target utilization 1, lag 1 h, release at once:
     # desired = ceil(λ / 2) = [1, 3, 5, 1]

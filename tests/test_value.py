@@ -82,6 +82,15 @@ def test_self_hosted_hand():
     assert one(value.self_hosted_replicas(0.0, 4000.0)) == 1  # idle fleet still costs one replica
 
 
+def test_self_hosted_replicas_exact_fill_is_not_one_more():
+    # 18 replicas × 1234.5 tokens/s × 0.3 = 6666.3 tokens/s exactly fills 18 replicas; in floats the ratio is
+    # 18.000000000000004, which a bare ceil turned into 19 (before demand.replicas_for_load was shared)
+    tokens = 18 * 1234.5 * 0.3 * value.SECONDS_PER_MONTH
+    assert one(value.self_hosted_replicas(tokens, 1234.5, 1.0, 0.3)) == 18
+    # just over the fill (1 % more demand) needs the 19th: 18.18 → 19
+    assert one(value.self_hosted_replicas(tokens * 1.01, 1234.5, 1.0, 0.3)) == 19
+
+
 @settings(max_examples=80, deadline=None)
 @given(uph=st.floats(0.5, 100), tps=st.floats(10, 1e5), api=st.floats(0.01, 100))
 def test_break_even_consistent_with_cost_curves(uph, tps, api):
