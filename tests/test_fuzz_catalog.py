@@ -285,3 +285,39 @@ def test_evaluate_on_random_frames(frame):
     assert frame.equals(before)
     if out is not None:
         assert out.height == frame.height
+
+
+# ----------------------------------------------------------------------------- the command line
+_GOOD_ARGS = {"--model": "llama-3.1-8b", "--hardware": "h100-sxm", "--precision": "bf16", "--engine": "vllm",
+              "--devices": "1", "--input-tokens": "1000", "--output-tokens": "200"}
+_MORE_ARGS = ["--batch", "--context-depth", "--provider", "--region", "--price-model", "--usd-per-device-hour",
+              "--utilization", "--pue", "--grid-region", "--grid-g-co2e-per-kwh"]
+_ARG_VALUES = st.sampled_from(["0", "-1", "1", "8", "1e9", "nan", "inf", "1.5", "abc", "", "2,5", "aws", "owned",
+                               "on_demand", "us-east-1", "country:DE", "h100-sxm", "0.5"])
+
+
+@FUZZ
+@given(cmd=st.sampled_from(["estimate", "evaluate"]), data=st.data())
+def test_cli_random_arguments(cmd, data):
+    """Random option values: exit 0, or exit 2 with exactly one line on stderr; never a traceback."""
+    import contextlib
+    import io as _io
+
+    from infer_econ import cli
+
+    argv = [cmd]
+    for flag, good in _GOOD_ARGS.items():
+        if data.draw(st.integers(0, 5)):  # mostly the good value, sometimes junk, sometimes left out
+            argv += [flag, good]
+        elif data.draw(st.booleans()):
+            argv += [flag, data.draw(_ARG_VALUES)]
+    for flag in data.draw(st.lists(st.sampled_from(_MORE_ARGS), max_size=4, unique=True)):
+        argv += [flag, data.draw(_ARG_VALUES)]
+    out, errbuf = _io.StringIO(), _io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(errbuf):
+        rc = cli.main(argv)
+    err = errbuf.getvalue()
+    assert rc in (0, 2), (argv, rc, err)
+    assert "Traceback" not in err
+    if rc == 2:
+        assert len(err.strip().splitlines()) == 1, (argv, err)
