@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from .cost import HOURS_PER_MONTH
 from .errors import ValidationError
 
 __all__ = [
@@ -55,7 +56,6 @@ MAX_DEMAND_BYTES = 20_000_000
 #: Largest number of demand rows accepted (about 11 years hourly) [rows].
 MAX_DEMAND_ROWS = 100_000
 
-_HOURS_PER_MONTH = 730.0
 
 
 def demand_profile(
@@ -153,7 +153,7 @@ def demand_profile(
     wd = ((np.floor(h / 24.0).astype(int) + int(start_weekday)) % 7)
     trough = peak_requests_per_s / peak_to_trough_ratio
     daily = trough + (peak_requests_per_s - trough) * (1.0 + np.cos(2 * np.pi * (hod - peak_hour) / 24.0)) / 2.0
-    rate = daily * np.where(wd >= 5, weekend_factor, 1.0) * (1.0 + growth_per_month) ** (h / _HOURS_PER_MONTH)
+    rate = daily * np.where(wd >= 5, weekend_factor, 1.0) * (1.0 + growth_per_month) ** (h / HOURS_PER_MONTH)
     burst = np.random.default_rng(seed).random(h.size) < burst_probability_per_hour
     rate = rate * np.where(burst, burst_multiplier, 1.0)
     out = pl.DataFrame({

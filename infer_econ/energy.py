@@ -34,6 +34,7 @@ import functools
 import numpy as np
 import polars as pl
 
+from .cost import HOURS_PER_YEAR
 from .errors import ValidationError
 
 __all__ = [
@@ -58,7 +59,7 @@ __all__ = [
 ]
 
 J_PER_KWH = 3.6e6
-_SECONDS_PER_YEAR = 8760.0 * 3600.0
+_SECONDS_PER_YEAR = HOURS_PER_YEAR * 3600.0
 
 Num = pl.Expr | float | int
 
