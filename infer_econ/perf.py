@@ -950,7 +950,9 @@ def _core_exprs(input_columns: tuple[str, ...], flag_incomplete: bool) -> tuple[
     ]
     breq = c("batch_size").cast(pl.Float64)
     cap = pl.min_horizontal(c("_cap_kv"), c("_c_cap"))
-    supported = c("_c_ok") & ((c("_tp") == 1.0) | tp_ok)
+    # tensor parallelism needs the engine's support and a device-to-device link: across devices whose spec row
+    # has no interconnect (interconnect_gb_per_s 0, e.g. CPU sockets) the all-reduce has nothing to run on
+    supported = c("_c_ok") & ((c("_tp") == 1.0) | (tp_ok & (c("_c_ic") > 0.0).fill_null(False)))
     ctx_ok = ~c("_m_llm") | c("_m_maxctx").is_null() | (c("_L") <= c("_m_maxctx"))
     lim = lambda s: pl.lit(s, _LIMIT)  # noqa: E731
     limit = (
@@ -1131,7 +1133,9 @@ def estimate(
     - ``batch_size_used`` [sequences]: ``batch_size`` or ``batch_size_max``
     - ``fits`` (bool); ``limit``: what binds — ``unsupported`` (the engine
       does not run this precision, this vendor's chips, or tensor
-      parallelism), ``context`` (longer than the model's context),
+      parallelism, or tensor parallelism over devices without a
+      device-to-device link: ``interconnect_gb_per_s`` 0 or null),
+      ``context`` (longer than the model's context),
       ``weights`` (weights + runtime + workspace exceed the engine's memory),
       ``kv_cache``, ``engine_cap`` (the engine's ``max_batch_size``), or
       null when a requested batch fits with room to spare

@@ -164,10 +164,9 @@ def test_out_of_sample_error_guard(predictions):
     assert accel <= ACCELERATOR_MEDIAN_GUARD_PCT, f"accelerator median {accel} % > {ACCELERATOR_MEDIAN_GUARD_PCT} %"
 
 
-@pytest.mark.xfail(strict=True, reason="known estimator failure, reported: tensor parallelism across devices whose "
-                   "interconnect is 'none' (the dual-socket Xeon 6980P rows, SGLang) gives inf step time, so "
-                   "fits = true with 0 tok/s instead of a speed or fits = false; when fixed, drop this marker")
 def test_no_fitting_row_is_predicted_at_zero_speed(predictions):
+    # was a strict xfail: tensor parallelism over the dual-socket Xeon (interconnect 'none') gave an infinite
+    # all-reduce and 0 tok/s with fits = true; TP over a device without a link is now fits = false, unsupported
     fitting = predictions.filter(pl.col("fits"))
     assert (fitting["predicted"] > 0).all(), fitting.filter(pl.col("predicted") <= 0)["id"].to_list()
 

@@ -365,3 +365,43 @@ def test_resolve_efficiency_prefers_specific_rows():
     got = dict(res.filter(hardware="test-gpu").select("engine", "prefill_compute_efficiency").iter_rows())
     assert got == {"eng": 0.25, "static": 1.0, "notp": 1.0}
     assert math.isclose(est(batch_size=1)["prefill_s"], (1.6e13 + 2.62144e11) / 500e12)
+
+
+def test_tensor_parallel_without_a_device_link_is_unsupported():
+    # a chip whose spec row has no device-to-device link (interconnect 0 GB/s, like a CPU socket): the
+    # all-reduce has nothing to run on, so TP > 1 is refused rather than given an infinite step time
+    hw = pl.concat([HW, HW.head(1).with_columns(id=pl.lit("test-cpu"), interconnect_gb_per_s=pl.lit(0.0))])
+    out = perf.estimate(pl.concat([scen(hardware="test-cpu", n_devices=2, tensor_parallel=2),
+                                   scen(hardware="test-cpu", n_devices=2, tensor_parallel=1)]),
+                        **{**CATS, "hardware": hw})
+    assert out.select("fits", "limit").rows() == [(False, "unsupported"), (True, None)]
+    assert out["decode_tokens_per_s"][0] is None and out["decode_tokens_per_s"][1] > 0
+    # the shipped dual-socket Xeon row, SGLang TP2 (the holdout rows that came back fits = true at 0 tok/s)
+    x = perf.estimate(pl.DataFrame({"model": ["llama-3.3-70b"], "hardware": ["xeon-6980p"], "precision": ["int8"],
+                                    "engine": ["sglang"], "n_devices": [2], "input_tokens": [1024],
+                                    "output_tokens": [1024], "batch_size": [1]}))
+    assert x.select("fits", "limit").row(0) == (False, "unsupported")
+
+
+mixed_rows = st.fixed_dictionaries({
+    "model": st.sampled_from(catalog.load("models")["id"].to_list()), "hardware": st.sampled_from(hw_ids),
+    "precision": st.sampled_from(catalog.load("precisions")["id"].to_list()),
+    "engine": st.sampled_from(catalog.load("engines")["id"].to_list()),
+    "n_devices": st.sampled_from([1, 2, 4, 8]), "input_tokens": st.integers(1, 40000),
+    "output_tokens": st.integers(1, 8000), "batch_size": st.one_of(st.none(), st.integers(1, 1024)),
+    "context_depth": st.integers(0, 20000),
+})
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(mixed_rows, min_size=1, max_size=40))
+def test_a_fitting_row_has_finite_positive_speeds(rs):
+    # every catalog combination: fits ⇒ every speed and time finite and > 0 (never 0 tok/s or an infinite step)
+    out = perf.estimate(pl.DataFrame(rs, schema_overrides={"batch_size": pl.Int64})).filter("fits")
+    llm = out.filter(pl.col("items_per_s").is_null())
+    for col in ("prefill_s", "ttft_s", "tpot_s", "prefill_tokens_per_s", "decode_tokens_per_s", "output_tokens_per_s"):
+        v = llm[col]
+        assert v.null_count() == 0 and v.is_finite().all() and (v > 0).all(), (col, llm.filter(
+            v.is_null() | ~v.is_finite() | (v <= 0)).select("model", "hardware", "precision", "engine", "n_devices").rows())
+    items = out.filter(pl.col("prefill_s").is_null())["items_per_s"]
+    assert items.null_count() == 0 and items.is_finite().all() and (items > 0).all()
