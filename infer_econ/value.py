@@ -1028,8 +1028,11 @@ def savings_waterfall(
     prev = steps[-1][2]
     if api.height:
         r0 = scenario.row(0, named=True)
+        # the API bill of one request's tokens, no prompt cache, no batch discount
         api = api.with_columns(
-            ((r0["input_tokens"] * pl.col("usd_per_million_input_tokens") + r0["output_tokens"] * pl.col("usd_per_million_output_tokens")) / 1e6).alias("usd_per_request")
+            api_monthly_cost_usd(float(r0["input_tokens"]), float(r0["output_tokens"]),
+                                 usd_per_million_cached_input_tokens=pl.col("usd_per_million_input_tokens"),
+                                 batch_discount_fraction=0.0).alias("usd_per_request")
         ).sort("usd_per_request")
         best = api.row(0, named=True)
         if best["usd_per_request"] < prev["usd_per_request"][0]:

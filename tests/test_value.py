@@ -170,6 +170,18 @@ def test_savings_waterfall_baseline_is_evaluate():
     assert w["quality"][0] is not None  # llama-3.1-70b has a published MMLU score
 
 
+def test_savings_waterfall_api_step_hand():
+    # a hosted API for the step's model (the smaller_model step picks llama-3.1-8b) at 0.001 / 0.002 USD per 1M
+    # tokens: one request of the scenario's 2000 in + 500 out = (2000 × 0.001 + 500 × 0.002) / 1e6 = 3e-6 USD
+    api = pl.DataFrame({"id": ["cheap:llama-8b"], "model": ["llama-3.1-8b"], "usd_per_million_input_tokens": [0.001],
+                        "usd_per_million_output_tokens": [0.002], "usd_per_million_cached_input_tokens": [None]},
+                       schema_overrides={"usd_per_million_cached_input_tokens": pl.Float64})
+    w = value.savings_waterfall(WF, requests_per_month=1e6, catalogs={"api_prices": api})
+    last = w.row(-1, named=True)
+    assert (last["lever"], last["change"], last["hardware"]) == ("api", "hosted API cheap:llama-8b", "api:cheap:llama-8b")
+    assert math.isclose(last["usd_per_request"], 3e-6, rel_tol=1e-12)
+
+
 def test_savings_waterfall_errors():
     with pytest.raises(ValidationError, match="one scenario row"):
         value.savings_waterfall(pl.concat([WF, WF]))
