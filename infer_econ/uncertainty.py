@@ -208,6 +208,9 @@ def draws_frame(frame: pl.DataFrame, draws: int = 1000, seed: int = 0, catalogs:
     Notes
     -----
     Metrics recomputed with :mod:`infer_econ.cost` and :mod:`infer_econ.energy` on the perturbed inputs.
+    Common random numbers: draw k of every scenario uses the same random inputs, so a scenario's
+    bands are the same alone, in a batch or in another row order (and differences between
+    scenarios carry less noise).
 
     References
     ----------
@@ -227,7 +230,6 @@ def draws_frame(frame: pl.DataFrame, draws: int = 1000, seed: int = 0, catalogs:
 
     rng = np.random.default_rng(seed)
     n = frame.height
-    size = n * draws
     need = [c for c in _USED if c in frame.columns]
     idx = np.repeat(np.arange(n), draws)
     long = frame.select(need)[idx].with_columns(
@@ -238,20 +240,28 @@ def draws_frame(frame: pl.DataFrame, draws: int = 1000, seed: int = 0, catalogs:
     pmin, pmax = float(pue_cat.min()), float(pue_cat.max())
     mode = long["pue"].to_numpy().astype(float)
     lo, hi = np.minimum(pmin, mode), np.maximum(pmax, mode)
-    # triangular needs lo < hi; where equal the value is fixed
+    # common random numbers: draw k uses the same random inputs in every scenario, so a scenario's bands
+    # do not depend on which other rows share the frame, nor on their order
+    def per_draw(x: np.ndarray) -> np.ndarray:
+        return np.tile(x, n)
+
+    # triangular needs lo < hi; where equal the value is fixed (inverse CDF of a shared uniform)
     hi_adj = np.where(hi > lo, hi, lo + 1e-12)
-    pue = rng.triangular(lo, np.clip(mode, lo, hi_adj), hi_adj)
+    c = np.clip(mode, lo, hi_adj)
+    u = per_draw(rng.random(draws))
+    left = u < (c - lo) / (hi_adj - lo)
+    pue = np.where(left, lo + np.sqrt(u * (hi_adj - lo) * (c - lo)), hi_adj - np.sqrt((1 - u) * (hi_adj - lo) * (hi_adj - c)))
     cols = {
-        "_f_tp": _lognormal(rng, s_tp, size),
-        "_f_pw": _lognormal(rng, power_log_sigma(_cat("power_model", catalogs)), size),
+        "_f_tp": per_draw(_lognormal(rng, s_tp, draws)),
+        "_f_pw": per_draw(_lognormal(rng, power_log_sigma(_cat("power_model", catalogs)), draws)),
         "_pue": pue,
-        "_f_grid": _lognormal(rng, defaults.value("grid_intensity_rel_sd"), size),
-        "_f_spot": _lognormal(rng, defaults.value("spot_price_rel_sd"), size),
-        "_u01_capex": rng.random(size),
+        "_f_grid": per_draw(_lognormal(rng, defaults.value("grid_intensity_rel_sd"), draws)),
+        "_f_spot": per_draw(_lognormal(rng, defaults.value("spot_price_rel_sd"), draws)),
+        "_u01_capex": per_draw(rng.random(draws)),
     }
     for name in ("interest_rate", "depreciation_years", "hosting_usd_per_kw_month", "ops_usd_per_device_year"):
         lo_, hi_ = defaults.range_of(name)
-        cols[f"_d_{name}"] = rng.uniform(lo_, hi_, size)
+        cols[f"_d_{name}"] = per_draw(rng.uniform(lo_, hi_, draws))
     long = long.with_columns(pl.Series(k, v) for k, v in cols.items())
 
     tps = pl.col("output_tokens_per_s") * pl.col("_f_tp")

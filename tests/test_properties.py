@@ -238,3 +238,24 @@ def test_evaluate_independent_of_row_order_and_batching(frame, price, rnd):
     _same(whole[order], infer_econ.evaluate(f[order]))
     parts = pl.concat([infer_econ.evaluate(f[i:i + 1]) for i in range(f.height)], how="vertical_relaxed")
     _same(whole, parts.select(whole.columns))
+
+
+@SMALL
+@given(scenario_rows(n=st.integers(2, 4)), st.randoms(use_true_random=False),
+       st.lists(st.sampled_from(["on_demand", "spot", "owned"]), min_size=4, max_size=4))
+def test_uncertainty_bands_independent_of_row_order_and_batching(frame, rnd, models):
+    """A scenario's p10/p50/p90 bands are the same alone, in a batch, or in another order (same seed)."""
+    f = frame.with_columns(pl.Series("price_model", models[: frame.height]),
+                           pl.lit(2.0).alias("usd_per_device_hour"))
+    owned = pl.col("price_model") == "owned"  # owned rows on hardware with a purchase price (catalog capex range)
+    f = f.with_columns(pl.when(owned).then(None).otherwise(pl.col("usd_per_device_hour")).alias("usd_per_device_hour"),
+                       pl.when(owned).then(pl.lit("h100-sxm")).otherwise(pl.col("hardware")).alias("hardware"))
+    order = list(range(f.height))
+    rnd.shuffle(order)
+    whole = infer_econ.evaluate(f, uncertainty=True, draws=50, seed=3)
+    bands = [c for c in whole.columns if c.endswith(("_p10", "_p50", "_p90"))]
+    assert bands
+    _same(whole[order].select(bands), infer_econ.evaluate(f[order], uncertainty=True, draws=50, seed=3).select(bands))
+    parts = pl.concat([infer_econ.evaluate(f[i:i + 1], uncertainty=True, draws=50, seed=3) for i in range(f.height)],
+                      how="diagonal_relaxed")
+    _same(whole.select(bands), parts.select(bands))
