@@ -33,6 +33,7 @@ import numpy as np
 import polars as pl
 
 from . import cost, defaults, energy
+from .errors import ValidationError
 
 __all__ = ["METRICS", "priors", "throughput_log_sigma", "power_log_sigma", "draws_frame", "bands"]
 
@@ -173,6 +174,25 @@ def priors(catalogs: dict | None = None) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=["input", "distribution", "sigma", "low", "high", "source"], orient="row")
 
 
+#: columns of an evaluated frame the draws cannot do without (the owned-TCO ones are optional)
+_REQUIRED = [
+    "n_devices", "output_tokens", "output_tokens_per_s", "utilization", "usd_per_device_hour", "price_model",
+    "accelerator_average_power_w", "served_output_tokens_per_s", "accelerator_idle_power_w", "host_power_share",
+    "pue", "grid_g_co2e_per_kwh",
+]
+
+
+def _check_draw_inputs(frame: pl.DataFrame, draws: object, seed: object, where: str) -> None:
+    missing = [c for c in _REQUIRED if c not in frame.columns]
+    if missing:
+        raise ValidationError(f"{where}: missing column(s) {missing}; pass the output of infer_econ.evaluate / add_economics")
+    for name, v in (("draws", draws), ("seed", seed)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise ValidationError(f"{where}: {name} must be a whole number, got {v!r}")
+    if seed < 0:
+        raise ValidationError(f"{where}: seed must be >= 0, got {seed}")
+
+
 def _recent_pue(pue: pl.DataFrame) -> pl.Series:
     recent = pue.filter(pl.col("year") >= 2020)["pue"]
     return recent if recent.len() else pue["pue"]
@@ -228,6 +248,9 @@ def draws_frame(frame: pl.DataFrame, draws: int = 1000, seed: int = 0, catalogs:
     """
     from .pipeline import _cat
 
+    _check_draw_inputs(frame, draws, seed, "draws_frame")
+    if draws < 1:
+        raise ValidationError(f"draws_frame: draws must be >= 1, got {draws}")
     rng = np.random.default_rng(seed)
     n = frame.height
     need = [c for c in _USED if c in frame.columns]
@@ -353,9 +376,8 @@ def bands(frame: pl.DataFrame, draws: int = 1000, seed: int = 0, catalogs: dict 
     >>> bool(b["usd_per_million_output_tokens_p10"].item() < 0.2222 < b["usd_per_million_output_tokens_p90"].item())
     True
     """
+    _check_draw_inputs(frame, draws, seed, "bands")
     if draws < 10:
-        from .errors import ValidationError
-
         raise ValidationError(f"draws: {draws} is too few for p10/p90 bands (at least 10)")
     if frame.height == 0:
         return frame.with_columns(pl.lit(None, pl.Float64).alias(f"{m}_{k}") for m in METRICS for k in _QUANTILES)

@@ -72,3 +72,18 @@ def test_priors_documented():
 def test_too_few_draws():
     with pytest.raises(ValidationError, match="draws"):
         uncertainty.bands(_point(ROWS), draws=3)
+
+
+def test_bad_inputs_name_what_is_wrong():
+    with pytest.raises(ValidationError, match=r"bands: missing column\(s\) \['n_devices'"):
+        uncertainty.bands(pl.DataFrame({"x": [1]}))
+    with pytest.raises(ValidationError, match="draws_frame: missing column"):
+        uncertainty.draws_frame(pl.DataFrame({"x": [1]}))
+    with pytest.raises(ValidationError, match="seed must be a whole number, got 'a'"):
+        uncertainty.bands(_point(ROWS), seed="a")
+    with pytest.raises(ValidationError, match="draws must be a whole number, got 100.5"):
+        uncertainty.bands(_point(ROWS), draws=100.5)
+    with pytest.raises(ValidationError, match="seed must be >= 0"):
+        uncertainty.bands(_point(ROWS), seed=-1)
+    with pytest.raises(ValidationError, match="draws must be >= 1"):
+        uncertainty.draws_frame(_point(ROWS), draws=0)
