@@ -1485,8 +1485,12 @@ def planner(model: str = "llama-3.1-70b", hardware_id: str = "h100-sxm", precisi
         link.value = download_link(page.encode("utf-8"), "report.html", "text/html")
 
     def on_parquet(_b=None):
+        import html
         import io as _io
 
+        if "pnl" not in app.state.frames:  # the scenario does not run: nothing to export
+            link.value = "nothing to export: " + html.escape(app.state.message or app.state.error or "no result yet")
+            return
         buf = _io.BytesIO()
         app.state.frames["pnl"].write_parquet(buf)
         link.value = download_link(buf.getvalue(), "pnl.parquet", "application/vnd.apache.parquet")
