@@ -109,6 +109,8 @@ def _assert_final_state_is_fresh(app):
 @pytest.mark.parametrize("builder, knobs, seed", [
     (apps.hardware, ["input_tokens", "output_tokens", "n_devices", "batch_size", "price_model", "precision"], 1),
     (apps.quantization, ["n_devices", "input_tokens", "output_tokens", "precision", "price_model"], 2),
+    (apps.planner, ["requests_per_day", "utilization", "n_devices", "batch_size", "input_tokens", "pue",
+                    "price_model", "precision"], 3),
 ])
 def test_storm_of_200_changes_in_5_s(builder, knobs, seed):
     app = builder()

@@ -259,3 +259,20 @@ def test_uncertainty_bands_independent_of_row_order_and_batching(frame, rnd, mod
     parts = pl.concat([infer_econ.evaluate(f[i:i + 1], uncertainty=True, draws=50, seed=3) for i in range(f.height)],
                       how="diagonal_relaxed")
     _same(whole.select(bands), parts.select(bands))
+
+
+@SMALL
+@given(scenario_rows(n=st.integers(2, 4)), st.randoms(use_true_random=False), st.floats(0.05, 5.0))
+def test_simulated_latency_independent_of_row_order_and_batching(frame, rnd, rate):
+    """The seeded serving simulation gives each scenario the same percentiles alone, batched or reordered."""
+    est = infer_econ.estimate(frame).filter(pl.col("fits"))
+    if est.height < 2:
+        return
+    f = est.with_columns(pl.lit(rate).alias("request_rate_per_s"), pl.lit("lognormal").alias("input_length_dist"))
+    order = list(range(f.height))
+    rnd.shuffle(order)
+    cols = ["stable", "ttft_p50_s", "ttft_p99_s", "tpot_p50_s", "tpot_p99_s"]
+    run = lambda g: serving.latency_under_load(g, method="simulation", n_requests=300, seed=5).select(cols)  # noqa: E731
+    whole = run(f)
+    _same(whole[order], run(f[order]))
+    _same(whole, pl.concat([run(f[i:i + 1]) for i in range(f.height)]))
