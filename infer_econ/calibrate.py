@@ -423,7 +423,7 @@ _INFORMED_BY = {
 
 
 #: parameters whose meaning depends on the peak an engine's kernels are measured against
-_COMPUTE_PARAMETERS = ("prefill_compute_efficiency", "decode_compute_efficiency", "attention_efficiency")
+_COMPUTE_PARAMETERS = tuple(perf.COMPUTE_PARAMETERS)
 
 
 def _free_parameters(kinds: pl.Series, min_rows: int = 3) -> list[str]:
@@ -588,10 +588,17 @@ def fit(
             continue
         params, err = run(sub, top, top, prior_weight)
         record("*", family, params, sub.height, err, prior_row("*", family))
+    family_params = {r["hardware_family"]: r for r in rows if r["engine"] == "*" and r["hardware_family"] != "*"}
     for (engine, family), sub in sorted(sc.group_by(["engine", "_family"]), key=lambda g: g[0]):
         if sub.height < min_rows or engine not in engine_params:
             continue
         parent = engine_params[engine]
+        column = prior_row(engine, "*").get("peak_column")
+        if column and column in hw.columns and hw.filter(pl.col("family") == family)[column].is_null().all():
+            # the engine's compute efficiencies are shares of a peak this family lacks: its kernels run on the
+            # native peak here, so start from (and pull toward) the wildcard-engine row, as estimate falls back
+            native = family_params.get(family, top)
+            parent = {**parent, **{p: native[p] for p in _COMPUTE_PARAMETERS}}
         params, err = run(sub, parent, parent, prior_weight)
         record(engine, family, params, sub.height, err, prior_row(engine, family))
     today = _dt.date.today().isoformat()

@@ -53,6 +53,8 @@ __all__ = [
     "OPTIONAL_COLUMNS",
     "OUTPUT_COLUMNS",
     "EFFICIENCY_PARAMETERS",
+    "COMPUTE_PARAMETERS",
+    "resolve_efficiency",
     "moe_experts_touched",
     "weight_params_touched_b",
     "mean_cached_tokens",
@@ -110,6 +112,8 @@ EFFICIENCY_PARAMETERS = [
     "workspace_tokens",
     "prefill_chunk_tokens",
 ]
+#: efficiencies that are shares of a compute peak (the others: bandwidth shares and times)
+COMPUTE_PARAMETERS = ["prefill_compute_efficiency", "decode_compute_efficiency", "attention_efficiency"]
 #: non-numeric engine settings carried in ``data/efficiency.csv``
 EFFICIENCY_SETTINGS = ["kv_memory_basis", "peak_column"]
 LIMITS = ["unsupported", "context", "weights", "kv_cache", "engine_cap"]
@@ -549,6 +553,13 @@ def resolve_efficiency(efficiency: pl.DataFrame, engines: pl.DataFrame, hardware
     then ``(*, *)``, where ``family`` is the hardware row's ``family`` column.
     A chip a user adds thus gets its family's figures, or the engine's.
 
+    The compute efficiencies (:data:`COMPUTE_PARAMETERS`) of an ``(engine,
+    *)`` row that names a ``peak_column`` are shares of that peak (e.g.
+    llama.cpp's int8 MMQ path on NVIDIA): on a chip whose spec row has no
+    value in that column the kernels run on the precision's own peak, so
+    those three come from ``(*, family)`` / ``(*, *)`` instead, which are
+    shares of the native peak.
+
     Returns
     -------
     polars.DataFrame
@@ -591,11 +602,28 @@ def resolve_efficiency(efficiency: pl.DataFrame, engines: pl.DataFrame, hardware
         out = out.with_columns(ek.alias("_ek"), fk.alias("_fk")).join(
             lvl, on=["_ek", "_fk"], how="left", maintain_order="left"
         )
-    return out.select(
-        "engine",
-        "hardware",
-        *(pl.coalesce(*(pl.col(f"{c}_{i}") for i in range(len(levels)))).alias(c) for c in cols),
-    )
+    # an (engine, *) row's compute efficiencies are shares of its peak_column: where the chip has no such
+    # peak, skip them (the wildcard-engine rows are shares of the native peak the kernels then run on)
+    has_peak = [c for c in _PEAK_COLUMNS if c in hardware.columns]
+    if has_peak:
+        peaks = hardware.select(pl.col("id").alias("hardware"), *(pl.col(c).alias(f"_pk_{c}") for c in has_peak))
+        out = out.join(peaks, on="hardware", how="left", maintain_order="left")
+        named = pl.lit(None, pl.Float64)
+        for c in has_peak:
+            named = pl.when(pl.col("peak_column_1") == c).then(pl.col(f"_pk_{c}")).otherwise(named)
+        foreign = pl.col("peak_column_1").is_not_null() & named.is_null()
+        out = out.with_columns(
+            pl.when(foreign).then(None).otherwise(pl.col(f"{p}_1")).alias(f"{p}_1") for p in COMPUTE_PARAMETERS
+        )
+
+    def pick(c: str) -> pl.Expr:
+        if c == "efficiency_id":  # the row the prefill efficiency came from
+            c0 = "prefill_compute_efficiency"
+            return pl.coalesce(*(pl.when(pl.col(f"{c0}_{i}").is_not_null()).then(pl.col(f"{c}_{i}"))
+                                 for i in range(len(levels)))).alias(c)
+        return pl.coalesce(*(pl.col(f"{c}_{i}") for i in range(len(levels)))).alias(c)
+
+    return out.select("engine", "hardware", *(pick(c) for c in cols))
 
 
 def _pick_peak(column_of_names: str) -> pl.Expr:

@@ -405,3 +405,21 @@ def test_a_fitting_row_has_finite_positive_speeds(rs):
             v.is_null() | ~v.is_finite() | (v <= 0)).select("model", "hardware", "precision", "engine", "n_devices").rows())
     items = out.filter(pl.col("prefill_s").is_null())["items_per_s"]
     assert items.null_count() == 0 and items.is_finite().all() and (items > 0).all()
+
+
+def test_engine_compute_efficiency_applies_only_where_its_peak_column_exists():
+    # (eng, *) is fitted against int8 peaks (peak_column int8_tops): a chip without an int8 figure runs the
+    # precision's own peak, so its compute efficiencies come from (*, *), its bandwidth share still from (eng, *)
+    base = EFF.with_columns(pl.col("peak_column").cast(pl.String))
+    eff = pl.concat([base, base.with_columns(id=pl.lit("eng/*"), engine=pl.lit("eng"), peak_column=pl.lit("int8_tops"),
+                                           prefill_compute_efficiency=pl.lit(0.2), attention_efficiency=pl.lit(0.3),
+                                           decode_bandwidth_efficiency=pl.lit(0.6))])
+    hw = HW.with_columns(int8_tops=pl.Series([1000.0, None]))
+    res = perf.resolve_efficiency(eff, ENG.filter(id="eng"), hw).sort("hardware")
+    assert res.select("hardware", "prefill_compute_efficiency", "attention_efficiency", "decode_bandwidth_efficiency",
+                      "efficiency_id").rows() == [("test-gpu", 0.2, 0.3, 0.6, "eng/*"),
+                                                  ("test-gpu-fast", 1.0, 1.0, 0.6, "*/*")]
+    # and the estimate on the chip without int8 uses the bf16 peak at (*, *)'s efficiency: prefill of 1,000
+    # tokens = (1.6e13 + 2.62144e11 attention) FLOP / 500 TFLOP/s
+    out = perf.estimate(scen(hardware="test-gpu-fast"), **{**CATS, "hardware": hw, "efficiency": eff})
+    assert out["prefill_s"][0] == pytest.approx((1.6e13 + 2.62144e11) / 500e12)
