@@ -182,15 +182,17 @@ _REQUIRED = [
 ]
 
 
-def _check_draw_inputs(frame: pl.DataFrame, draws: object, seed: object, where: str) -> None:
-    missing = [c for c in _REQUIRED if c not in frame.columns]
-    if missing:
-        raise ValidationError(f"{where}: missing column(s) {missing}; pass the output of infer_econ.evaluate / add_economics")
+def _check_draw_inputs(frame: pl.DataFrame, draws: object, seed: object, where: str, min_draws: int, why: str) -> None:
     for name, v in (("draws", draws), ("seed", seed)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
             raise ValidationError(f"{where}: {name} must be a whole number, got {v!r}")
+    if draws < min_draws:
+        raise ValidationError(f"draws: {draws} is too few {why} (at least {min_draws})")
     if seed < 0:
         raise ValidationError(f"{where}: seed must be >= 0, got {seed}")
+    missing = [c for c in _REQUIRED if c not in frame.columns]
+    if missing:
+        raise ValidationError(f"{where}: missing column(s) {missing}; pass the output of infer_econ.evaluate / add_economics")
 
 
 def _recent_pue(pue: pl.DataFrame) -> pl.Series:
@@ -248,9 +250,7 @@ def draws_frame(frame: pl.DataFrame, draws: int = 1000, seed: int = 0, catalogs:
     """
     from .pipeline import _cat
 
-    _check_draw_inputs(frame, draws, seed, "draws_frame")
-    if draws < 1:
-        raise ValidationError(f"draws_frame: draws must be >= 1, got {draws}")
+    _check_draw_inputs(frame, draws, seed, "draws_frame", 1, "for draws_frame")
     rng = np.random.default_rng(seed)
     n = frame.height
     need = [c for c in _USED if c in frame.columns]
@@ -376,9 +376,7 @@ def bands(frame: pl.DataFrame, draws: int = 1000, seed: int = 0, catalogs: dict 
     >>> bool(b["usd_per_million_output_tokens_p10"].item() < 0.2222 < b["usd_per_million_output_tokens_p90"].item())
     True
     """
-    _check_draw_inputs(frame, draws, seed, "bands")
-    if draws < 10:
-        raise ValidationError(f"draws: {draws} is too few for p10/p90 bands (at least 10)")
+    _check_draw_inputs(frame, draws, seed, "bands", 10, "for p10/p90 bands")
     if frame.height == 0:
         return frame.with_columns(pl.lit(None, pl.Float64).alias(f"{m}_{k}") for m in METRICS for k in _QUANTILES)
     work = frame

@@ -85,5 +85,5 @@ def test_bad_inputs_name_what_is_wrong():
         uncertainty.bands(_point(ROWS), draws=100.5)
     with pytest.raises(ValidationError, match="seed must be >= 0"):
         uncertainty.bands(_point(ROWS), seed=-1)
-    with pytest.raises(ValidationError, match="draws must be >= 1"):
+    with pytest.raises(ValidationError, match="draws: 0 is too few for draws_frame"):
         uncertainty.draws_frame(_point(ROWS), draws=0)
