@@ -385,6 +385,8 @@ def replicas_for_load(load: Any, capacity_per_replica: Any, target_utilization: 
 def _rates(demand: pl.DataFrame) -> np.ndarray:
     if "request_rate_per_s" not in demand.columns:
         raise ValidationError("demand frame needs a 'request_rate_per_s' column [1/s]")
+    if not (demand.schema["request_rate_per_s"].is_numeric() or demand.schema["request_rate_per_s"] == pl.Null):
+        raise ValidationError(f"column 'request_rate_per_s': expected numbers [1/s], got {demand.schema['request_rate_per_s']}")
     r = demand["request_rate_per_s"].cast(pl.Float64).to_numpy()
     if r.size == 0 or np.any(~np.isfinite(r)) or np.any(r < 0):
         raise ValidationError("column 'request_rate_per_s': expected finite numbers >= 0 (one per hour)")
@@ -478,6 +480,9 @@ def fixed_fleet(
     _check("target_utilization", target_utilization, strict=True)
     if target_utilization > 1:
         raise ValidationError(f"target_utilization must be in (0, 1], got {target_utilization}")
+    _check("step_h", step_h, strict=True)
+    if replicas is not None and (isinstance(replicas, bool) or not isinstance(replicas, (int, np.integer)) or replicas < 0):
+        raise ValidationError(f"replicas must be a whole number >= 0, got {replicas!r}")
     n = replicas if replicas is not None else max(1, int(replicas_for_load(rate.max(), capacity_per_replica_rps, target_utilization)))
     ready = np.full(rate.size, float(n))
     return _finish(demand if "hour" in demand.columns else demand.with_row_index("hour"), rate, ready, ready,
@@ -486,7 +491,15 @@ def fixed_fleet(
 
 def _tokens(demand: pl.DataFrame) -> float | None:
     if "input_tokens" in demand.columns and "output_tokens" in demand.columns:
-        return float((demand["input_tokens"] + demand["output_tokens"]).mean())
+        io = demand.select("input_tokens", "output_tokens")
+        for c, t in io.schema.items():
+            if not t.is_numeric():
+                raise ValidationError(f"column {c!r}: expected numbers [tokens per request], got {t}")
+        tokens = (io["input_tokens"] + io["output_tokens"]).cast(pl.Float64)
+        if tokens.null_count() or not tokens.is_finite().all() or (tokens <= 0).any():
+            raise ValidationError("columns 'input_tokens' + 'output_tokens': expected finite numbers > 0 "
+                                  "[tokens per request] in every row")
+        return float(tokens.mean())
     return None
 
 

@@ -111,6 +111,24 @@ def test_fixed_fleet_exact_fill():
     assert r["replicas"].to_list() == [9, 9]
 
 
+def test_fleet_bad_inputs_are_validation_errors():
+    kw = dict(capacity_per_replica_rps=1.0, usd_per_replica_hour=1.0)
+    with pytest.raises(ValidationError, match="column 'request_rate_per_s': expected numbers"):
+        demand.fixed_fleet(pl.DataFrame({"request_rate_per_s": ["a"]}), **kw)
+    with pytest.raises(ValidationError, match="column 'input_tokens': expected numbers"):
+        demand.fixed_fleet(pl.DataFrame({"request_rate_per_s": [1.0], "input_tokens": ["a"], "output_tokens": [1]}), **kw)
+    with pytest.raises(ValidationError, match="'input_tokens' \\+ 'output_tokens': expected finite numbers > 0"):
+        demand.autoscale(pl.DataFrame({"request_rate_per_s": [1.0, 2.0], "input_tokens": [10, None],
+                                       "output_tokens": [5, 5]}), **kw)
+    d = pl.DataFrame({"request_rate_per_s": [1.0]})
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ValidationError, match="replicas must be a whole number >= 0"):
+            demand.fixed_fleet(d, replicas=bad, **kw)
+    for bad in (0, float("nan")):
+        with pytest.raises(ValidationError, match="step_h must be a finite number > 0"):
+            demand.fixed_fleet(d, step_h=bad, **kw)
+
+
 def test_autoscale_hand_trace_lag_one_hour():
     # capacity 2 req/s per replica, target utilization 1, lag 1 h, release at once:
     # desired = ceil(λ / 2) = [1, 3, 5, 1]
