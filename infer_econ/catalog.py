@@ -25,9 +25,9 @@ from pathlib import Path
 import polars as pl
 
 from ._paths import data_dir
-from .errors import CatalogError, UnknownIdError
+from .errors import CatalogError, UnknownIdError, ValidationError
 
-__all__ = ["names", "load", "schema", "get", "check_ids", "ids", "MAX_EXTRA_BYTES"]
+__all__ = ["names", "load", "schema", "get", "check_ids", "check_values", "id_columns", "ids", "MAX_EXTRA_BYTES"]
 
 #: Upload cap for a user's ``extra=`` file [bytes].
 MAX_EXTRA_BYTES = 20_000_000
@@ -344,6 +344,103 @@ def ids(name: str) -> list[str]:
     True
     """
     return sorted(_load_shipped(name)["id"].to_list())
+
+
+def check_values(name: str, frame: pl.DataFrame, where: str | None = None) -> None:
+    """Raise :class:`CatalogError` if a numeric column of a typed catalog frame is NaN, infinite or out of range.
+
+    For frames handed straight to the library (``estimate(frame, hardware=my_frame)``) rather than
+    through :func:`load`: every column of the dictionary that is present and numeric must hold finite
+    values inside the dictionary's ``[min, max]`` (nulls allowed). Other columns are not checked.
+
+    Examples
+    --------
+    >>> hw = load("hardware").with_columns(pl.lit(0.0).alias("memory_bandwidth_gb_per_s"))
+    >>> check_values("hardware", hw)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    infer_econ.errors.CatalogError: hardware frame: row 0 (id ...), column 'memory_bandwidth_gb_per_s': 0.0 is below the minimum 10 [GB/s]
+    """
+    where = where or f"{name} frame"
+    for row in schema(name).filter(pl.col("dtype").is_in(["int", "float"])).iter_rows(named=True):
+        c = row["column"]
+        if c not in frame.columns:
+            continue
+        s = frame[c]
+        if s.dtype == pl.Null:
+            continue
+        if not s.dtype.is_numeric():
+            raise CatalogError(f"{where}: column {c!r} must be numeric, got dtype {s.dtype}")
+        x = s.cast(pl.Float64)
+        unit = f" [{row['unit']}]" if row["unit"] else ""
+        lo, hi = row["min"], row["max"]
+        checks = [(~x.is_finite(), "is not a finite number")]
+        if lo is not None:
+            checks.append((x < lo, f"is below the minimum {lo:g}"))
+        if hi is not None:
+            checks.append((x > hi, f"is above the maximum {hi:g}"))
+        for mask, why in checks:
+            mask = mask.fill_null(False)
+            if mask.any():
+                i = int(mask.arg_true()[0])
+                ident = f" (id {frame['id'][i]!r})" if "id" in frame.columns else ""
+                raise CatalogError(f"{where}: row {i}{ident}, column {c!r}: {s[i]} {why}{unit}")
+
+
+def id_columns(frame: pl.DataFrame, columns: Iterable[str], where: str) -> pl.DataFrame:
+    """Check that a scenario frame has the catalog-id columns a join needs, as text.
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        Scenarios.
+    columns : iterable of str
+        Id columns the caller joins on a catalog (``hardware``, ``model``, ``precision`` …) [id].
+    where : str
+        The caller, named in the error.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``frame`` with those columns as ``String``: an all-null (``Null``), ``Categorical`` or ``Enum``
+        column is cast, so the join against the catalog's text ids lines up (values unchanged).
+
+    Raises
+    ------
+    ValidationError
+        A column is missing, or holds something other than text (numbers, lists …).
+
+    Notes
+    -----
+    A join of a non-text key on a catalog's text ``id`` is a polars ``SchemaError`` that names neither the
+    caller nor the fix; this turns it into a message that does.
+
+    References
+    ----------
+    Glossary of column names: ``docs/api.md`` (model, hardware, precision, engine are catalog ids).
+
+    Examples
+    --------
+    >>> id_columns(pl.DataFrame({"hardware": [None]}), ["hardware"], "capex").schema["hardware"]
+    String
+    >>> id_columns(pl.DataFrame({"hardware": [1]}), ["hardware"], "capex")
+    Traceback (most recent call last):
+    ...
+    infer_econ.errors.ValidationError: capex: column 'hardware' must be text (hardware ids), got dtype Int64
+    """
+    columns = list(columns)
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValidationError(f"{where}: missing column(s) {missing} (catalog ids)")
+    cast = []
+    for c in columns:
+        t = frame.schema[c]
+        if t == pl.String:
+            continue
+        if not (t in (pl.Null, pl.Categorical) or isinstance(t, (pl.Categorical, pl.Enum))):
+            raise ValidationError(f"{where}: column {c!r} must be text ({c} ids), got dtype {t}")
+        cast.append(c)
+    return frame.with_columns(pl.col(c).cast(pl.String) for c in cast) if cast else frame
 
 
 def check_ids(name: str, values: Iterable[object], catalog: pl.DataFrame | None = None) -> None:

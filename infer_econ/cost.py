@@ -526,9 +526,10 @@ def capex_usd_per_device(frame: pl.DataFrame, hardware_prices: pl.DataFrame | No
     >>> capex_usd_per_device(pl.DataFrame({"hardware": ["h100-sxm"]}), hp)["catalog_capex_usd_per_device"].item()
     37500.0
     """
-    if hardware_prices is None:
-        from . import catalog
+    from . import catalog
 
+    frame = catalog.id_columns(frame, ["hardware"], "capex_usd_per_device")
+    if hardware_prices is None:
         hardware_prices = catalog.load("hardware_prices")
     hp = hardware_prices.filter(pl.col("hardware").is_not_null()).with_columns(
         (pl.col("n_devices") > 1).alias("_server")

@@ -815,9 +815,10 @@ def model_quality(
     >>> f["quality"].to_list(), f["quality_is_unquantized"].to_list()
     ([69.0, 50.0], [False, True])
     """
-    if quality is None:
-        from . import catalog
+    from . import catalog
 
+    frame = catalog.id_columns(frame, ["model", "precision"], "model_quality")
+    if quality is None:
         quality = catalog.load("model_quality")
     q = quality.filter((pl.col("benchmark") == benchmark) & pl.col("model").is_not_null())
     if q.height == 0:

@@ -106,3 +106,16 @@ def test_catalog_extra_lazyframe_and_shipped_file_untouched():
     assert out.filter(pl.col("id") == "h100-sxm")["tdp_w"].item() == 400.0
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
     assert catalog.get("hardware", "h100-sxm")["tdp_w"] == 700.0
+
+
+def test_id_columns():
+    from infer_econ.errors import ValidationError
+
+    f = pl.DataFrame({"hardware": ["a"], "model": [None]}).with_columns(pl.col("hardware").cast(pl.Categorical))
+    out = catalog.id_columns(f, ["hardware", "model"], "here")
+    assert out.schema == pl.Schema({"hardware": pl.String, "model": pl.String})
+    assert out["hardware"].to_list() == ["a"]
+    with pytest.raises(ValidationError, match=r"here: missing column\(s\) \['precision'\]"):
+        catalog.id_columns(f, ["precision"], "here")
+    with pytest.raises(ValidationError, match="here: column 'n' must be text"):
+        catalog.id_columns(pl.DataFrame({"n": [[1]]}), ["n"], "here")

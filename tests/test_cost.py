@@ -142,3 +142,14 @@ def test_bad_inputs_name_the_column(col, val):
 def test_bad_price_model():
     with pytest.raises(ValidationError, match="price_model"):
         cost.check_price_inputs(pl.DataFrame({"price_model": ["lease"]}))
+
+
+def test_capex_id_column_errors_and_casts():
+    with pytest.raises(ValidationError, match=r"capex_usd_per_device: missing column\(s\) \['hardware'\]"):
+        cost.capex_usd_per_device(pl.DataFrame({"x": [1]}))
+    with pytest.raises(ValidationError, match="column 'hardware' must be text"):
+        cost.capex_usd_per_device(pl.DataFrame({"hardware": [1]}))
+    # a categorical id joins like text: hand-made prices, midpoint of 10 and 30 = 20
+    hp = pl.DataFrame({"hardware": ["g"], "n_devices": [1], "usd_per_device_low": [10.0], "usd_per_device_high": [30.0]})
+    f = pl.DataFrame({"hardware": ["g"]}, schema={"hardware": pl.Categorical})
+    assert cost.capex_usd_per_device(f, hp)["catalog_capex_usd_per_device"].to_list() == [20.0]

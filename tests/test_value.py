@@ -195,3 +195,14 @@ def test_model_quality_setting_and_fallback():
     f = value.model_quality(pl.DataFrame({"model": ["m", "n", "z"], "precision": ["fp8", "int4", "bf16"]}), "B", q)
     assert f["quality"].to_list() == [69.0, 50.0, None]
     assert f["quality_is_unquantized"].to_list() == [False, True, None]
+
+
+def test_model_quality_id_column_errors():
+    with pytest.raises(ValidationError, match=r"model_quality: missing column\(s\) \['precision'\]"):
+        value.model_quality(pl.DataFrame({"model": ["llama-3.1-8b"]}))
+    with pytest.raises(ValidationError, match="column 'model' must be text"):
+        value.model_quality(pl.DataFrame({"model": [1], "precision": ["bf16"]}))
+    # an all-null precision is an unknown precision: the unquantized score (hand-made catalog: 70)
+    q = pl.DataFrame({"model": ["m"], "precision": ["bf16"], "benchmark": ["B"], "setting": ["s"], "score": [70.0]})
+    r = value.model_quality(pl.DataFrame({"model": ["m"], "precision": [None]}), "B", q)
+    assert (r["quality"].item(), r["quality_is_unquantized"].item()) == (70.0, True)
