@@ -572,10 +572,10 @@ class App:
         self.state.notes = result.notes
         self.state.message = result.message
         try:
+            for view in self.views:  # charts first: they are what the eye follows
+                view.update(result.frames, values)
             if self.cards:
                 self.cards.update(result.headline, result.notes)
-            for view in self.views:
-                view.update(result.frames, values)
         except Exception as exc:  # a drawing bug must not leave a traceback in the app either
             self.state.error = _friendly(exc)
             self.state.traceback = traceback.format_exc()
