@@ -640,6 +640,9 @@ def power_parameters(frame: pl.DataFrame, params: pl.DataFrame | None = None) ->
     >>> f["power_floor"].to_list(), f["host_power_share"].to_list()
     ([0.4, 0.5], [0.3, 0.3])
     """
+    from . import catalog
+
+    frame = catalog.id_columns(frame, [c for c in ("family", "category") if c in frame.columns], "power_parameters")
     p = power_model() if params is None else params
 
     def one(name: str, key: str | None) -> pl.DataFrame | float:

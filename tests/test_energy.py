@@ -126,3 +126,15 @@ def test_energy_and_co2_nonnegative(p, tps, u, idle, grid, o):
 def test_activity_monotone(u1, u2):
     a, b = sorted([u1, u2])
     assert one(energy.activity(a, 0.5, 0.1)) <= one(energy.activity(b, 0.5, 0.1))
+
+
+def test_power_parameters_text_keys():
+    from infer_econ.errors import ValidationError
+
+    with pytest.raises(ValidationError, match="power_parameters: column 'family' must be text"):
+        energy.power_parameters(pl.DataFrame({"family": [1]}))
+    # an all-null family takes the default floor: hand-made parameters, default 0.5
+    p = pl.DataFrame({"parameter": ["power_floor", "power_u_half", "host_power_share"],
+                      "applies_to": ["default", "default", "server"], "value": [0.5, 0.1, 0.3]})
+    r = energy.power_parameters(pl.DataFrame({"family": [None], "category": [None]}), p)
+    assert r.select("power_floor", "power_u_half", "host_power_share").row(0) == (0.5, 0.1, 0.3)
