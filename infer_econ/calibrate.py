@@ -254,7 +254,7 @@ def _usable(meas: pl.DataFrame) -> pl.DataFrame:
     return meas.filter(
         pl.col("kind").is_in(FIT_KINDS),
         pl.col("batch_size").is_not_null() | ~pl.col("kind").str.starts_with("closed_loop"),
-        pl.col("measured") > 0,
+        pl.col("measured").is_finite() & (pl.col("measured") > 0),  # NaN compares above 0 in polars
         pl.col("input_tokens").is_not_null() | pl.col("kind").str.starts_with("decode_"),
         pl.col("output_tokens").is_not_null() | pl.col("kind").str.starts_with("prefill_"),
         ~pl.col("kind").str.ends_with("_batch") | pl.col("batch_size").is_not_null(),
@@ -526,6 +526,8 @@ def fit(
     """
     from . import catalog
 
+    if isinstance(max_nfev, bool) or not isinstance(max_nfev, int) or max_nfev < 1:
+        raise ValidationError(f"fit: max_nfev must be a whole number ≥ 1 (model evaluations), got {max_nfev!r}")
     meas = normalize_measurements(meas)
     use = _usable(meas).filter(pl.col("use_in_fit"))
     if use.height == 0:

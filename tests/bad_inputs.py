@@ -167,6 +167,53 @@ add("estimate", "estimate with a hardware catalog frame lacking its columns",
     functools.partial(_estimate, _f, hardware=pl.DataFrame({"a": [1]})), ValidationError,
     ["hardware", "memory_bandwidth_gb_per_s"], frames=(_f,))
 
+
+
+def _catalog_frame(name: str, **cols):
+    from infer_econ import catalog
+
+    return catalog.load(name).with_columns(pl.lit(v).alias(c) for c, v in cols.items())
+
+
+_GAP_FRAMES = ("estimate does not check a caller's own catalog frames against the column dictionary's ranges; "
+               "catalog.check_values(name, frame) does, and perf._tables should call it for frames it is given "
+               "(not wired in: perf.py was being edited by its owner)")
+for name, col, v in (("hardware", "memory_bandwidth_gb_per_s", 0.0), ("hardware", "memory_gb", -80.0),
+                     ("efficiency", "decode_bandwidth_efficiency", -0.5), ("models", "n_layers", -3)):
+    add("estimate", f"estimate(..., {name}=<catalog frame with {col} = {v:g}>)",
+        lambda name=name, col=col, v=v: _estimate(scenario_frame(), **{name: _catalog_frame(name, **{col: v})}),
+        CatalogError, [repr(col), f"{name}= frame"], xfail=_GAP_FRAMES)
+
+
+def _check_values(name: str, **cols):
+    from infer_econ import catalog
+
+    return catalog.check_values(name, _catalog_frame(name, **cols))
+
+
+for name, col, v in (("hardware", "memory_bandwidth_gb_per_s", 0.0), ("hardware", "tdp_w", float("nan")),
+                     ("efficiency", "decode_bandwidth_efficiency", -0.5), ("models", "n_layers", -3),
+                     ("cloud_prices", "usd_per_device_hour", float("inf")), ("precisions", "bits_per_weight", 0.0)):
+    add("catalog", f"catalog.check_values({name!r}, frame with {col} = {v:g})",
+        functools.partial(_check_values, name, **{col: v}), CatalogError, [f"{name} frame", repr(col), "row 0"])
+
+
+def _fit(meas=None, **kw):
+    from infer_econ import calibrate
+
+    m = calibrate.measurements().head(40) if meas is None else meas
+    return calibrate.fit(m, **kw)
+
+
+add("estimate", "calibrate.fit(max_nfev=0)", functools.partial(_fit, max_nfev=0), ValidationError, ["max_nfev", "0"])
+add("estimate", "calibrate.fit of measurements whose measured values are all NaN",
+    lambda: _fit(__import__("infer_econ.calibrate").calibrate.measurements().head(40).with_columns(
+        pl.lit(float("nan")).alias("measured")), max_nfev=5), ValidationError, ["no usable measurements"])
+add("estimate", "calibrate.fit of a frame without the 'kind' column",
+    lambda: _fit(__import__("infer_econ.calibrate").calibrate.measurements().head(40).drop("kind"), max_nfev=5),
+    ValidationError, ["'kind'"])
+
+
 # =========================================================================== evaluate (economics)
 OWNED = {"price_model": "owned"}
 RENTED = {"provider": "aws", "price_model": "on_demand"}
