@@ -95,7 +95,7 @@ _BOUNDS = {  # physical bounds of each fitted parameter
     "prefill_compute_efficiency": (0.02, 1.0),
     "decode_bandwidth_efficiency": (0.05, 1.0),
     "decode_compute_efficiency": (0.02, 1.0),
-    "attention_efficiency": (0.1, 1.0),
+    "attention_efficiency": (0.02, 1.0),
     "step_overhead_s": (1e-5, 0.003),
     "step_overhead_per_sequence_s": (1e-8, 2e-4),
 }

@@ -11,8 +11,10 @@ The model, per replica of ``tensor_parallel × pipeline_parallel`` devices:
   tensor peak (the fallback dtype's peak where the chip has no native unit) ×
   ``prefill_compute_efficiency``, floored by the time to read the weights once
   per chunk of ``prefill_chunk_tokens``. Attention FLOPs run on the 16-bit
-  path and at ``attention_efficiency`` of the matmuls' speed, so they count
-  ``peak / min(peak, 16-bit peak) / attention_efficiency`` times.
+  path at their own share ``attention_efficiency`` of its peak
+  (FlashAttention-style kernels, not the dequantizing matmuls), so they count
+  ``peak / min(peak, 16-bit peak) × prefill_compute_efficiency /
+  attention_efficiency`` times (decode: ``decode_compute_efficiency``).
 - **Decode** (one token for each of ``B`` sequences) is
   ``max(bytes / (bandwidth × decode_bandwidth_efficiency),
   FLOPs / (peak × decode_compute_efficiency)) + step_overhead_s +
@@ -1008,9 +1010,10 @@ def _core_exprs(input_columns: tuple[str, ...], flag_incomplete: bool) -> tuple[
     stage6 = [
         (c("limit").is_null() | (c("limit") == "engine_cap") | (breq.is_null() & (c("limit") == "kv_cache") & (c("_cap") >= 1.0))).alias("fits"),
         pl.min_horizontal(c("_B"), c("_pp")).alias("_m"),
-        # attention FLOPs counted at the matmul peak: the 16-bit path's lower peak and the attention kernels'
-        # own efficiency relative to the matmuls' (attention_efficiency in data/efficiency.csv)
-        (c("_c_attn_w") / c("_c_attn_eff")).alias("_attn_w"),
+        # attention FLOPs restated at the matmuls' peak and efficiency: they run on the 16-bit path at their own
+        # share of its peak (attention_efficiency in data/efficiency.csv, FlashAttention-style kernels)
+        (c("_c_attn_w") * c("_c_eff_pf") / c("_c_attn_eff")).alias("_attn_w"),
+        (c("_c_attn_w") * c("_c_eff_dc") / c("_c_attn_eff")).alias("_attn_wd"),
         mean_cached_tokens(c("_D") + c("_I"), c("_O"), c("_m_win"), c("_m_frac")).alias("_ctx_dec"),
         mean_cached_tokens(c("_D"), c("_I"), c("_m_win"), c("_m_frac")).alias("_ctx_pf"),
     ]
@@ -1025,7 +1028,7 @@ def _core_exprs(input_columns: tuple[str, ...], flag_incomplete: bool) -> tuple[
     )
     stage7 = [
         (touched(b) * wbytes + b * c("_kv_tok") * c("_ctx_dec")).alias("_dec_bytes"),
-        (decode_flops(b, c("_ctx_dec"), c("_m_matmul"), c("_m_layers"), c("_m_qdim") * c("_attn_w")) / dev).alias(
+        (decode_flops(b, c("_ctx_dec"), c("_m_matmul"), c("_m_layers"), c("_m_qdim") * c("_attn_wd")) / dev).alias(
             "_dec_flops"
         ),
         prefill_flops(c("_I"), c("_ctx_pf"), c("_m_matmul"), c("_m_layers"), c("_m_qdim") * c("_attn_w")).alias(

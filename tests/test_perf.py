@@ -101,6 +101,14 @@ def test_attention_efficiency_scales_only_the_attention_flops():
     r = perf.estimate(scen(), **{**CATS, "efficiency": eff}).row(0, named=True)
     # the 2.62144e11 attention FLOPs count twice, the 1.6e13 matmul FLOPs once
     assert r["prefill_s"] == pytest.approx((1.6e13 + 2 * 2.62144e11) / 500e12, rel=1e-9)
+    # attention has its own share of the 16-bit peak, not tied to the matmuls' efficiency: halving the matmul
+    # efficiency doubles the matmul time only: 1.6e13 / (500e12 × 0.5) + 2.62144e11 / (500e12 × 0.5)
+    slow = eff.with_columns(prefill_compute_efficiency=pl.lit(0.5))
+    r2 = perf.estimate(scen(), **{**CATS, "efficiency": slow}).row(0, named=True)
+    assert r2["prefill_s"] == pytest.approx(1.6e13 / 250e12 + 2.62144e11 / 250e12, rel=1e-9)
+    eff_a = slow.with_columns(attention_efficiency=pl.lit(1.0))  # attention at the full 16-bit peak
+    r3 = perf.estimate(scen(), **{**CATS, "efficiency": eff_a}).row(0, named=True)
+    assert r3["prefill_s"] == pytest.approx(1.6e13 / 250e12 + 2.62144e11 / 500e12, rel=1e-9)
 
 
 def test_output_throughput_continuous_vs_static_batching():
