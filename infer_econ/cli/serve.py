@@ -4,7 +4,8 @@ Voila runs with the repository root as its root folder (so workbook links of the
 form ``voila/render/workbooks/NN_name.ipynb`` work as they do on Binder), the
 project's template ``infer-econ`` (the ``lab`` template with Font Awesome served
 locally: the page fetches nothing from outside the server), sources stripped,
-tracebacks hidden, and one pre-heated kernel per workbook.
+tracebacks hidden, one pre-heated kernel per workbook, and kernels of closed
+pages culled after ten idle minutes.
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ def voila_command(root: Path, port: int, *, host: str = "127.0.0.1", preheat: bo
     ]
     if preheat:
         cmd += ["--preheat_kernel=True", "--pool_size=1"]
+    # kernels of closed pages are stopped after 10 idle minutes (Voila's own shutdown-on-close request is
+    # refused by its XSRF check: voila-dashboards/voila#1458), so a workshop server does not fill up
+    cmd += ["--MappingKernelManager.cull_idle_timeout=600", "--MappingKernelManager.cull_interval=60"]
     return cmd
 
 

@@ -29,6 +29,11 @@ LOCAL_PREFIXES = ("http://localhost", "http://127.0.0.1", "ws://localhost", "ws:
 #: console messages that are not errors of ours: none are ignored today; keep this list empty unless
 #: a message is proven to come from a third-party component and to be harmless, with the reason.
 IGNORED_CONSOLE: list[str] = []
+#: Voila's page sends its kernel-shutdown request with navigator.sendBeacon, which cannot carry the XSRF
+#: header, so the server answers 403 when a user leaves a page (upstream: voila-dashboards/voila#1458).
+#: That one response is tolerated — and only when it is the sole failure — because the kernel it fails to
+#: stop is reclaimed by the idle-kernel culling that `infer-econ serve` and binder/ configure.
+SHUTDOWN_BEACON = "/voila/api/shutdown/"
 
 
 def workbooks() -> list[Path]:
@@ -101,7 +106,9 @@ class Watched:
         self.console_errors: list[str] = []
         self.page_errors: list[str] = []
         self.external: list[str] = []
+        self.failed: list[str] = []
         page.on("console", self._console)
+        page.on("response", lambda r: self.failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
         page.on("pageerror", lambda e: self.page_errors.append(str(e)))
         page.on("request", self._request)
 
@@ -116,7 +123,14 @@ class Watched:
     def assert_clean(self) -> None:
         assert not self.external, f"requests outside localhost: {self.external}"
         assert not self.page_errors, f"page errors: {self.page_errors}"
-        assert not self.console_errors, f"console errors: {self.console_errors}"
+        console = self.console_errors
+        if self.failed and all(f.startswith("403 ") and SHUTDOWN_BEACON in f for f in self.failed):
+            n = len(self.failed)
+            beacon = [c for c in console if "status of 403" in c][:n]
+            console = [c for c in console if c not in beacon]
+        else:
+            assert not self.failed, f"failed responses: {self.failed}"
+        assert not console, f"console errors: {console}; failed responses: {self.failed}"
 
 
 @pytest.fixture
@@ -124,6 +138,9 @@ def page(browser, request):
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
     # nothing may leave localhost: abort such requests (and record them)
     ctx.route(lambda url: not url.startswith(LOCAL_PREFIXES), lambda route: route.abort())
+    # a cold Voila page is streamed only once its notebook has run: allow for a loaded 2-core machine
+    ctx.set_default_navigation_timeout(180_000)
+    ctx.set_default_timeout(60_000)
     pg = ctx.new_page()
     watched = Watched(pg)
     yield watched
