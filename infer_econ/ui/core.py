@@ -337,6 +337,9 @@ class ChartView:
         spec = dict(self.spec)
         self._set_params_in(spec, changed)
         self.spec = spec
+        if hasattr(self.jchart, "_lock_property"):  # keep the kernel-side spec current without a re-embed
+            with self.jchart._lock_property(spec=spec):
+                self.jchart.spec = spec
         for k, v in changed.items():
             setattr(self.jchart.params, k, v)
 
