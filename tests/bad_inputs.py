@@ -24,9 +24,11 @@ dictionaries, each naming its column.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import json
 import math
+import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,8 +41,9 @@ from infer_econ.errors import CatalogError, InferEconError, UnknownIdError, Vali
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "tests" / "data"
-#: Folder holding the bad files; shown as ``<dir>`` in the doc.
+#: Folder holding the bad files; shown as ``<dir>`` in the doc (removed when the process ends).
 WORKDIR = Path(tempfile.mkdtemp(prefix="ie-bad-inputs-"))
+atexit.register(shutil.rmtree, WORKDIR, ignore_errors=True)
 
 
 @dataclass(frozen=True)

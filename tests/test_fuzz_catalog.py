@@ -10,7 +10,9 @@ again (a load never returns something it would refuse).
 
 from __future__ import annotations
 
+import atexit
 import json
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -24,6 +26,7 @@ from infer_econ.errors import InferEconError
 
 FUZZ = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 DIR = Path(tempfile.mkdtemp(prefix="ie-fuzz-"))
+atexit.register(shutil.rmtree, DIR, ignore_errors=True)
 SAMPLES = Path(__file__).resolve().parent / "data"
 
 
