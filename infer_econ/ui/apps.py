@@ -522,7 +522,7 @@ def latency(model: str = "llama-3.1-8b", hardware_id: str = "h100-sxm", precisio
     ks = {
         "slo_ttft_p99_s": _primary(K.log_slider("TTFT p99 target", 2.0, 0.05, 30.0, unit="s")),
         "slo_tpot_p99_s": K.log_slider("TPOT p99 target", 0.05, 0.004, 0.5, unit="s"),
-        "request_rate_per_s": K.log_slider("Demand", 10.0, 0.1, 1000.0, unit="requests/s"),
+        "request_rate_per_s": K.log_slider("Demand", 10.0, 0.1, 1000.0, unit="requests/s", fmt=".3s"),
         "model": K.model(model),
         "hardware": K.hardware(hardware_id),
         "precision": K.precision(precision),
@@ -613,7 +613,7 @@ def build_vs_buy(model: str = "llama-3.1-70b", hardware_id: str = "h100-sxm", pr
         "requests_per_day": _primary(K.volume(100_000, min=100, max=1e8, unit="requests/day")),
         "api_price_change": _primary(K.slider("API price change", 0.0, -0.8, 2.0, 0.1, unit="fraction")),
         "gpu_price_change": K.slider("GPU price change", 0.0, -0.8, 1.0, 0.1, unit="fraction"),
-        "switching_cost_usd": K.log_slider("Switching cost", 50_000, 1_000, 5e6, unit="USD"),
+        "switching_cost_usd": K.log_slider("Switching cost", 50_000, 1_000, 5e6, unit="USD", fmt=".3s"),
         "horizon_months": K.int_slider("Horizon", 24, 3, 60, unit="months"),
         "input_tokens": K.tokens("Prompt", 1500, min=16, max=32768),
         "output_tokens": K.tokens("Output", 300, min=16, max=16384),
@@ -752,7 +752,7 @@ def model_size(hardware_id: str = "h100-sxm", precision: str = "fp8", benchmark:
         "price_model": K.price_model("on_demand", options=["on_demand", "spot", "reserved_1y", "reserved_3y"]),
         "teacher": K.model("llama-3-70b", description="Distil from"),
         "student": K.model("llama-3-8b", description="Into"),
-        "training_tokens": K.log_slider("Distillation tokens", 2e9, 1e7, 1e12, unit="tokens"),
+        "training_tokens": K.log_slider("Distillation tokens", 2e9, 1e7, 1e12, unit="tokens", fmt=".3s"),
     }
 
     def compute(v: dict) -> Result:
@@ -839,7 +839,7 @@ def value_of_accuracy(hardware_id: str = "h100-sxm", precision: str = "fp8", ben
         "value_per_correct_usd": _primary(K.log_slider("Value of a correct answer", 0.05, 0.0001, 100.0, unit="USD")),
         "cost_per_error_usd": K.log_slider("Cost of a wrong answer", 0.02, 0.0001, 1000.0, unit="USD"),
         "requests_per_day": _primary(K.volume(100_000, min=100, max=1e8, unit="requests/day")),
-        "escalation_share": K.slider("Share escalated to the large model", 0.3, 0.0, 1.0, 0.05, unit="fraction"),
+        "escalation_share": K.slider("Escalated share", 0.3, 0.0, 1.0, 0.05, unit="fraction"),
         "router_lift": K.slider("Router lift", 0.05, 0.0, 0.3, 0.01, unit="fraction"),
         "small": K.model(small, description="Cascade: small"),
         "large": K.model(large, description="Cascade: large"),
@@ -965,7 +965,7 @@ def edge_vs_cloud(device: str = "apple-m4-max-40c", cloud_hardware: str = "l40s"
                                             unit="USD/kWh"),
         "egress_gb_per_request": K.log_slider("Data sent per request", 0.0005, 1e-5, 0.1, unit="GB"),
         "api_latency_s": K.slider("API latency (no network)", 2.0, 0.2, 20.0, 0.1, unit="s"),
-        "edge_capex_fallback_usd": K.log_slider("Device price (if none in catalog)", 3000, 200, 20000, unit="USD"),
+        "edge_capex_fallback_usd": K.log_slider("Device price (if none in catalog)", 3000, 200, 20000, unit="USD", fmt=".3s"),
         "device": K.hardware(device, categories=_EDGE, description="Edge device"),
         "edge_engine": K.engine("llama.cpp", description="Edge engine"),
         "edge_precision": K.precision("q4_k_m", description="Edge precision"),
@@ -1202,7 +1202,7 @@ def autoscaling(model: str = "llama-3.1-8b", hardware_id: str = "h100-sxm", prec
     ks = {
         "target_utilization": _primary(K.slider("Target utilization", 0.7, 0.3, 1.0, 0.05, unit="fraction")),
         "peak_to_trough_ratio": _primary(K.slider("Peak / trough", 4.0, 1.0, 20.0, 0.5, unit="ratio")),
-        "peak_requests_per_s": K.log_slider("Peak demand", 60.0, 1.0, 5000.0, unit="requests/s"),
+        "peak_requests_per_s": K.log_slider("Peak demand", 60.0, 1.0, 5000.0, unit="requests/s", fmt=".3s"),
         "peak_hour": K.slider("Peak hour", 14.0, 0.0, 23.0, 1.0, unit="h"),
         "weekend_factor": K.slider("Weekend factor", 0.6, 0.1, 1.5, 0.05, unit="ratio"),
         "growth_per_month": K.slider("Growth", 0.0, 0.0, 0.5, 0.05, unit="per month"),

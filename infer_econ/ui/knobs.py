@@ -109,7 +109,7 @@ def int_slider(description: str, value: int, min: int, max: int, step: int = 1, 
 
 
 def log_slider(description: str, value: float, min: float, max: float, *, unit: str = "", steps_per_decade: int = 4,
-               continuous_update: bool = True) -> w.FloatLogSlider:
+               fmt: str = ".3g", continuous_update: bool = True) -> w.FloatLogSlider:
     """A log-scale slider from ``min`` to ``max`` (powers of ten in between).
 
     Parameters
@@ -123,6 +123,8 @@ def log_slider(description: str, value: float, min: float, max: float, *, unit: 
         Unit shown after the label (``"requests/day"``).
     steps_per_decade : int
         Slider positions per factor of ten.
+    fmt : str
+        Readout format (``".3s"`` for large counts: 1.00M).
     continuous_update : bool
         Update while dragging.
 
@@ -149,7 +151,7 @@ def log_slider(description: str, value: float, min: float, max: float, *, unit: 
     lo = v - math.floor(round((v - math.log10(min)) / step, 9)) * step
     hi = v + math.floor(round((math.log10(max) - v) / step, 9)) * step
     return w.FloatLogSlider(value=value, base=10, min=lo, max=hi, step=step,
-                            description=_desc(description, unit), readout_format=".3s",
+                            description=_desc(description, unit), readout_format=fmt,
                             continuous_update=continuous_update, style=STYLE, layout=_layout())
 
 
@@ -427,7 +429,7 @@ def volume(value: float = 1e5, *, min: float = 1e2, max: float = 1e9, unit: str 
     'Tokens/month'
     """
     desc = description if description is not None else unit[:1].upper() + unit[1:]
-    return log_slider(desc, value, min, max, continuous_update=continuous_update)
+    return log_slider(desc, value, min, max, fmt=".3s", continuous_update=continuous_update)
 
 
 def tokens(description: str, value: int, *, min: int = 16, max: int = 32768, continuous_update: bool = True):
@@ -438,7 +440,7 @@ def tokens(description: str, value: int, *, min: int = 16, max: int = 32768, con
     >>> tokens("Prompt", 1000).description
     'Prompt [tokens]'
     """
-    return log_slider(description, float(value), float(min), float(max), unit="tokens",
+    return log_slider(description, float(value), float(min), float(max), unit="tokens", fmt=".3s",
                       continuous_update=continuous_update)
 
 
