@@ -47,6 +47,23 @@ _ORIGIN = "origin"
 def names() -> list[str]:
     """Return the names of the shipped catalogs.
 
+    Parameters
+    ----------
+    None
+
+    Returns
+    -------
+    list of str
+        Catalog names, sorted.
+
+    Notes
+    -----
+    A catalog is shipped when its column dictionary ``data/columns/<name>.csv`` exists.
+
+    References
+    ----------
+    ``data/columns/<name>.csv`` (the column dictionary); ``data/sources.csv`` (every row's ``source``).
+
     Examples
     --------
     >>> "hardware" in names()
@@ -301,6 +318,15 @@ def load(name: str, extra: str | Path | pl.DataFrame | None = None) -> pl.DataFr
     CatalogError
         A file or frame fails validation (the message names file, row, column).
 
+    Notes
+    -----
+    The shipped file is parsed and validated once per process (cached); ``extra`` is validated on every
+    call. Nothing missing is filled in.
+
+    References
+    ----------
+    ``data/columns/<name>.csv`` (the column dictionary); ``data/sources.csv`` (every row's ``source``).
+
     Examples
     --------
     >>> hw = load("hardware")
@@ -338,6 +364,24 @@ def load(name: str, extra: str | Path | pl.DataFrame | None = None) -> pl.DataFr
 def ids(name: str) -> list[str]:
     """Return the shipped ids of catalog ``name``, sorted.
 
+    Parameters
+    ----------
+    name : str
+        A catalog name from :func:`names`.
+
+    Returns
+    -------
+    list of str
+        The ``id`` column, sorted.
+
+    Notes
+    -----
+    Shipped rows only; a user's ``extra`` rows are not included.
+
+    References
+    ----------
+    ``data/columns/<name>.csv`` (the column dictionary); ``data/sources.csv`` (every row's ``source``).
+
     Examples
     --------
     >>> "llama-3.1-8b" in ids("models")
@@ -352,6 +396,28 @@ def check_values(name: str, frame: pl.DataFrame, where: str | None = None) -> No
     For frames handed straight to the library (``estimate(frame, hardware=my_frame)``) rather than
     through :func:`load`: every column of the dictionary that is present and numeric must hold finite
     values inside the dictionary's ``[min, max]`` (nulls allowed). Other columns are not checked.
+
+    Parameters
+    ----------
+    name : str
+        The catalog whose dictionary applies.
+    frame : polars.DataFrame
+        Rows in that catalog's columns.
+    where : str, optional
+        What to call the frame in the error (default ``"<name> frame"``).
+
+    Returns
+    -------
+    None
+        Raises on the first bad value (row, id, column, value and the bound with its unit).
+
+    Notes
+    -----
+    A value x of a numeric column fails when it is NaN or infinite, x < min or x > max.
+
+    References
+    ----------
+    ``data/columns/<name>.csv`` (the column dictionary); ``data/sources.csv`` (every row's ``source``).
 
     Examples
     --------
@@ -449,6 +515,28 @@ def check_ids(name: str, values: Iterable[object], catalog: pl.DataFrame | None 
     ``catalog`` is the (possibly extended) frame to check against; default the
     shipped catalog.
 
+    Parameters
+    ----------
+    name : str
+        Catalog name (named in the error).
+    values : iterable
+        Ids to check (a null is not an id: it is reported as unknown).
+    catalog : polars.DataFrame, optional
+        The frame whose ``id`` column holds the valid ids.
+
+    Returns
+    -------
+    None
+        Raises :class:`~infer_econ.errors.UnknownIdError` listing the unknown and the valid ids.
+
+    Notes
+    -----
+    bad = set(values) − set(catalog ids); pass ``unique()`` values of a large column.
+
+    References
+    ----------
+    ``data/columns/<name>.csv`` (the column dictionary); ``data/sources.csv`` (every row's ``source``).
+
     Examples
     --------
     >>> check_ids("hardware", ["h100-sxm"])
@@ -466,6 +554,28 @@ def check_ids(name: str, values: Iterable[object], catalog: pl.DataFrame | None 
 
 def get(name: str, id: str, catalog: pl.DataFrame | None = None) -> dict:
     """Return one catalog row as a dict.
+
+    Parameters
+    ----------
+    name : str
+        Catalog name.
+    id : str
+        The row's id.
+    catalog : polars.DataFrame, optional
+        A (possibly extended) frame to read from; default the shipped catalog.
+
+    Returns
+    -------
+    dict
+        Column name to value, units as in the column names.
+
+    Notes
+    -----
+    Unknown ids raise :class:`~infer_econ.errors.UnknownIdError` listing the valid ones.
+
+    References
+    ----------
+    ``data/columns/<name>.csv`` (the column dictionary); ``data/sources.csv`` (every row's ``source``).
 
     Examples
     --------

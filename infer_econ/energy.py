@@ -905,6 +905,12 @@ def power_fit_residuals(
     meas, hardware, models, precisions : polars.DataFrame, optional
         As in :func:`fit_power_model`.
 
+    Returns
+    -------
+    polars.DataFrame
+        ``id``, ``power_scope`` (gpu_only, wall, wall_peak), ``measured_w`` [W], ``predicted_w`` [W],
+        ``pct_error`` [%], one row per usable measurement.
+
     Notes
     -----
     pct_error = (predicted / measured − 1) × 100.

@@ -1641,6 +1641,11 @@ def slo_rate_per_replica(
     p99 TTFT and TPOT rise monotonically with λ (:func:`replica_latency`), so 50 bisection
     steps on (0, λ_max) pin the largest feasible λ to 1e-15 relative.
 
+    References
+    ----------
+    The latency model of :func:`replica_latency` (module references: Kleinrock; Kwon et al.;
+    Agrawal et al.).
+
     Examples
     --------
     >>> import polars as pl
@@ -1936,6 +1941,11 @@ def compare_optimizations(frame: pl.DataFrame) -> pl.DataFrame:
     ``usd_per_million_tokens = usd_per_hour / (λ (I + O) × 3600) × 10⁶`` (null when unstable;
     :func:`infer_econ.cost.usd_per_million_tokens` with ``output_tokens_per_s = λ O`` and utilization 1).
 
+    References
+    ----------
+    Prefix caching: Kwon et al. (SOSP 2023); speculative decoding: Leviathan, Kalman, Matias (ICML 2023);
+    disaggregation: Zhong et al. (OSDI 2024) (module references).
+
     Examples
     --------
     >>> import polars as pl
@@ -2116,6 +2126,11 @@ def validation_report(
     Anchoring: ``t0, t1 ×= TPOT_meas / TPOT_pred`` and ``p``, ``ttft_unloaded_s ×=
     TTFT_meas / TTFT_pred`` at the series' lightest load (a series without a measured TPOT or TTFT there keeps 1).
 
+    References
+    ----------
+    ``data/serving_measurements.csv`` and ``data/measured_performance.csv``, each row with its ``source``
+    in ``data/sources.csv`` (published vLLM, SGLang and MLPerf serving runs).
+
     Examples
     --------
     >>> r = validation_report()  # doctest: +SKIP
@@ -2190,11 +2205,23 @@ def validation_report(
 def validation_overview() -> pl.DataFrame:
     """Both validation views of the serving model in one frame, for ``infer-econ validate``.
 
+    Parameters
+    ----------
+    None
+
     Returns
     -------
     polars.DataFrame
         :func:`validation_summary` of the end-to-end report (``mode`` = ``end_to_end``) and of
         the anchored report (``mode`` = ``load_model_anchored``).
+
+    Notes
+    -----
+    Runs :func:`validation_report` twice (``anchored=False`` and ``True``) on the shipped measurements.
+
+    References
+    ----------
+    As :func:`validation_report`.
 
     Examples
     --------
@@ -2221,6 +2248,15 @@ def validation_summary(report: pl.DataFrame) -> pl.DataFrame:
     polars.DataFrame
         ``metric``, ``statistic`` (``all`` = pooled), ``rows``, ``median_abs_error_pct``,
         ``p90_abs_error_pct``, ``within_30_pct_share``, ``target_pct``, ``meets_target``.
+
+    Notes
+    -----
+    Over included rows, |e| = |error_pct|: median and linear-interpolated p90 of |e|, share with
+    |e| ≤ 30; ``meets_target`` = median ≤ :data:`VALIDATION_TARGETS_PCT` of the metric.
+
+    References
+    ----------
+    As :func:`validation_report`.
 
     Examples
     --------
