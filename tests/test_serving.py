@@ -596,3 +596,29 @@ def test_closed_forms_against_step_simulation(chunked, util):
     for k in ("ttft_mean_s", "ttft_p50_s", "ttft_p99_s", "tpot_mean_s", "tpot_p50_s", "tpot_p99_s"):
         assert an[k][0] == pytest.approx(sim[k], rel=0.25), k
     assert sim["requests_per_s"] == pytest.approx(lam, rel=0.1)
+
+
+def test_validation_report_does_not_hide_a_broken_calibration_catalog(monkeypatch):
+    from infer_econ import catalog
+    from infer_econ.errors import CatalogError, UnknownIdError
+
+    real = catalog.load
+    meas = real("serving_measurements")
+
+    def broken(name, extra=None):
+        if name == "measured_performance":
+            raise CatalogError("data/measured_performance.csv: row 3, column 'measured': 'x' is not a number")
+        return real(name, extra)
+
+    monkeypatch.setattr(catalog, "load", broken)
+    with pytest.raises(CatalogError, match="measured_performance"):
+        serving.validation_report(meas)
+
+    def absent(name, extra=None):
+        if name == "measured_performance":
+            raise UnknownIdError("catalog", [name], ["serving_measurements"])
+        return real(name, extra)
+
+    monkeypatch.setattr(catalog, "load", absent)
+    rep = serving.validation_report(meas)  # not shipped: the serving file alone is scored
+    assert rep.height > 0
