@@ -401,14 +401,8 @@ def _add_embodied(df: pl.DataFrame, catalogs: dict | None) -> pl.DataFrame:
 
 def _with_load(est: pl.DataFrame) -> pl.DataFrame:
     """Serving latency under load; its utilization ρ becomes the cost utilization unless the user gave one."""
-    try:
-        from . import serving
-    except ModuleNotFoundError as exc:
-        if exc.name != f"{__package__}.serving":
-            raise
-        return est
-    if not hasattr(serving, "latency_under_load"):
-        return est
+    from . import serving
+
     user = "utilization" in est.columns
     if user:
         est = est.rename({"utilization": "_user_utilization"})
