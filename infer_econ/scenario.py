@@ -113,10 +113,22 @@ _META = ("schema_version", "app")
 def defaults() -> dict[str, Any]:
     """Return the default of every optional knob (required knobs are absent).
 
+    Parameters
+    ----------
+    None
+
     Returns
     -------
     dict
         Knob → default value (None where the default is "not set").
+
+    Notes
+    -----
+    The ``default`` of each :data:`FIELDS` entry that is not required; a fresh dict on every call.
+
+    References
+    ----------
+    Scenario file keys: :data:`FIELDS` (table in ``docs/api.md``); JSON: RFC 8259.
 
     Examples
     --------
@@ -198,6 +210,15 @@ def validate(scenario: Mapping[str, Any], where: str = "scenario") -> dict[str, 
         Naming the key: unknown (with a suggestion), missing, wrong type, out
         of range, not an allowed value; tensor × pipeline parallel not equal to
         ``n_devices``.
+
+    Notes
+    -----
+    Keys are checked against :data:`FIELDS` (type, range, allowed values); missing optional keys take
+    their default; ``tensor_parallel × pipeline_parallel = n_devices`` when both are given.
+
+    References
+    ----------
+    Scenario file keys: :data:`FIELDS` (table in ``docs/api.md``); JSON: RFC 8259.
 
     Examples
     --------
@@ -288,6 +309,15 @@ def migrate(doc: Mapping[str, Any], where: str = "scenario") -> dict[str, Any]:
         No version key, a version from a newer release, or a version-1 value
         that cannot be converted (key named).
 
+    Notes
+    -----
+    One step per version (1 → 2: ``gpu`` → ``hardware``, millisecond SLOs → seconds …), applied in order
+    until :data:`SCHEMA_VERSION`.
+
+    References
+    ----------
+    Scenario file keys: :data:`FIELDS` (table in ``docs/api.md``); JSON: RFC 8259.
+
     Examples
     --------
     >>> migrate({"version": 1, "gpu": "h100-sxm", "slo_ttft_ms": 500})["ttft_p99_s"]
@@ -332,6 +362,15 @@ def dumps(scenario: Mapping[str, Any]) -> str:
     str
         JSON text that :func:`loads` reads back exactly.
 
+    Notes
+    -----
+    Validated first (:func:`validate`); ``schema_version`` and ``app`` first, then the keys in
+    :data:`FIELDS` order; ``NaN`` / ``Infinity`` are refused (``allow_nan=False``).
+
+    References
+    ----------
+    Scenario file keys: :data:`FIELDS` (table in ``docs/api.md``); JSON: RFC 8259.
+
     Examples
     --------
     >>> s = {"model": "m", "hardware": "h", "precision": "bf16", "engine": "vllm", "n_devices": 1,
@@ -359,6 +398,14 @@ def loads(text: str, where: str = "scenario") -> dict[str, Any]:
     -------
     dict
         The validated scenario (every field of :data:`FIELDS`).
+
+    Notes
+    -----
+    Parse (refusing ``NaN`` / ``Infinity``), :func:`migrate` to :data:`SCHEMA_VERSION`, :func:`validate`.
+
+    References
+    ----------
+    Scenario file keys: :data:`FIELDS` (table in ``docs/api.md``); JSON: RFC 8259.
 
     Examples
     --------
@@ -404,6 +451,10 @@ def save(path: str | Path, scenario: Mapping[str, Any]) -> Path:
     The JSON is written to a temporary file in the same folder and moved over
     the target with :func:`os.replace`: readers see the old file or the new
     one, never half of one.
+
+    References
+    ----------
+    Scenario file keys: :data:`FIELDS` (table in ``docs/api.md``); JSON: RFC 8259.
 
     Examples
     --------
@@ -457,6 +508,14 @@ def load(path: str | Path) -> dict[str, Any]:
         from a newer version, or a key is unknown / missing / of the wrong
         type / out of range; the message names the file and the key.
 
+    Notes
+    -----
+    Read as UTF-8 (a byte-order mark is allowed), then :func:`loads` (which migrates and validates).
+
+    References
+    ----------
+    Scenario file keys: :data:`FIELDS` (table in ``docs/api.md``); JSON: RFC 8259.
+
     Examples
     --------
     >>> load("no/such/plan.json")
@@ -503,6 +562,14 @@ def to_frame(scenario: Mapping[str, Any]):
         One row; ids as strings, counts as Int64, rates and prices as Float64
         in the units of :data:`FIELDS`.
 
+    Notes
+    -----
+    Knob names are the glossary's column names, so no renaming happens between file and frame.
+
+    References
+    ----------
+    Scenario file keys: :data:`FIELDS` (table in ``docs/api.md``); JSON: RFC 8259.
+
     Examples
     --------
     >>> s = {"model": "llama-3.1-8b", "hardware": "h100-sxm", "precision": "bf16", "engine": "vllm",
@@ -530,6 +597,14 @@ def catalogs(scenario: Mapping[str, Any]) -> dict:
     -------
     dict of str to polars.DataFrame
         ``catalog.load(name, extra=path)`` for each named file (empty when none).
+
+    Notes
+    -----
+    Each file is validated by :func:`infer_econ.catalog.load`; shipped files are never written.
+
+    References
+    ----------
+    Scenario file keys: :data:`FIELDS` (table in ``docs/api.md``); JSON: RFC 8259.
 
     Examples
     --------

@@ -49,6 +49,14 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
     Path
         The target.
 
+    Notes
+    -----
+    write to ``<folder>/.<name>.<random>.tmp``, ``fsync``, then ``os.replace(tmp, path)``.
+
+    References
+    ----------
+    POSIX ``rename(2)`` atomicity, as exposed by :func:`os.replace`.
+
     Examples
     --------
     >>> import tempfile, pathlib
@@ -115,6 +123,11 @@ def export_frame(frame: pl.DataFrame | pl.LazyFrame, path: str | Path) -> Path:
     JSON has no ``inf``/``NaN``, so such frames are refused for JSON rather than
     silently turned into ``null``.
 
+    References
+    ----------
+    polars writers (``write_csv``, ``write_parquet``, ``write_json``, ``write_ndjson``); JSON: RFC 8259
+    (no NaN / Infinity).
+
     Examples
     --------
     >>> import tempfile, pathlib
@@ -174,6 +187,14 @@ def chart_svg(chart: Any) -> str:
     str
         The SVG document.
 
+    Notes
+    -----
+    A chart's Vega-Lite spec (``to_dict()``) is rendered by vl-convert.
+
+    References
+    ----------
+    Vega-Lite rendering: vl-convert (https://github.com/vega/vl-convert).
+
     Examples
     --------
     >>> import altair as alt
@@ -202,6 +223,15 @@ def export_chart(chart: Any, path: str | Path, *, scale: float = 2.0) -> Path:
     -------
     Path
         The written file.
+
+    Notes
+    -----
+    PNG and SVG are rendered by vl-convert without a browser; HTML embeds the spec and the
+    Vega libraries inline, so the file opens offline.
+
+    References
+    ----------
+    Vega-Lite rendering: vl-convert (https://github.com/vega/vl-convert).
 
     Examples
     --------
@@ -243,6 +273,14 @@ def collect_sources(frames: Mapping[str, pl.DataFrame] | None = None, sources: I
     -------
     list of str
         Sorted unique keys.
+
+    Notes
+    -----
+    keys = sources ∪ split(';') of the string values of every ``source`` / ``*_source`` column.
+
+    References
+    ----------
+    ``data/sources.csv`` (the keys' titles, publishers and URLs).
 
     Examples
     --------
@@ -292,6 +330,16 @@ def catalog_sources(frames: Mapping[str, pl.DataFrame] | None = None, scenario: 
         (a ``data/sources.csv`` key, or a user's free text), ``title``,
         ``publisher``, ``url``, ``as_of`` (of the source), sorted. Ids not in
         their catalog are left out.
+
+    Notes
+    -----
+    The ids in the frames' id columns (``model``, ``hardware``, ``price_id`` …) are collected per catalog,
+    each catalog is filtered to them, and the sources' title, publisher, URL and as-of are joined on
+    ``source`` from ``data/sources.csv``.
+
+    References
+    ----------
+    ``data/sources.csv``; each catalog's ``source`` and ``as_of`` columns.
 
     Examples
     --------
@@ -405,6 +453,15 @@ def report_html(scenario: Mapping[str, Any], frames: Mapping[str, pl.DataFrame] 
         A complete, self-contained HTML document (UTF-8). Every text is
         HTML-escaped.
 
+    Notes
+    -----
+    Plain HTML with inline CSS and inline SVG charts: no script, no network; every value passes
+    through :func:`html.escape`.
+
+    References
+    ----------
+    Each catalog row's ``source`` key in ``data/sources.csv``.
+
     Examples
     --------
     >>> page = report_html({"model": "llama-3.1-8b", "n_devices": 1},
@@ -497,6 +554,14 @@ def write_report(path: str | Path, scenario: Mapping[str, Any], frames: Mapping[
     -------
     Path
         The written file.
+
+    Notes
+    -----
+    ``report_html`` then :func:`atomic_write`.
+
+    References
+    ----------
+    As :func:`report_html`.
 
     Examples
     --------

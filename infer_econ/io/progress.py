@@ -138,6 +138,15 @@ def run_with_progress(func: Callable[[Any], Any], chunks: Iterable[Any] | Sequen
         ``result`` (the chunk results concatenated when they are all polars
         frames, else a list), ``done``, ``total``, ``interrupted``.
 
+    Notes
+    -----
+    Results are kept per finished chunk; a ``KeyboardInterrupt`` stops the loop and returns the finished
+    chunks with ``interrupted`` true.
+
+    References
+    ----------
+    ipywidgets ``IntProgress`` (notebooks); a text bar on stderr (terminals).
+
     Examples
     --------
     >>> out = run_with_progress(lambda f: f.with_columns(y=pl.col("x") * 2),
@@ -184,6 +193,14 @@ def chunk_frame(frame: pl.DataFrame, chunk_rows: int) -> list[pl.DataFrame]:
     list of polars.DataFrame
         Zero-copy slices in order (one empty slice for an empty frame).
 
+    Notes
+    -----
+    ``[frame.slice(o, chunk_rows) for o in range(0, max(height, 1), chunk_rows)]``.
+
+    References
+    ----------
+    polars ``DataFrame.slice`` (zero-copy views).
+
     Examples
     --------
     >>> [c.height for c in chunk_frame(pl.DataFrame({"x": range(10)}), 4)]
@@ -219,6 +236,15 @@ def sweep(func: Callable[[pl.DataFrame], pl.DataFrame], frame: pl.DataFrame, *, 
     -------
     Progressed
         ``result`` is the concatenated output frame.
+
+    Notes
+    -----
+    ``func`` runs once per chunk of ``chunk_rows`` rows (vectorized inside the chunk); the chunk
+    outputs are concatenated in order.
+
+    References
+    ----------
+    As :func:`run_with_progress`.
 
     Examples
     --------

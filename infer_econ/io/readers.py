@@ -905,6 +905,15 @@ def read_calibration_csv(path: str | Path) -> pl.DataFrame:
         ``kind``, a non-positive ``measured`` or ``n_devices`` < 1 (row and
         column named).
 
+    Notes
+    -----
+    Every cell is read as text, then cast column by column to the schema's dtype so a bad
+    cell is reported with its row and column instead of a polars parse error.
+
+    References
+    ----------
+    Calibration schema: :data:`~infer_econ.io.CALIBRATION_SCHEMA` (table in ``docs/api.md``).
+
     Examples
     --------
     >>> from infer_econ.io import read_calibration_csv
@@ -996,6 +1005,10 @@ def sniff_format(path: str | Path) -> str:
     or retokenized counts; vLLM: ``mean_ttft_ms`` / ``output_throughput``;
     calibration CSV: ``model_id`` and ``measured`` columns.
 
+    References
+    ----------
+    The tools' documented output formats (see :func:`read_any`).
+
     Examples
     --------
     >>> sniff_format(SAMPLES / "llama_bench.md")
@@ -1054,6 +1067,17 @@ def read_any(path: str | Path, format: str = "auto", **ids: Any) -> pl.DataFrame
     polars.DataFrame
         The calibration-schema frame.
 
+    Notes
+    -----
+    ``format='auto'`` reads the content once to pick the reader (:func:`sniff_format`), then that
+    reader parses the file.
+
+    References
+    ----------
+    Calibration schema: :data:`~infer_econ.io.CALIBRATION_SCHEMA` (table in ``docs/api.md``).
+    The tools' own output formats: vLLM ``benchmark_serving.py``, SGLang ``bench_serving``, NVIDIA
+    AIPerf / GenAI-Perf, llama.cpp ``llama-bench``, MLPerf Inference ``mlperf_log_summary.txt``.
+
     Examples
     --------
     >>> from infer_econ.io import read_any
@@ -1097,6 +1121,15 @@ def read_upload(content: bytes | str, filename: str, format: str = "auto", **ids
     ------
     ValidationError
         As the readers do, naming ``filename`` (never a temporary path).
+
+    Notes
+    -----
+    The bytes are written to a private temporary folder under the plain name (folders and ``..``
+    dropped) and read with :func:`read_any`; the folder is removed afterwards.
+
+    References
+    ----------
+    Calibration schema: :data:`~infer_econ.io.CALIBRATION_SCHEMA` (table in ``docs/api.md``).
 
     Examples
     --------
@@ -1157,6 +1190,15 @@ def read_many(paths: str | Path | list, format: str = "auto", *, progress: Any =
     ValidationError
         An explicitly named file fails, or no file could be read (the message
         lists what was skipped and why).
+
+    Notes
+    -----
+    Folders are searched recursively; files of a folder that no reader recognises are skipped and
+    listed, files named explicitly must read.
+
+    References
+    ----------
+    Calibration schema: :data:`~infer_econ.io.CALIBRATION_SCHEMA` (table in ``docs/api.md``).
 
     Examples
     --------

@@ -49,6 +49,15 @@ def read_sheet(path: str | Path) -> pl.DataFrame:
         The file is missing, too large, not text, has no header, a duplicated
         header, or a row with more cells than the header (row number named).
 
+    Notes
+    -----
+    The separator is the one of ``,``, ``;`` and tab that splits the header into the most cells;
+    decimal commas are converted only where the separator is not a comma.
+
+    References
+    ----------
+    RFC 4180 (CSV); Excel's and LibreOffice's regional CSV exports (``;`` with decimal comma).
+
     Examples
     --------
     >>> import tempfile, pathlib
@@ -124,6 +133,14 @@ def load_user_catalog(name: str, path: str | Path) -> pl.DataFrame:
     ------
     ValidationError, CatalogError
         The file cannot be read, or a row fails the catalog's validation.
+
+    Notes
+    -----
+    Read with :func:`read_sheet`, then validated and merged by :func:`infer_econ.catalog.load`.
+
+    References
+    ----------
+    The catalog's column dictionary ``data/columns/<name>.csv``.
 
     Examples
     --------
