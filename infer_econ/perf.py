@@ -916,7 +916,6 @@ def _join_exprs(t: dict) -> tuple[list[pl.Expr], list[pl.Expr]]:
         (code("hardware", "hardware") * (n_p * n_e) + code("precision", "precision") * n_e + code("engine", "engine"))
         .alias("_ic"),
         code("kv_precision", "precision").alias("_ik"),
-        pl.col("model").cast(pl.String).alias("_key_model"),
     ]
     m, cb, kv = t["models"], t["combo"], t["kv"]
     return codes, [
@@ -924,6 +923,65 @@ def _join_exprs(t: dict) -> tuple[list[pl.Expr], list[pl.Expr]]:
         *(pl.lit(cb[x]).gather(pl.col("_ic")).alias(x) for x in cb.columns if x not in ("hardware", "precision", "engine")),
         pl.lit(kv["_k_kvb"]).gather(pl.col("_ik")).alias("_k_kvb"),
     ]
+
+
+#: frames with at least this many rows take the two-phase path (:func:`_two_phase`)
+_SPLIT_ROWS = 20_000
+
+
+def _names(exprs) -> set[str]:
+    return {e if isinstance(e, str) else e.meta.output_name() for e in exprs}
+
+
+def _roots(exprs) -> set[str]:
+    out: set[str] = set()
+    for e in exprs:
+        out |= {e} if isinstance(e, str) else set(e.meta.root_names())
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _split_plan(input_columns: tuple[str, ...], gathered: tuple[str, ...]) -> dict:
+    """The expressions of :func:`_core` split into the memory phase (every row) and the speed phase (fitting rows)."""
+    stages, final = _core_exprs(input_columns, True)
+    stages_a, stages_b = stages[:6], stages[6:]  # stage1-6: parallel layout, memory, batch, limit, fits
+    names_b = set().union(*(_names(st) for st in stages_b))
+    outputs_a, outputs_b = [], []
+    for o in final:
+        (outputs_b if not isinstance(o, str) and set(o.meta.root_names()) & names_b else outputs_a).append(o)
+    gathered_set = set(gathered)
+    need_b = _roots([e for st in stages_b for e in st]) | _roots(outputs_b)
+    gather_b = tuple(sorted((need_b - names_b) & gathered_set - _roots([e for st in stages_a for e in st])))
+    carry = sorted((need_b - names_b - set(gather_b)) | {"_im", "_ic", "_ik"})
+    return {"stages_a": stages_a, "stages_b": stages_b, "outputs_a": outputs_a, "outputs_b": outputs_b,
+            "gather_b": gather_b, "carry": carry, "order": [o if isinstance(o, str) else o.meta.output_name()
+                                                              for o in final]}
+
+
+def _two_phase(lf_d: pl.LazyFrame, t: dict, input_columns: list[str]) -> pl.DataFrame:
+    """:func:`_core` for large frames: the speed terms are evaluated on the rows that fit only.
+
+    Rows that do not fit get null speeds anyway; in a broad sweep most rows do not fit, and the speed terms
+    are most of the work. Same expressions, same results as the one-pass plan.
+    """
+    if "_join_exprs" not in t:
+        t["_join_exprs"] = _join_exprs(t)
+    codes, gathers = t["_join_exprs"]
+    by_name = {g.meta.output_name(): g for g in gathers}
+    plan = _split_plan(tuple(input_columns), tuple(by_name))
+    gather_a = [g for n, g in by_name.items() if n not in plan["gather_b"]]
+    lf = lf_d.with_columns(codes).with_columns(gather_a)
+    for stage in plan["stages_a"]:
+        lf = lf.with_columns(stage)
+    a = lf.collect()
+    sub = a.lazy().filter("fits").select(plan["carry"]).with_columns(by_name[n] for n in plan["gather_b"])
+    for stage in plan["stages_b"]:
+        sub = sub.with_columns(stage)
+    b = sub.select(plan["outputs_b"]).collect()
+    # row i of the result takes row (fitting rows before i) of b; rows that do not fit a null index (null values)
+    idx = a.select(pl.when(pl.col("fits")).then(pl.col("fits").cast(pl.UInt32).cum_sum() - 1)).to_series()
+    back = b.select(pl.all().gather(idx)) if b.height else b.clear(a.height)
+    return a.lazy().select(plan["outputs_a"]).collect().hstack(back).select(plan["order"])
 
 
 def _core(lf: pl.LazyFrame, input_columns: list[str], flag_incomplete: bool = False) -> pl.LazyFrame:
@@ -1009,6 +1067,9 @@ def _core_exprs(input_columns: tuple[str, ...], flag_incomplete: bool) -> tuple[
     ]
     stage6 = [
         (c("limit").is_null() | (c("limit") == "engine_cap") | (breq.is_null() & (c("limit") == "kv_cache") & (c("_cap") >= 1.0))).alias("fits"),
+    ]
+    # from here on only the speed of rows that fit is computed (see _two_phase)
+    stage6b = [
         pl.min_horizontal(c("_B"), c("_pp")).alias("_m"),
         # attention FLOPs restated at the matmuls' peak and efficiency: they run on the 16-bit path at their own
         # share of its peak (attention_efficiency in data/efficiency.csv, FlashAttention-style kernels)
@@ -1118,7 +1179,7 @@ def _core_exprs(input_columns: tuple[str, ...], flag_incomplete: bool) -> tuple[
     ]
     keep = [x for x in input_columns if x not in OUTPUT_COLUMNS]
     final = [*keep, *outputs, *([pl.col("_m_complete").all().alias("_models_complete")] if flag_incomplete else [])]
-    return [stage1, stage2, stage3, stage4, stage5, stage6, stage7, stage7b, stage7c, stage7d, stage8], final
+    return [stage1, stage2, stage3, stage4, stage5, stage6, stage6b, stage7, stage7b, stage7c, stage7d, stage8], final
 
 
 def estimate(
@@ -1275,10 +1336,13 @@ def estimate(
             _unknown(frame[k].cast(pl.String), k, t["ids"][k], cat)
     if has_par and _with_defaults(frame.lazy(), schema).select(div.any()).collect().item():
         _raise_divisible(frame.pipe(lambda f: _with_defaults(f.lazy(), schema).collect()))
-    plan = _core(_join(lf_d, t), input_columns, flag_incomplete=True)
     try:
-        # small frames (a slider move): planning dominates, skip the optimizer
-        out = plan.collect(optimizations=pl.QueryOptFlags.none()) if frame.height <= 1000 else plan.collect()
+        if frame.height >= _SPLIT_ROWS:
+            out = _two_phase(lf_d, t, input_columns)
+        else:
+            # small frames (a slider move): planning dominates, skip the optimizer
+            plan = _core(_join(lf_d, t), input_columns, flag_incomplete=True)
+            out = plan.collect(optimizations=pl.QueryOptFlags.none()) if frame.height <= 1000 else plan.collect()
     except pl.exceptions.PolarsError:  # an id not in its catalog fails the Enum cast: say which
         for k, cat in (("model", "models"), ("hardware", "hardware"), ("precision", "precisions"), ("engine", "engines")):
             _unknown(frame[k].cast(pl.String), k, t["ids"][k], cat)

@@ -431,3 +431,25 @@ def test_engine_compute_efficiency_applies_only_where_its_peak_column_exists():
     # tokens = (1.6e13 + 2.62144e11 attention) FLOP / 500 TFLOP/s
     out = perf.estimate(scen(hardware="test-gpu-fast"), **{**CATS, "hardware": hw, "efficiency": eff})
     assert out["prefill_s"][0] == pytest.approx((1.6e13 + 2.62144e11) / 500e12)
+
+
+def test_two_phase_path_equals_one_pass(monkeypatch):
+    # large frames compute the speed terms on the fitting rows only (perf._two_phase): same values, same order,
+    # nulls where a row does not fit; checked here on a small mixed frame by lowering the threshold
+    rng = __import__("random").Random(7)
+    models = catalog.load("models")["id"].to_list()
+    rows = [{"model": rng.choice(models), "hardware": rng.choice(hw_ids), "engine": rng.choice(["vllm", "llama.cpp",
+             "tensorrt-llm", "sglang"]), "precision": rng.choice(["bf16", "fp8", "q4_k_m", "int4"]),
+             "n_devices": rng.choice([1, 2, 8]), "input_tokens": rng.randint(1, 30000),
+             "output_tokens": rng.randint(1, 4000), "batch_size": rng.choice([None, 1, 64, 512])} for _ in range(400)]
+    frame = pl.DataFrame(rows, schema_overrides={"batch_size": pl.Int64})
+    one = perf.estimate(frame)
+    monkeypatch.setattr(perf, "_SPLIT_ROWS", 1)
+    two = perf.estimate(frame)
+    assert 0 < one["fits"].sum() < frame.height  # both kinds of rows present
+    assert_frame_equal(two, one)
+    # no row fits (llama.cpp has no tensor parallelism): every speed null
+    none_fit = frame.with_columns(engine=pl.lit("llama.cpp"), n_devices=pl.lit(8), tensor_parallel=pl.lit(8))
+    out = perf.estimate(none_fit)
+    assert not out["fits"].any() and out["tpot_s"].null_count() == out.height
+    assert_frame_equal(out, perf.estimate(none_fit.head(3)).vstack(perf.estimate(none_fit[3:])))
