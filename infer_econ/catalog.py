@@ -27,7 +27,7 @@ import polars as pl
 from ._paths import data_dir
 from .errors import CatalogError, UnknownIdError, ValidationError
 
-__all__ = ["names", "load", "schema", "get", "check_ids", "check_values", "id_columns", "ids", "MAX_EXTRA_BYTES"]
+__all__ = ["names", "load", "schema", "get", "check_ids", "check_values", "check_numeric", "id_columns", "ids", "MAX_EXTRA_BYTES"]
 
 #: Upload cap for a user's ``extra=`` file [bytes].
 MAX_EXTRA_BYTES = 20_000_000
@@ -451,6 +451,74 @@ def check_values(name: str, frame: pl.DataFrame, where: str | None = None) -> No
                 i = int(mask.arg_true()[0])
                 ident = f" (id {frame['id'][i]!r})" if "id" in frame.columns else ""
                 raise CatalogError(f"{where}: row {i}{ident}, column {c!r}: {s[i]} {why}{unit}")
+
+
+def check_numeric(
+    frame: pl.DataFrame,
+    where: str,
+    columns: Iterable[str],
+    *,
+    positive: Iterable[str] = (),
+    nonnegative: Iterable[str] = (),
+    fraction: Iterable[str] = (),
+) -> None:
+    """Raise :class:`~infer_econ.errors.ValidationError` naming the column when a scenario input is missing,
+    not numeric, NaN / infinite or out of its range.
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        Scenarios.
+    where : str
+        The caller, named in the error.
+    columns : iterable of str
+        Columns that must be present and numeric (an all-null column passes).
+    positive, nonnegative, fraction : iterable of str
+        Columns that must be > 0, ≥ 0, or in [0, 1] [their own units].
+
+    Returns
+    -------
+    None
+        Raises on the first bad value, naming ``where``, the column, the value and its row.
+
+    Notes
+    -----
+    For every non-null x: x finite; x > 0 (positive); x ≥ 0 (nonnegative); 0 ≤ x ≤ 1 (fraction).
+
+    References
+    ----------
+    TEAM code rule: every bad input is an :class:`~infer_econ.errors.InferEconError` naming column and value.
+
+    Examples
+    --------
+    >>> check_numeric(pl.DataFrame({"a": [1.0, -2.0]}), "here", ["a"], nonnegative=["a"])
+    Traceback (most recent call last):
+    ...
+    infer_econ.errors.ValidationError: here: column 'a': -2.0 (row 1) must be ≥ 0
+    """
+    if not isinstance(frame, pl.DataFrame):
+        raise ValidationError(f"{where}: expected a polars DataFrame, got {type(frame).__name__}")
+    columns, positive, nonnegative, fraction = (list(x) for x in (columns, positive, nonnegative, fraction))
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValidationError(f"{where}: frame lacks column(s) {missing}")
+    for c in columns:
+        t = frame.schema[c]
+        if not (t.is_numeric() or t == pl.Null):
+            raise ValidationError(f"{where}: column {c!r} must be numeric, got dtype {t}")
+        x = frame[c].cast(pl.Float64)
+        rules = [(x.is_nan() | x.is_infinite(), "is not a finite number")]
+        if c in positive:
+            rules.append((x <= 0, "must be > 0"))
+        if c in nonnegative:
+            rules.append((x < 0, "must be ≥ 0"))
+        if c in fraction:
+            rules.append(((x < 0) | (x > 1), "is outside [0, 1]"))
+        for mask, why in rules:
+            mask = mask.fill_null(False)
+            if mask.any():
+                i = int(mask.arg_true()[0])
+                raise ValidationError(f"{where}: column {c!r}: {frame[c][i]} (row {i}) {why}")
 
 
 def id_columns(frame: pl.DataFrame, columns: Iterable[str], where: str) -> pl.DataFrame:

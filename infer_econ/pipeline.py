@@ -84,29 +84,17 @@ def _catalog_value(catalog_frame: pl.DataFrame, id_: str, column: str) -> float:
 
 
 def _check_estimate_columns(df: pl.DataFrame) -> None:
-    """The estimator's columns: ids as text, numbers numeric, not NaN, not negative, devices and output tokens > 0.
+    """The estimator's columns: ids as text, numbers finite, not negative, devices and output tokens > 0.
 
     Null is allowed: a scenario that does not fit has null times and throughputs.
     """
     from . import catalog
 
     catalog.id_columns(df, ["model", "hardware", "precision"], "add_economics")
-    for c in ESTIMATE_COLUMNS[3:]:
-        t = df.schema[c]
-        if t == pl.Null:
-            continue
-        if not t.is_numeric():
-            raise ValidationError(f"add_economics: column {c!r} must be numeric, got dtype {t}")
-        s = df[c]
-        low = (s <= 0, "is not > 0") if c in ("n_devices", "output_tokens") else (s < 0, "is negative")
-        for mask, why in ((s.is_nan() if t.is_float() else None, "is NaN"), low):
-            if mask is None:
-                continue
-            mask = mask.fill_null(False)
-            if mask.any():
-                i = int(mask.arg_true()[0])
-                raise ValidationError(f"add_economics: column {c!r}: {s[i]} (row {i}) {why}; the estimator's output is ≥ 0")
-
+    numbers = ESTIMATE_COLUMNS[3:]
+    positive = ["n_devices", "output_tokens"]
+    catalog.check_numeric(df, "add_economics", numbers, positive=positive,
+                          nonnegative=[c for c in numbers if c not in positive])
 
 def add_economics(frame: pl.DataFrame | pl.LazyFrame, catalogs: dict[str, pl.DataFrame] | None = None) -> pl.DataFrame:
     """Add cost, energy and carbon columns to a frame that has the estimator's output.

@@ -12,6 +12,7 @@ import math
 
 import polars as pl
 
+from .catalog import check_numeric
 from .cost import HOURS_PER_MONTH
 from .demand import replicas_for_load
 from .errors import ValidationError
@@ -41,32 +42,6 @@ Num = pl.Expr | float | int
 
 def _e(x: Num) -> pl.Expr:
     return x if isinstance(x, pl.Expr) else pl.lit(x, pl.Float64)
-
-
-def _check_frame(frame: pl.DataFrame, where: str, columns, *, positive=(), nonnegative=(), fraction=()) -> None:
-    """Raise :class:`ValidationError` naming the column when one is missing, not numeric, NaN/inf or out of range."""
-    if not isinstance(frame, pl.DataFrame):
-        raise ValidationError(f"{where}: expected a polars DataFrame, got {type(frame).__name__}")
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValidationError(f"{where}: frame lacks column(s) {missing}")
-    for c in columns:
-        t = frame.schema[c]
-        if not (t.is_numeric() or t == pl.Null):
-            raise ValidationError(f"{where}: column {c!r} must be numeric, got dtype {t}")
-        x = frame[c].cast(pl.Float64)
-        rules = [(x.is_nan() | x.is_infinite(), "is not a finite number")]
-        if c in positive:
-            rules.append((x <= 0, "must be > 0"))
-        if c in nonnegative:
-            rules.append((x < 0, "must be ≥ 0"))
-        if c in fraction:
-            rules.append(((x < 0) | (x > 1), "is outside [0, 1]"))
-        for mask, why in rules:
-            mask = mask.fill_null(False)
-            if mask.any():
-                i = int(mask.arg_true()[0])
-                raise ValidationError(f"{where}: column {c!r}: {frame[c][i]} (row {i}) {why}")
 
 
 def net_value_usd(
@@ -263,7 +238,7 @@ def pareto_frontier(frame: pl.DataFrame, cost_col: str = "usd_per_million_output
     >>> pareto_frontier(f, "usd", "acc")["m"].to_list()
     ['a', 'c']
     """
-    _check_frame(frame, "pareto_frontier", [cost_col, quality_col])
+    check_numeric(frame, "pareto_frontier", [cost_col, quality_col])
     f = frame.filter(pl.col(cost_col).is_not_null() & pl.col(quality_col).is_not_null()).sort(
         [cost_col, quality_col], descending=[False, True]
     )
@@ -315,7 +290,7 @@ def cascade(
     (0.003, 0.82)
     """
     accs = [small_accuracy, large_accuracy] + ([kept_accuracy] if kept_accuracy else [])
-    _check_frame(frame, "cascade", [small_usd_per_request, large_usd_per_request, escalation_share, *accs],
+    check_numeric(frame, "cascade", [small_usd_per_request, large_usd_per_request, escalation_share, *accs],
                  nonnegative=(small_usd_per_request, large_usd_per_request), fraction=(escalation_share, *accs))
     s = pl.col(escalation_share)
     kept = pl.col(kept_accuracy) if kept_accuracy else pl.col(small_accuracy)
@@ -580,7 +555,7 @@ def lock_in(
     for name in ("api_price_change", "gpu_price_change"):
         if not isinstance(args[name], str) and args[name] < -1:
             raise ValidationError(f"lock_in: {name} {args[name]!r} is below -1 (a price cannot fall by more than 100 %)")
-    _check_frame(frame, "lock_in", [api_monthly_cost_usd, self_hosted_monthly_cost_usd]
+    check_numeric(frame, "lock_in", [api_monthly_cost_usd, self_hosted_monthly_cost_usd]
                  + [x for x in args.values() if isinstance(x, str)],
                  nonnegative=(api_monthly_cost_usd, self_hosted_monthly_cost_usd))
 
@@ -662,7 +637,7 @@ def edge_vs_cloud(
 
     nonneg = [edge_capex_usd, edge_power_w, edge_idle_power_w, electricity_usd_per_kwh, cloud_usd_per_request,
               egress_gb_per_request, edge_latency_s, cloud_latency_s] + [c for c in (egress_usd_per_gb, cloud_rtt_s) if c]
-    _check_frame(frame, "edge_vs_cloud", [edge_lifetime_years, edge_requests_per_s, *nonneg],
+    check_numeric(frame, "edge_vs_cloud", [edge_lifetime_years, edge_requests_per_s, *nonneg],
                  positive=(edge_lifetime_years, edge_requests_per_s), nonnegative=tuple(nonneg))
     egress = pl.col(egress_usd_per_gb) if egress_usd_per_gb else pl.lit(defaults.value("egress_usd_per_gb"))
     rtt = pl.col(cloud_rtt_s) if cloud_rtt_s else pl.lit(defaults.value("cloud_rtt_s"))

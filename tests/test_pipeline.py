@@ -69,13 +69,15 @@ def test_bad_estimator_columns_named():
         pipeline.add_economics(est_frame(n_devices="4", usd_per_device_hour=2.0))
     with pytest.raises(ValidationError, match="add_economics: column 'hardware' must be text"):
         pipeline.add_economics(est_frame(hardware=7, usd_per_device_hour=2.0))
-    with pytest.raises(ValidationError, match=r"'output_tokens_per_s': nan \(row 1\) is NaN"):
+    with pytest.raises(ValidationError, match=r"'output_tokens_per_s': nan \(row 1\) is not a finite number"):
         pipeline.add_economics(est_frame(2, output_tokens_per_s=[1.0, float("nan")], usd_per_device_hour=2.0))
-    with pytest.raises(ValidationError, match=r"'tpot_s': -0.02 \(row 0\) is negative"):
+    with pytest.raises(ValidationError, match=r"'tpot_s': -0.02 \(row 0\) must be ≥ 0"):
         pipeline.add_economics(est_frame(tpot_s=-0.02, usd_per_device_hour=2.0))
     for col in ("n_devices", "output_tokens"):
-        with pytest.raises(ValidationError, match=f"'{col}': 0 \\(row 0\\) is not > 0"):
+        with pytest.raises(ValidationError, match=f"'{col}': 0 \\(row 0\\) must be > 0"):
             pipeline.add_economics(est_frame(**{col: 0}, usd_per_device_hour=2.0))
+    with pytest.raises(ValidationError, match=r"'prefill_tokens_per_s': inf \(row 0\) is not a finite number"):
+        pipeline.add_economics(est_frame(prefill_tokens_per_s=float("inf"), usd_per_device_hour=2.0))
     # a scenario that does not fit (null throughputs) is not an error: its costs are null
     out = pipeline.add_economics(est_frame(output_tokens_per_s=[None], usd_per_device_hour=2.0))
     assert out["usd_per_million_output_tokens"].to_list() == [None]
