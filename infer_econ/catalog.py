@@ -506,19 +506,24 @@ def check_numeric(
         t = frame.schema[c]
         if not (t.is_numeric() or t == pl.Null):
             raise ValidationError(f"{where}: column {c!r} must be numeric, got dtype {t}")
-        x = frame[c].cast(pl.Float64)
-        rules = [(x.is_nan() | x.is_infinite(), "is not a finite number")]
+    rules = []  # (column, why, mask expression), in the order the errors are reported
+    for c in columns:
+        x = pl.col(c).cast(pl.Float64)
+        rules.append((c, "is not a finite number", x.is_nan() | x.is_infinite()))
         if c in positive:
-            rules.append((x <= 0, "must be > 0"))
+            rules.append((c, "must be > 0", x <= 0))
         if c in nonnegative:
-            rules.append((x < 0, "must be ≥ 0"))
+            rules.append((c, "must be ≥ 0", x < 0))
         if c in fraction:
-            rules.append(((x < 0) | (x > 1), "is outside [0, 1]"))
-        for mask, why in rules:
-            mask = mask.fill_null(False)
-            if mask.any():
-                i = int(mask.arg_true()[0])
-                raise ValidationError(f"{where}: column {c!r}: {frame[c][i]} (row {i}) {why}")
+            rules.append((c, "is outside [0, 1]", (x < 0) | (x > 1)))
+    if not rules:
+        return
+    # one pass over the frame for every rule; the offending row is looked up only on failure
+    hits = frame.select(m.fill_null(False).any().alias(str(k)) for k, (_, _, m) in enumerate(rules)).row(0)
+    for (c, why, m), hit in zip(rules, hits):
+        if hit:
+            i = int(frame.select(m.fill_null(False).arg_true().first()).item())
+            raise ValidationError(f"{where}: column {c!r}: {frame[c][i]} (row {i}) {why}")
 
 
 def id_columns(frame: pl.DataFrame, columns: Iterable[str], where: str) -> pl.DataFrame:
