@@ -72,10 +72,17 @@ def names() -> list[str]:
     return sorted(p.stem for p in (data_dir() / "columns").glob("*.csv"))
 
 
+#: names already found in ``data/columns`` (saves a directory listing on every load of a known catalog)
+_KNOWN: set[str] = set()
+
+
 def _check_name(name: str) -> None:
+    if name in _KNOWN:
+        return
     valid = names()
     if name not in valid:
         raise UnknownIdError("catalog", [name], valid)
+    _KNOWN.add(name)
 
 
 @functools.cache
