@@ -67,12 +67,12 @@ def test_error_summary_by_hand():
 
 
 def test_validation_regression_guard():
-    """The shipped fit on the shipped measurements (measured: median 12.2 %, 78 % within 25 %)."""
+    """The shipped fit on the shipped measurements (measured: median 12.0 %, 77.8 % within 25 %)."""
     r = calibrate.validation_report()
     overall = r["overall"].row(0, named=True)
     assert overall["n"] >= 1200
-    assert overall["median_ape_pct"] <= 14.0
-    assert overall["within_25_pct"] >= 74.0
+    assert overall["median_ape_pct"] <= 13.0  # was 14.0 at 12.2 %
+    assert overall["within_25_pct"] >= 76.0  # was 74.0 at 78.0 %
     by_kind = {k: v for k, v in r["by_kind"].select("kind", "median_ape_pct").iter_rows()}
     assert by_kind["decode_tps_bs1"] <= 10.5
     assert by_kind["offline_output_tps_total"] <= 14.0
@@ -188,3 +188,21 @@ def test_predict_skips_or_raises_on_ids_not_in_the_catalogs():
     assert calibrate.predict(raw)["id"].to_list() == ["x-1"]
     with pytest.raises(UnknownIdError, match="gpu-from-2031"):
         calibrate.predict(raw, unknown="raise")
+
+
+def test_a_held_out_family_without_the_engines_peak_column_gets_sensible_prefill():
+    """Leave Apple out: llama.cpp's fitted compute shares are of NVIDIA int8 peaks, which Apple GPUs lack; the
+    held-out chips fall back to the wildcard-engine shares of their native peak (measured: 14 % median; it was
+    74 % when the int8 shares were applied to Apple's FP16 peak, prefill about 4x too slow)."""
+    from infer_econ import catalog as cat
+
+    m = calibrate.measurements()
+    fam = cat.load("hardware").select(pl.col("id").alias("hardware"), "family")
+    tagged = m.join(fam, on="hardware", how="left", maintain_order="left")
+    params = calibrate.fit(tagged.filter(pl.col("family") != "apple-m").drop("family"), max_nfev=20)
+    assert "llama.cpp/apple-m" not in params["id"].to_list()
+    pred = calibrate.predict(tagged.filter(pl.col("family") == "apple-m").drop("family"), efficiency=params)
+    assert pred.height >= 90
+    prefill = pred.filter(pl.col("kind").str.starts_with("prefill"))
+    assert abs(prefill["error_pct"].median()) <= 30.0
+    assert calibrate.error_summary(pred)["median_ape_pct"].item() <= 25.0
