@@ -15,6 +15,7 @@ import polars as pl
 from .catalog import check_numeric
 from .cost import HOURS_PER_MONTH
 from .demand import replicas_for_load
+from .energy import J_PER_KWH
 from .errors import ValidationError
 
 __all__ = [
@@ -643,7 +644,7 @@ def edge_vs_cloud(
     rtt = pl.col(cloud_rtt_s) if cloud_rtt_s else pl.lit(defaults.value("cloud_rtt_s"))
     price = pl.col(electricity_usd_per_kwh)
     fixed = pl.col(edge_capex_usd) / (365.0 * pl.col(edge_lifetime_years)) + pl.col(edge_idle_power_w) * 24.0 / 1000.0 * price
-    marginal = (pl.col(edge_power_w) - pl.col(edge_idle_power_w)) / pl.col(edge_requests_per_s) / 3.6e6 * price
+    marginal = (pl.col(edge_power_w) - pl.col(edge_idle_power_w)) / pl.col(edge_requests_per_s) / J_PER_KWH * price
     cloud = pl.col(cloud_usd_per_request) + pl.col(egress_gb_per_request) * egress
     capacity = pl.col(edge_requests_per_s) * 86400.0
     r_star = fixed / (cloud - marginal)
