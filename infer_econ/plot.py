@@ -77,6 +77,7 @@ LABELS: dict[str, str] = {
     "weights_gb_per_device": "Weights per device (GB)",
     "kv_cache_gb_per_device": "KV cache per device (GB)",
     "memory_gb": "Device memory (GB)",
+    "capex_usd_per_device": "Purchase price of one device (USD)",
     "prefill_s": "Prefill time (s)",
     "ttft_s": "Time to first token (s)",
     "tpot_s": "Time per output token (s)",

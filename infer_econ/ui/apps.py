@@ -111,7 +111,9 @@ def hardware(model: str = "llama-3.1-8b", precision: str = "fp8", engine: str = 
     devices per replica, batch (0 = the largest that fits), price model, and
     the hardware to highlight. Charts: $/1M output tokens vs output tokens/s
     (log-log, one point per accelerator), energy per output token per
-    accelerator. Headline: the highlighted accelerator's numbers.
+    accelerator, throughput against the purchase price of one device
+    (:func:`infer_econ.cost.capex_usd_per_device`; hardware with a price row).
+    Headline: the highlighted accelerator's numbers.
 
     Examples
     --------
@@ -146,6 +148,12 @@ def hardware(model: str = "llama-3.1-8b", precision: str = "fp8", engine: str = 
         fits = out.filter(pl.col("fits")).select(cols).sort("usd_per_million_output_tokens")
         nofit = out.filter(~pl.col("fits")).select("hardware", "memory_gb", "limit", "weights_gb_per_device")
         row = _row(out, hardware=v["pick"])
+        from ..cost import capex_usd_per_device
+
+        capex = capex_usd_per_device(fits.select("hardware", "category", "output_tokens_per_s",
+                                                 "usd_per_million_output_tokens")).filter(
+            pl.col("catalog_capex_usd_per_device").is_not_null()).rename(
+            {"catalog_capex_usd_per_device": "capex_usd_per_device"})
         headline = _headline_of(row, ["usd_per_million_output_tokens", "output_tokens_per_s", "ttft_s", "tpot_s",
                                       "energy_j_per_output_token", "usd_per_hour"])
         msg = None
@@ -159,7 +167,7 @@ def hardware(model: str = "llama-3.1-8b", precision: str = "fp8", engine: str = 
         return Result(frames={"hardware": fits, "energy": fits.select("hardware", "category",
                                                                       "energy_j_per_output_token", "power_w",
                                                                       "output_tokens_per_s"),
-                              "does_not_fit": nofit},
+                              "capex": capex, "does_not_fit": nofit},
                       headline=headline, notes=notes, message=msg)
 
     views = [
@@ -167,6 +175,12 @@ def hardware(model: str = "llama-3.1-8b", precision: str = "fp8", engine: str = 
         ChartView("energy", lambda f: plot.bars(f, "energy_j_per_output_token", "hardware", color="category",
                                                 sort_descending=False, title="Energy per output token (lower is better)",
                                                 extra_tooltip=["power_w", "output_tokens_per_s"])),
+        ChartView("capex", lambda f: plot.scatter(f, "capex_usd_per_device", "output_tokens_per_s", color="category",
+                                                  text="hardware", log_x=True, log_y=True,
+                                                  extra_tooltip=["capex_usd_per_device_low", "capex_usd_per_device_high",
+                                                                 "usd_per_million_output_tokens"],
+                                                  title="Throughput against the purchase price of one device"),
+                  params=lambda v: {"highlight": v["pick"]}),
         TableView("does_not_fit", ["hardware", "memory_gb", "limit", "weights_gb_per_device"]),
     ]
     cards = Cards([
