@@ -347,14 +347,15 @@ def model_load_time_s(weights_gb: Any, storage_gb_per_s: Any = 2.0, instance_sta
 _WHOLE_TOLERANCE = 1e-9
 
 
-def replicas_for_load(load: Any, capacity_per_replica: Any, target_utilization: Any = 1.0) -> Any:
+def replicas_for_load(load_per_s: Any, capacity_per_replica_per_s: Any, target_utilization: Any = 1.0) -> Any:
     """Replicas a load needs when each replica may run at ``target_utilization`` of its capacity (analytical).
 
     Parameters
     ----------
-    load : float, numpy.ndarray or polars.Expr
-        Demand, in the same rate unit as ``capacity_per_replica`` [1/s or tokens/s].
-    capacity_per_replica : float, numpy.ndarray or polars.Expr
+    load_per_s : float, numpy.ndarray or polars.Expr
+        Demand: requests or tokens per second, the same kind as ``capacity_per_replica_per_s``
+        [1/s or tokens/s].
+    capacity_per_replica_per_s : float, numpy.ndarray or polars.Expr
         What one replica serves at its SLO [1/s or tokens/s].
     target_utilization : float, numpy.ndarray or polars.Expr
         Highest share of its capacity a replica may run at [fraction].
@@ -367,7 +368,7 @@ def replicas_for_load(load: Any, capacity_per_replica: Any, target_utilization: 
 
     Notes
     -----
-    ``replicas = ceil(load / (target_utilization × capacity_per_replica) − 1e-9)``: the 1e-9 keeps a
+    ``replicas = ceil(load_per_s / (target_utilization × capacity_per_replica_per_s) − 1e-9)``: the 1e-9 keeps a
     ratio that rounding put just above a whole number (an exact fill at 0.3 utilization can give
     18.000000000000004) from asking for one more replica.
 
@@ -388,7 +389,7 @@ def replicas_for_load(load: Any, capacity_per_replica: Any, target_utilization: 
     >>> pl.select(replicas_for_load(pl.lit(9.0), 2.0)).item()
     5.0
     """
-    ratio = load / (target_utilization * capacity_per_replica) - _WHOLE_TOLERANCE
+    ratio = load_per_s / (target_utilization * capacity_per_replica_per_s) - _WHOLE_TOLERANCE
     return ratio.ceil() if isinstance(ratio, pl.Expr) else np.ceil(ratio)
 
 
