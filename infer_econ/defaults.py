@@ -47,12 +47,17 @@ def table() -> pl.DataFrame:
     return catalog.load("defaults")
 
 
+@functools.cache
+def _rows() -> dict[str, dict]:
+    # the catalog is small (a few dozen rows) and cached: index it once instead of filtering on every lookup
+    return {r["id"]: r for r in table().iter_rows(named=True)}
+
+
 def _row(name: str) -> dict:
-    t = table()
-    hit = t.filter(pl.col("id") == name)
-    if hit.height == 0:
-        raise UnknownIdError("default", [name], t["id"].to_list())
-    return hit.row(0, named=True)
+    rows = _rows()
+    if name not in rows:
+        raise UnknownIdError("default", [name], table()["id"].to_list())
+    return rows[name]
 
 
 def value(name: str) -> float:
