@@ -165,6 +165,13 @@ def test_cli_estimate_table_and_errors(capsys):
                "--engine", "vllm", "--devices", "0", "--input-tokens", "10", "--output-tokens", "10"])
     assert rc == 2
     assert "n_devices" in capsys.readouterr().err
+    # tensor parallelism over two CPU sockets (no device link in the spec row) is unsupported, and says why
+    rc = main(["estimate", "--model", "llama-3.3-70b", "--hardware", "xeon-6980p", "--precision", "int8",
+               "--engine", "sglang", "--devices", "2", "--batch", "1", "--input-tokens", "1024",
+               "--output-tokens", "1024"])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "unsupported" in out and "device-to-device link" in out
 
 
 def test_cli_validate_and_calibrate(tmp_path, capsys):

@@ -152,7 +152,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"{key:<48} {_fmt(row.get(key))}")
     if not row["fits"]:
         why = {
-            "unsupported": "the engine does not run this precision, this vendor's hardware or tensor parallelism",
+            "unsupported": "the engine does not run this precision, this vendor's hardware or tensor parallelism, "
+                           "or the devices have no device-to-device link for tensor parallelism (interconnect 0 GB/s)",
             "context": "the request is longer than the model's context window",
             "weights": "the weights (with runtime and workspace) do not fit in the engine's share of memory",
             "kv_cache": "not enough memory left for the KV cache of the requested batch",
