@@ -935,7 +935,7 @@ def power_fit_residuals(
     f = power_parameters(_fit_frame(meas, hardware, models, precisions), params)
     dev = device_power_w(prefill_time_share=0.0, prefill_compute_utilization=0.0, decode_compute_utilization=pl.col("compute_utilization"))
     pred = pl.when(pl.col("power_scope") == "gpu_only").then(dev * pl.col("n_devices")).otherwise(
-        dev * pl.col("n_devices") * (1.0 + pl.col("host_power_share"))
+        facility_power_w(dev * pl.col("n_devices"), pl.col("host_power_share"), 1.0)  # the wall meter: host share, no PUE
     )
     return f.select(
         "id", "power_scope", "hardware", "model", pl.col("power_w").alias("measured_w"), pred.alias("predicted_w")

@@ -337,9 +337,11 @@ def _add_owned(df: pl.DataFrame, need_own: pl.DataFrame, catalogs: dict | None) 
         ]
     )
     avg_dev_w = pl.col("accelerator_average_power_w") / pl.col("n_devices")
+    host = pl.col("host_power_share")
+    # server power per device (accelerator + host share) at PUE 1: the TCO applies the PUE itself
     own = cost.owned_usd_per_device_hour(
-        average_power_w_per_device=avg_dev_w * (1.0 + pl.col("host_power_share")),
-        provisioned_power_w_per_device=pl.col("_tdp_w") * (1.0 + pl.col("host_power_share")),
+        average_power_w_per_device=energy.facility_power_w(avg_dev_w, host, 1.0),
+        provisioned_power_w_per_device=energy.facility_power_w(pl.col("_tdp_w"), host, 1.0),
     )
     return df.with_columns(pl.when(pl.col("price_model") == "owned").then(own).otherwise(None).alias("_own"))
 

@@ -316,7 +316,7 @@ def draws_frame(frame: pl.DataFrame, draws: int = 1000, seed: int = 0, catalogs:
             capex_usd_per_device=capex,
             depreciation_years=vary("depreciation_years"),
             interest_rate=vary("interest_rate"),
-            average_power_w_per_device=avg * (1.0 + pl.col("host_power_share")),
+            average_power_w_per_device=energy.facility_power_w(avg, pl.col("host_power_share"), 1.0),
             provisioned_power_w_per_device=pl.col("_provisioned_w"),
             pue=pl.col("_pue"),
             electricity_usd_per_kwh=pl.col("electricity_usd_per_kwh"),
@@ -386,7 +386,7 @@ def bands(frame: pl.DataFrame, draws: int = 1000, seed: int = 0, catalogs: dict 
 
         tdp = _cat("hardware", catalogs).select(pl.col("id").alias("hardware"), pl.col("tdp_w").alias("_tdp"))
         work = work.join(tdp, on="hardware", how="left", maintain_order="left").with_columns(
-            (pl.col("_tdp") * (1.0 + pl.col("host_power_share"))).alias("_provisioned_w")
+            energy.facility_power_w(pl.col("_tdp"), pl.col("host_power_share"), 1.0).alias("_provisioned_w")
         ).drop("_tdp")
     long = draws_frame(work, draws=draws, seed=seed, catalogs=catalogs)
     q = long.group_by("_scenario").agg(
