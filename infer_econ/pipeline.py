@@ -206,7 +206,7 @@ def add_economics(frame: pl.DataFrame | pl.LazyFrame, catalogs: dict[str, pl.Dat
         s_p_load = (pl.col("requests_per_s") / reps * pl.col("prefill_s") / pl.col("batch_size_used")).clip(0.0, 1.0)
         busy_load = energy.device_power_w(idle, tdp, s_p_load, u_p, u_d_load, floor, u_half)
         occ = energy.occupied_share(pl.col("batch_mean"))
-        load_w = occ * busy_load + (1.0 - occ) * idle
+        load_w = energy.average_power_w(busy_load, idle, occ)  # busy while a sequence is in the batch
         loaded = pl.col("batch_mean").is_not_null() & pl.col("tpot_mean_s").is_not_null() & (pl.col("batch_mean") > 0)
         if "stable" in df.columns:
             loaded = loaded & pl.col("stable").fill_null(False)
