@@ -126,10 +126,22 @@ def main() -> None:
             "of the shared machine (wall clock); the process's CPU time is the one-core figure the targets are read against."
         )
         note = (
-            "Where the time of the sweep goes (CPU time, one profiling run): ids → Enum codes about 45 ms, gathering "
-            "the 43 catalog columns about 70 ms, the physics about 230 ms (some 170 column operations, each a pass "
-            "over a million Float64 values). The 4 million/s target is not met; the next steps would be fewer "
-            "gathered columns (fold efficiencies into per-chip rates in the catalog tables) and fewer passes."
+            "How the sweep runs: frames of 20,000 rows or more are estimated in two phases (`perf._two_phase`): "
+            "the parallel layout, memory fit, batch and limit for every row, then the prefill / decode / "
+            "throughput terms only for the rows that fit (about a quarter of this mixed sweep), gathered back in "
+            "order; rows that do not fit have null speeds either way. The all-fitting sweep is the worst case. "
+            "Where the time goes (one profiling run, CPU time, loaded machine): ids → Enum codes about 55 ms, "
+            "gathering 24 catalog columns for every row about 100 ms, the memory phase about 150 ms, the speed "
+            "phase on the fitting rows about 100 ms, reassembly about 40 ms. Up to 40 % of the process CPU time is "
+            "system time (the allocator mapping and returning the memory of million-row columns), which the user CPU figure "
+            "leaves out. Same process, same load, best of 6 (2026-12-01): one-pass plan 414 ms process CPU / "
+            "320 ms user, two-phase 396 ms / 260 ms: the two-phase path saves a fifth of the user time, but part "
+            "of it comes back as allocator system time (with jemalloc told to keep freed pages, "
+            "`_RJEM_MALLOC_CONF=dirty_decay_ms:-1,muzzy_decay_ms:-1`, the two-phase call takes 316 ms of process "
+            "CPU). The previous figure in this section (344 ms, 2.91 million/s) was taken on a quieter machine. "
+            "The 4 million/s target is not met in process CPU time; the next steps would be fewer million-row "
+            "intermediate columns in the memory phase (fold per-catalog-row constants into the joined tables) "
+            "and casting ids once."
         )
         write_section("Estimator", head + "\n\n" + "\n".join(lines) + "\n\n" + note)
 
