@@ -1373,3 +1373,171 @@ def _raise_incomplete(joined: pl.DataFrame) -> None:
         f"model(s) {bad} lack the shape columns an LLM estimate needs (n_layers, hidden_size, n_heads, "
         "n_kv_heads, head_dim, intermediate_size): add them to the models catalog"
     )
+
+
+# --------------------------------------------------------------------------------------------
+# the roofline chart: where each phase of an estimated scenario sits
+
+
+def roofline_curve(
+    peak_tflops: float, memory_bandwidth_gb_per_s: float, *, min_intensity: float = 0.1,
+    max_intensity: float = 1e5, n: int = 61,
+) -> pl.DataFrame:
+    """The roof of one device: attainable TFLOP/s over a log grid of intensities.
+
+    Parameters
+    ----------
+    peak_tflops : float [TFLOP/s]
+        Dense tensor peak at the precision that runs (:func:`peak_tflops`).
+    memory_bandwidth_gb_per_s : float [GB/s]
+        Memory bandwidth.
+    min_intensity, max_intensity : float [FLOP/byte]
+        Range of the grid.
+    n : int
+        Grid points (log-spaced).
+
+    Returns
+    -------
+    polars.DataFrame
+        ``arithmetic_intensity_flop_per_byte``, ``attainable_tflops`` (from
+        :func:`roofline`), ``kind = "roof"``.
+
+    Notes
+    -----
+    ``attainable = min(peak, intensity × bandwidth / 1000)``; the ridge is at
+    ``1000 × peak / bandwidth`` FLOP/byte.
+
+    References
+    ----------
+    Williams, Waterman, Patterson, "Roofline", CACM 2009.
+
+    Examples
+    --------
+    >>> c = roofline_curve(989.4, 3350.0, min_intensity=1.0, max_intensity=1000.0, n=4)
+    >>> c["attainable_tflops"].to_list()  # 1, 10, 100, 1000 FLOP/byte at 3.35 TB/s
+    [3.35, 33.5, 335.0, 989.4]
+    """
+    import math
+
+    lo, hi = math.log10(min_intensity), math.log10(max_intensity)
+    xs = [10 ** (lo + (hi - lo) * i / (n - 1)) for i in range(n)]
+    return pl.DataFrame(
+        {"arithmetic_intensity_flop_per_byte": xs, "peak_tflops": peak_tflops,
+         "memory_bandwidth_gb_per_s": memory_bandwidth_gb_per_s}
+    ).select(
+        pl.lit("roof").alias("kind"),
+        pl.col("arithmetic_intensity_flop_per_byte").round(6),
+        roofline("arithmetic_intensity_flop_per_byte").round(6),
+    )
+
+
+def phase_roofline(
+    estimated: pl.DataFrame,
+    *,
+    models: pl.DataFrame | None = None,
+    hardware: pl.DataFrame | None = None,
+    precisions: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Arithmetic intensity and achieved TFLOP/s of prefill and decode, per device, for fitting rows of :func:`estimate`.
+
+    Parameters
+    ----------
+    estimated : polars.DataFrame
+        Output of :func:`estimate` (needs ``model``, ``hardware``,
+        ``precision``, ``input_tokens``, ``output_tokens``, ``fits``,
+        ``batch_size_used``, ``tensor_parallel_used``,
+        ``weights_gb_per_device``, ``kv_cache_gb_per_device``, ``prefill_s``,
+        ``tpot_s``; ``context_depth`` if present).
+    models, hardware, precisions : polars.DataFrame, optional
+        Catalogs (default: the shipped ones).
+
+    Returns
+    -------
+    polars.DataFrame
+        Two rows (``phase`` = prefill, decode) per fitting input row:
+        ``scenario`` (the input row's index), ``model``, ``hardware``,
+        ``precision``, ``kind = "point"``, ``arithmetic_intensity_flop_per_byte``,
+        ``achieved_tflops``, ``attainable_tflops`` (the roof at that
+        intensity), ``peak_tflops``, ``memory_bandwidth_gb_per_s``.
+
+    Notes
+    -----
+    Per device of a tensor-parallel group of ``TP`` at batch ``B``, with ``d``
+    cached tokens, prompt ``I`` and output ``O``:
+
+    - prefill: FLOPs ``B × prefill_flops(I) / TP``; bytes: the weights once,
+      ``weights_gb_per_device × touched(B·I) / total`` (MoE: the experts the
+      batch touches, :func:`weight_params_touched_b`); achieved = FLOPs /
+      ``prefill_s``.
+    - decode (one step): FLOPs ``decode_flops(B) / TP``; bytes: weights
+      touched by ``B`` tokens plus the KV cache read,
+      ``kv_cache_gb_per_device × mean context / (d + I + O)``; achieved =
+      FLOPs / ``tpot_s``.
+
+    Achieved sits below the roof by the engine's efficiencies and the per-step
+    overheads that :func:`estimate` includes in its times.
+
+    References
+    ----------
+    Williams, Waterman, Patterson, "Roofline", CACM 2009; Yuan et al., "LLM
+    Inference Unveiled: Survey and Roofline Model Insights", 2024
+    (arXiv:2402.16363).
+
+    Examples
+    --------
+    >>> s = pl.DataFrame({"model": ["llama-3.1-8b"], "hardware": ["h100-sxm"], "precision": ["bf16"],
+    ...                   "engine": ["vllm"], "n_devices": [1], "input_tokens": [1000], "output_tokens": [200],
+    ...                   "batch_size": [1]})
+    >>> r = phase_roofline(estimate(s))
+    >>> r["phase"].to_list()
+    ['prefill', 'decode']
+    >>> r.filter(pl.col("phase") == "decode")["arithmetic_intensity_flop_per_byte"].round(1).item()  # ≈ 1 FLOP/byte at batch 1
+    1.0
+    >>> bool((r["achieved_tflops"] <= r["attainable_tflops"]).all())
+    True
+    """
+    from . import catalog
+
+    models = catalog.load("models") if models is None else models
+    hardware = catalog.load("hardware") if hardware is None else hardware
+    precisions = catalog.load("precisions") if precisions is None else precisions
+    m = models.select(
+        pl.col("id").alias("model"), "total_params_b", "active_params_b", "n_experts", "experts_per_token",
+        "n_layers", (pl.col("n_heads") * pl.col("head_dim")).alias("q_dim"),
+        (pl.col("active_params_b") - pl.col("embedding_params_b").fill_null(0.0)).alias("matmul_params_b"),
+        "sliding_window_tokens", "sliding_window_layer_fraction",
+    )
+    hw = hardware.select(pl.col("id").alias("hardware"), "memory_bandwidth_gb_per_s")
+    depth = pl.col("context_depth").cast(pl.Float64) if "context_depth" in estimated.columns else pl.lit(0.0)
+    f = (
+        estimated.with_row_index("scenario")
+        .filter(pl.col("fits"))
+        .select("scenario", "model", "hardware", "precision", "input_tokens", "output_tokens", "batch_size_used",
+                "tensor_parallel_used", "weights_gb_per_device", "kv_cache_gb_per_device", "prefill_s", "tpot_s",
+                depth.alias("_depth"))
+        .join(m, on="model", how="left")
+        .join(peak_tflops(hardware, precisions).select("hardware", "precision", "peak_tflops"),
+              on=["hardware", "precision"], how="left")
+        .join(hw, on="hardware", how="left")
+    )
+    b = pl.col("batch_size_used").cast(pl.Float64)
+    tp = pl.col("tensor_parallel_used").cast(pl.Float64)
+    i, o = pl.col("input_tokens").cast(pl.Float64), pl.col("output_tokens").cast(pl.Float64)
+    weights_b = pl.col("weights_gb_per_device") * 1e9 / pl.col("total_params_b")
+    pre_ctx = mean_cached_tokens("_depth", i)
+    dec_ctx = mean_cached_tokens(pl.col("_depth") + i, o)
+    pre_flops = b * prefill_flops(i, pre_ctx) / tp
+    pre_bytes = weights_b * weight_params_touched_b(tokens=b * i)
+    dec_flops = decode_flops(b, dec_ctx) / tp
+    dec_bytes = weights_b * weight_params_touched_b(tokens=b) + pl.col("kv_cache_gb_per_device") * 1e9 * dec_ctx / (
+        pl.col("_depth") + i + o
+    )
+    keep = ["scenario", "model", "hardware", "precision", "peak_tflops", "memory_bandwidth_gb_per_s"]
+    phases = [
+        f.select(*keep, pl.lit("prefill").alias("phase"), (pre_flops / pre_bytes).alias("arithmetic_intensity_flop_per_byte"),
+                 (pre_flops / pl.col("prefill_s") / 1e12).alias("achieved_tflops")),
+        f.select(*keep, pl.lit("decode").alias("phase"), (dec_flops / dec_bytes).alias("arithmetic_intensity_flop_per_byte"),
+                 (dec_flops / pl.col("tpot_s") / 1e12).alias("achieved_tflops")),
+    ]
+    out = pl.concat(phases).sort("scenario", maintain_order=True)
+    return out.with_columns(pl.lit("point").alias("kind"), roofline("arithmetic_intensity_flop_per_byte"))
