@@ -953,8 +953,9 @@ def _split_plan(input_columns: tuple[str, ...], gathered: tuple[str, ...]) -> di
     need_b = _roots([e for st in stages_b for e in st]) | _roots(outputs_b)
     gather_b = tuple(sorted((need_b - names_b) & gathered_set - _roots([e for st in stages_a for e in st])))
     carry = sorted((need_b - names_b - set(gather_b)) | {"_im", "_ic", "_ik"})
+    keep_a = sorted(set(carry) | _roots(outputs_a) | {"fits"})  # what phase A hands on; the rest is dropped
     return {"stages_a": stages_a, "stages_b": stages_b, "outputs_a": outputs_a, "outputs_b": outputs_b,
-            "gather_b": gather_b, "carry": carry, "order": [o if isinstance(o, str) else o.meta.output_name()
+            "gather_b": gather_b, "carry": carry, "keep_a": keep_a, "order": [o if isinstance(o, str) else o.meta.output_name()
                                                               for o in final]}
 
 
@@ -973,7 +974,7 @@ def _two_phase(lf_d: pl.LazyFrame, t: dict, input_columns: list[str]) -> pl.Data
     lf = lf_d.with_columns(codes).with_columns(gather_a)
     for stage in plan["stages_a"]:
         lf = lf.with_columns(stage)
-    a = lf.collect()
+    a = lf.select(plan["keep_a"]).collect()
     sub = a.lazy().filter("fits").select(plan["carry"]).with_columns(by_name[n] for n in plan["gather_b"])
     for stage in plan["stages_b"]:
         sub = sub.with_columns(stage)
@@ -1465,10 +1466,11 @@ def phase_roofline(
     Per device of a tensor-parallel group of ``TP`` at batch ``B``, with ``d``
     cached tokens, prompt ``I`` and output ``O``:
 
-    - prefill: FLOPs ``B × prefill_flops(I) / TP``; bytes: the weights once,
-      ``weights_gb_per_device × touched(B·I) / total`` (MoE: the experts the
-      batch touches, :func:`weight_params_touched_b`); achieved = FLOPs /
-      ``prefill_s``.
+    - prefill, one prompt per forward pass (engines prefill prompt by prompt
+      or chunk by chunk): FLOPs ``prefill_flops(I) / TP``; bytes: the weights
+      once, ``weights_gb_per_device × touched(I) / total`` (MoE: the experts
+      the prompt touches, :func:`weight_params_touched_b`); achieved = ``B ×``
+      FLOPs / ``prefill_s`` (the whole batch's prefill time).
     - decode (one step): FLOPs ``decode_flops(B) / TP``; bytes: weights
       touched by ``B`` tokens plus the KV cache read,
       ``kv_cache_gb_per_device × mean context / (d + I + O)``; achieved =
@@ -1526,8 +1528,8 @@ def phase_roofline(
     weights_b = pl.col("weights_gb_per_device") * 1e9 / pl.col("total_params_b")
     pre_ctx = mean_cached_tokens("_depth", i)
     dec_ctx = mean_cached_tokens(pl.col("_depth") + i, o)
-    pre_flops = b * prefill_flops(i, pre_ctx) / tp
-    pre_bytes = weights_b * weight_params_touched_b(tokens=b * i)
+    pre_flops = prefill_flops(i, pre_ctx) / tp  # one prompt per forward pass
+    pre_bytes = weights_b * weight_params_touched_b(tokens=i)
     dec_flops = decode_flops(b, dec_ctx) / tp
     dec_bytes = weights_b * weight_params_touched_b(tokens=b) + pl.col("kv_cache_gb_per_device") * 1e9 * dec_ctx / (
         pl.col("_depth") + i + o
@@ -1535,7 +1537,7 @@ def phase_roofline(
     keep = ["scenario", "model", "hardware", "precision", "peak_tflops", "memory_bandwidth_gb_per_s"]
     phases = [
         f.select(*keep, pl.lit("prefill").alias("phase"), (pre_flops / pre_bytes).alias("arithmetic_intensity_flop_per_byte"),
-                 (pre_flops / pl.col("prefill_s") / 1e12).alias("achieved_tflops")),
+                 (b * pre_flops / pl.col("prefill_s") / 1e12).alias("achieved_tflops")),
         f.select(*keep, pl.lit("decode").alias("phase"), (dec_flops / dec_bytes).alias("arithmetic_intensity_flop_per_byte"),
                  (dec_flops / pl.col("tpot_s") / 1e12).alias("achieved_tflops")),
     ]
