@@ -616,3 +616,43 @@ def check_price_inputs(frame: pl.DataFrame) -> None:
             raise ValidationError(
                 f"column 'price_model': {bad['price_model'][0]!r} is not one of {list(PRICE_MODELS)}"
             )
+
+
+def output_tokens_per_s_per_capex_usd(
+    output_tokens_per_s: Num = pl.col("output_tokens_per_s"),
+    capex_usd_per_device: Num = pl.col("capex_usd_per_device"),
+    n_devices: Num = pl.col("n_devices"),
+) -> pl.Expr:
+    """Throughput bought per dollar of hardware [tokens/s/USD].
+
+    Parameters
+    ----------
+    output_tokens_per_s : expr [tokens/s]
+        Output throughput of the deployment.
+    capex_usd_per_device : expr [USD]
+        Purchase price of one device (e.g. :func:`capex_usd_per_device`).
+    n_devices : expr [count]
+        Devices in the deployment.
+
+    Returns
+    -------
+    polars.Expr [tokens/s/USD], named ``output_tokens_per_s_per_capex_usd``.
+
+    Notes
+    -----
+    ``output_tokens_per_s / (capex_usd_per_device × n_devices)``.
+
+    References
+    ----------
+    The capacity-per-capital ratio of data-centre TCO analyses, e.g. Barroso, Hölzle, Ranganathan,
+    "The Datacenter as a Computer", 3rd ed., 2018, ch. 6.
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"output_tokens_per_s": [10_000.0], "capex_usd_per_device": [25_000.0], "n_devices": [4]})
+    >>> df.select(output_tokens_per_s_per_capex_usd()).item()  # 10,000 / 100,000
+    0.1
+    """
+    return (_e(output_tokens_per_s) / (_e(capex_usd_per_device) * _e(n_devices))).alias(
+        "output_tokens_per_s_per_capex_usd"
+    )

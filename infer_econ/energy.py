@@ -940,3 +940,39 @@ def power_fit_residuals(
     return f.select(
         "id", "power_scope", "hardware", "model", pl.col("power_w").alias("measured_w"), pred.alias("predicted_w")
     ).with_columns(((pl.col("predicted_w") / pl.col("measured_w") - 1.0) * 100).alias("pct_error"))
+
+
+def output_tokens_per_s_per_w(
+    output_tokens_per_s: Num = pl.col("output_tokens_per_s"),
+    power_w: Num = pl.col("power_w"),
+) -> pl.Expr:
+    """Throughput per watt of the deployment [tokens/s/W] (= output tokens per joule).
+
+    Parameters
+    ----------
+    output_tokens_per_s : expr [tokens/s]
+        Output throughput of the deployment.
+    power_w : expr [W]
+        Its power at the meter of your choice (``power_w``: facility;
+        ``accelerator_power_w``: the devices alone).
+
+    Returns
+    -------
+    polars.Expr [tokens/s/W], named ``output_tokens_per_s_per_w``.
+
+    Notes
+    -----
+    ``output_tokens_per_s / power_w``, which is ``1 / energy_j_per_output_token``
+    at the same meter.
+
+    References
+    ----------
+    MLCommons, MLPerf Inference power results report performance per watt the same way.
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"output_tokens_per_s": [10_000.0], "power_w": [2_500.0]})
+    >>> df.select(output_tokens_per_s_per_w()).item()
+    4.0
+    """
+    return (_e(output_tokens_per_s) / _e(power_w)).alias("output_tokens_per_s_per_w")

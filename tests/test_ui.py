@@ -591,3 +591,20 @@ def test_every_chart_reads_columns_that_exist(builder):
                    "lo", "hi", "_n"}
         missing = _fields(view.spec) - columns - derived
         assert not missing, f"{builder}: chart {view.name} encodes missing columns {missing}"
+
+
+def test_a_rebuilt_chart_gets_a_fresh_widget():
+    # altair's JupyterChart front end keeps the listeners of every earlier embed; a second embed on one
+    # widget makes the next row push fail in the browser. So every (re)build shows a new widget.
+    app = _app()
+    view = app.chart("hw")
+    first = view.jchart
+    assert view.widget.children[0] is first
+    view._embed(view._chart, view.spec, {"highlight": "c"})
+    assert view.jchart is not first and view.widget.children[0] is view.jchart
+    assert first.comm is None  # the old widget is closed, not left behind in the page
+    assert view.jchart.params.highlight == "c"
+    # a row swap afterwards goes to the new widget only, as a data push (no spec)
+    sent = _sent_keys(view.jchart)
+    app.knobs["price"].value = 3.0
+    assert "_py_to_js_updates" in sent and "spec" not in sent

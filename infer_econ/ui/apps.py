@@ -142,18 +142,35 @@ def hardware(model: str = "llama-3.1-8b", precision: str = "fp8", engine: str = 
         scen = _scenarios(v, rows={"hardware": fleet["hardware"].to_list()},
                           price_model=v["price_model"]).with_columns(
             provider=fleet["provider"], region=fleet["region"])
+        from ..energy import output_tokens_per_s_per_w
+        from ..cost import output_tokens_per_s_per_capex_usd
+        from ..perf import phase_roofline, roofline_curve
+
         out = evaluate(scen).join(fleet.select("hardware", "category", "vendor", "memory_gb"), on="hardware",
                                   how="left")
         cols = [c for c in _HW_COLUMNS if c in out.columns]
-        fits = out.filter(pl.col("fits")).select(cols).sort("usd_per_million_output_tokens")
+        fits = out.filter(pl.col("fits")).select(cols).sort("usd_per_million_output_tokens").with_columns(
+            output_tokens_per_s_per_w())
         nofit = out.filter(~pl.col("fits")).select("hardware", "memory_gb", "limit", "weights_gb_per_device")
         row = _row(out, hardware=v["pick"])
         from ..cost import capex_usd_per_device
 
-        capex = capex_usd_per_device(fits.select("hardware", "category", "output_tokens_per_s",
+        capex = capex_usd_per_device(fits.select("hardware", "category", "n_devices", "output_tokens_per_s",
                                                  "usd_per_million_output_tokens")).filter(
             pl.col("catalog_capex_usd_per_device").is_not_null()).rename(
-            {"catalog_capex_usd_per_device": "capex_usd_per_device"})
+            {"catalog_capex_usd_per_device": "capex_usd_per_device"}).with_columns(
+            output_tokens_per_s_per_capex_usd())
+        picked = out.filter((pl.col("hardware") == v["pick"]) & pl.col("fits"))
+        if picked.height:
+            points = phase_roofline(picked.head(1))
+            p0 = points.row(0, named=True)
+            roof = pl.concat([roofline_curve(p0["peak_tflops"], p0["memory_bandwidth_gb_per_s"]),
+                              points.select("kind", "phase", "arithmetic_intensity_flop_per_byte",
+                                            "achieved_tflops", "attainable_tflops")], how="diagonal_relaxed")
+        else:
+            roof = pl.DataFrame(schema={"kind": pl.String, "phase": pl.String,
+                                        "arithmetic_intensity_flop_per_byte": pl.Float64,
+                                        "attainable_tflops": pl.Float64, "achieved_tflops": pl.Float64})
         headline = _headline_of(row, ["usd_per_million_output_tokens", "output_tokens_per_s", "ttft_s", "tpot_s",
                                       "energy_j_per_output_token", "usd_per_hour"])
         msg = None
@@ -166,21 +183,26 @@ def hardware(model: str = "llama-3.1-8b", precision: str = "fp8", engine: str = 
         notes = {"usd_per_million_output_tokens": f"cheapest here: {best['hardware']}" if best else ""}
         return Result(frames={"hardware": fits, "energy": fits.select("hardware", "category",
                                                                       "energy_j_per_output_token", "power_w",
-                                                                      "output_tokens_per_s"),
-                              "capex": capex, "does_not_fit": nofit},
+                                                                      "output_tokens_per_s",
+                                                                      "output_tokens_per_s_per_w"),
+                              "capex": capex, "roofline": roof, "does_not_fit": nofit},
                       headline=headline, notes=notes, message=msg)
 
     views = [
         ChartView("hardware", plot.cost_vs_throughput, params=lambda v: {"highlight": v["pick"]}),
         ChartView("energy", lambda f: plot.bars(f, "energy_j_per_output_token", "hardware", color="category",
                                                 sort_descending=False, title="Energy per output token (lower is better)",
-                                                extra_tooltip=["power_w", "output_tokens_per_s"])),
+                                                extra_tooltip=["power_w", "output_tokens_per_s",
+                                                               "output_tokens_per_s_per_w"])),
         ChartView("capex", lambda f: plot.scatter(f, "capex_usd_per_device", "output_tokens_per_s", color="category",
                                                   text="hardware", log_x=True, log_y=True,
                                                   extra_tooltip=["capex_usd_per_device_low", "capex_usd_per_device_high",
+                                                                 "output_tokens_per_s_per_capex_usd",
                                                                  "usd_per_million_output_tokens"],
                                                   title="Throughput against the purchase price of one device"),
                   params=lambda v: {"highlight": v["pick"]}),
+        ChartView("roofline", lambda f: plot.roofline(f, title="Roofline of the highlighted hardware: where prefill "
+                                                                  "and decode sit")),
         TableView("does_not_fit", ["hardware", "memory_gb", "limit", "weights_gb_per_device"]),
     ]
     cards = Cards([

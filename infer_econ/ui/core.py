@@ -240,14 +240,40 @@ class ChartView:
         self.builds = 0
         self._sig: tuple | None = None
         self._dataset: str | None = None
-        self.jchart = alt.JupyterChart(
-            alt.Chart(pl.DataFrame({"x": [0]})).mark_point(opacity=0),
-            embed_options={"actions": {"export": True, "source": False, "compiled": False, "editor": False},
-                           "renderer": "svg"},
-        )
+        self._chart = None
+        self.jchart = self._new_jchart(alt.Chart(pl.DataFrame({"x": [0]})).mark_point(opacity=0))
         self.exports = _Exports(name, lambda: self.frame, lambda: self.spec) if export else None
-        kids = [self.jchart] + ([self.exports.widget] if self.exports else [])
-        self.widget = w.VBox(kids, layout=w.Layout(margin="0 0 12px 0"))
+        self.widget = w.VBox(self._children(), layout=w.Layout(margin="0 0 12px 0"))
+
+    _EMBED = {"actions": {"export": True, "source": False, "compiled": False, "editor": False}, "renderer": "svg"}
+
+    def _new_jchart(self, chart) -> alt.JupyterChart:
+        return alt.JupyterChart(chart, embed_options=self._EMBED)
+
+    def _children(self) -> list:
+        return [self.jchart] + ([self.exports.widget] if self.exports else [])
+
+    def _embed(self, chart, spec: dict, params: Mapping[str, Any]) -> None:
+        """Show ``spec`` (built from the altair ``chart``) in a fresh JupyterChart widget.
+
+        altair's JupyterChart front end registers its data and param listeners
+        on every embed and never removes them, so a second embed on the same
+        widget leaves listeners bound to the finalized view: the next row push
+        or param move then fails in the browser ("Cannot set properties of
+        undefined"). One widget per embed keeps every widget embedded once.
+        The new widget gets its spec and param values before it is shown, so
+        the browser embeds it once, in its final state.
+        """
+        old = self.jchart
+        self.jchart = self._new_jchart(chart)
+        if spec is not None:
+            self.jchart.spec = spec
+        for k, v in (params or {}).items():
+            if hasattr(self.jchart.params, k):
+                setattr(self.jchart.params, k, v)
+        if hasattr(self, "widget"):
+            self.widget.children = self._children()
+        old.close()
 
     def rows(self) -> list[dict]:
         """The rows now in the chart (for tests and exports)."""
@@ -274,9 +300,8 @@ class ChartView:
             self.builds += 1
             self._sig = sig
             self.frame = frame
-            self.jchart.chart = chart
-            if params:
-                self.jchart.spec = spec
+            self._chart = chart
+            self._embed(chart, spec, params)
             return
         if frame.equals(self.frame) if self.frame is not None else False:
             self._move_params(params)
@@ -288,7 +313,8 @@ class ChartView:
             self.builds += 1
             self._set_params_in(spec, params)
             self.spec = spec
-            self.jchart.spec = spec
+            self._chart = chart
+            self._embed(chart, spec, params)
             return
         rows = frame.to_dicts()
         spec = dict(self.spec)
@@ -311,7 +337,7 @@ class ChartView:
             return
         self._set_params_in(spec, params)
         self.spec = spec
-        self.jchart.spec = spec
+        self._embed(self._chart, spec, params)
 
     @staticmethod
     def _set_params_in(spec: dict, params: Mapping[str, Any]) -> None:

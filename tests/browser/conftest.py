@@ -79,9 +79,23 @@ def start_voila(preheat: bool = True, root: Path = ROOT, python: str = sys.execu
     return Server(cmd, "/voila/tree/workbooks", env or voila_env(), root, "voila")
 
 
+def wait_for_pools(srv: Server, n: int, timeout_s: float = 600) -> None:
+    """Wait until Voila says n pre-heated kernel pools are filled (each has run its workbook once)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if srv.log.read_text().count("is filled with") >= n:
+            return
+        if srv.proc.poll() is not None:
+            raise RuntimeError(f"voila exited:\n{srv.log.read_text()[-3000:]}")
+        time.sleep(0.5)
+    raise RuntimeError(f"only {srv.log.read_text().count('is filled with')} of {n} kernel pools filled in {timeout_s} s")
+
+
 @pytest.fixture(scope="session")
 def voila_server():
     srv = start_voila(preheat=True)
+    # as a user meets it: the server has started and pre-heated one kernel per workbook
+    wait_for_pools(srv, len(workbooks()))
     yield srv
     srv.stop()
 
