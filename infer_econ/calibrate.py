@@ -787,3 +787,102 @@ def validation_chart(pred: pl.DataFrame, title: str = "Predicted vs measured"):
 def _parse_as_of(text: str | None) -> str | None:
     m = re.match(r"^(\d{4}(-\d{2}(-\d{2})?)?)", text or "")
     return m.group(1) if m else None
+
+
+# --------------------------------------------------------------------------------------------
+# a user's calibration, shared by every workbook
+
+
+def user_efficiency_path() -> Path:
+    """Where a user's fitted efficiencies are kept between workbooks [path].
+
+    ``$INFER_ECON_HOME/efficiency.csv`` if that variable is set, else
+    ``~/.infer-econ/efficiency.csv``.
+
+    Examples
+    --------
+    >>> user_efficiency_path().name
+    'efficiency.csv'
+    """
+    import os
+
+    home = os.environ.get("INFER_ECON_HOME")
+    return (Path(home) if home else Path.home() / ".infer-econ") / "efficiency.csv"
+
+
+def user_rows(fitted: pl.DataFrame) -> pl.DataFrame:
+    """The rows of a fit that speak for a named engine (those a user's calibration overrides).
+
+    A fit on one engine's runs also returns wildcard-engine rows (``*/*``,
+    ``*/family``); those were fitted on that engine alone, so they are not
+    laid over the shipped wildcards, which stand for every engine.
+
+    Examples
+    --------
+    >>> f = pl.DataFrame({"id": ["*/*", "llama.cpp/*", "llama.cpp/ada"], "engine": ["*", "llama.cpp", "llama.cpp"]})
+    >>> user_rows(f)["id"].to_list()
+    ['llama.cpp/*', 'llama.cpp/ada']
+    """
+    return fitted.filter(pl.col("engine") != "*").drop("origin", strict=False)
+
+
+def save_user_efficiency(fitted: pl.DataFrame, path: str | Path | None = None) -> Path:
+    """Keep a fit for every workbook: its named-engine rows, validated, written atomically.
+
+    Parameters
+    ----------
+    fitted : polars.DataFrame
+        Output of :func:`fit`.
+    path : path, optional
+        Default :func:`user_efficiency_path`.
+
+    Returns
+    -------
+    Path
+        The file written (temp file + rename: a crash never leaves half a file).
+
+    Notes
+    -----
+    The rows are checked against the ``efficiency`` catalog's dictionary
+    before anything is written; :func:`load_user_efficiency` lays them over
+    the shipped table.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> f = fit(measurements().filter(pl.col("engine") == "llama.cpp").head(40), max_nfev=5)
+    >>> p = save_user_efficiency(f, Path(tempfile.mkdtemp()) / "efficiency.csv")
+    >>> load_user_efficiency(p).filter(pl.col("origin") == "user").height > 0
+    True
+    """
+    from . import catalog
+    from .io import export_frame
+
+    rows = user_rows(fitted)
+    if rows.height == 0:
+        raise ValidationError("the fit has no rows for a named engine: nothing to keep")
+    catalog.load("efficiency", extra=rows)  # validates; raises CatalogError naming row and column
+    target = Path(path) if path is not None else user_efficiency_path()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    export_frame(rows, target)
+    return target
+
+
+def load_user_efficiency(path: str | Path | None = None) -> pl.DataFrame | None:
+    """The shipped efficiency table with a user's kept rows laid over it, or None if none are kept.
+
+    Rows of the user's file replace shipped rows with the same ``id``
+    (``engine/hardware_family``); everything else stays as shipped. The file is
+    validated like any ``extra=`` catalog file.
+
+    Examples
+    --------
+    >>> load_user_efficiency("/no/such/file.csv") is None
+    True
+    """
+    from . import catalog
+
+    target = Path(path) if path is not None else user_efficiency_path()
+    if not target.is_file():
+        return None
+    return catalog.load("efficiency", extra=target)

@@ -608,3 +608,35 @@ def test_a_rebuilt_chart_gets_a_fresh_widget():
     sent = _sent_keys(view.jchart)
     app.knobs["price"].value = 3.0
     assert "_py_to_js_updates" in sent and "spec" not in sent
+
+
+def test_a_kept_calibration_reaches_the_other_workbooks(tmp_path, monkeypatch):
+    """Workbook 11 keeps a fit; a workbook built afterwards estimates with it and says so."""
+    from infer_econ import calibrate, catalog
+    from infer_econ.ui import apps
+
+    monkeypatch.setenv("INFER_ECON_HOME", str(tmp_path))
+    apps._calibration.cache_clear()
+    kw = dict(engine="llama.cpp", precision="q4_k_m", pick="rtx-4090")
+    shipped = apps.hardware(**kw)
+    assert "ie-note" not in str([getattr(c, "value", "") for c in shipped.widget.children])
+
+    cal_app = apps.calibrate(engine="llama.cpp")
+    cal_app.keep()
+    assert not (tmp_path / "efficiency.csv").exists(), "nothing is kept before a fit"
+    cal_app.fit()
+    cal_app.keep()
+    assert (tmp_path / "efficiency.csv").is_file() and "every workbook" in cal_app.extras[2].value
+    rows = calibrate.load_user_efficiency()
+    assert set(rows.filter(pl.col("origin") == "user")["engine"].to_list()) == {"llama.cpp"}
+
+    # a kept table whose llama.cpp decode reaches half the bandwidth: the hardware workbook slows down
+    slow = catalog.load("efficiency").filter(pl.col("engine") == "llama.cpp").with_columns(
+        pl.col("decode_bandwidth_efficiency") * 0.5)
+    calibrate.save_user_efficiency(slow)
+    apps._calibration.cache_clear()
+    mine = apps.hardware(**kw)
+    assert "Using your calibration" in mine.widget.children[1].value
+    tps = lambda app: app.state.frames["hardware"].filter(pl.col("hardware") == "rtx-4090")["output_tokens_per_s"].item()
+    assert tps(mine) < 0.8 * tps(shipped)
+    apps._calibration.cache_clear()

@@ -28,6 +28,34 @@ __all__ = ["start_here", "hardware", "quantization", "latency", "build_vs_buy", 
 PRIMARY_CLASS = "ie-primary"
 
 
+@functools.cache
+def _calibration() -> dict:
+    """``{"efficiency": table}`` when the user kept a fit in workbook 11, else ``{}``.
+
+    Read once per kernel: a workbook opened (or reloaded) after the fit was
+    kept uses it, for every chart of that workbook alike.
+    """
+    from .. import calibrate
+
+    table = calibrate.load_user_efficiency()
+    return {} if table is None else {"efficiency": table}
+
+
+def calibration_note() -> str | None:
+    """A line for the app saying whose efficiencies it uses (None for the shipped ones)."""
+    if not _calibration():
+        return None
+    from .. import calibrate
+
+    return (f"Using your calibration from workbook 11 ({calibrate.user_efficiency_path()}); "
+            "delete that file to return to the shipped efficiencies.")
+
+
+def _app(*args, **kwargs) -> App:
+    """An :class:`App` that says when it runs on the user's calibration."""
+    return App(*args, note=calibration_note(), **kwargs)
+
+
 def _primary(*widgets):
     for wdg in widgets:
         wdg.add_class(PRIMARY_CLASS)
@@ -146,7 +174,7 @@ def hardware(model: str = "llama-3.1-8b", precision: str = "fp8", engine: str = 
         from ..cost import output_tokens_per_s_per_capex_usd
         from ..perf import phase_roofline, roofline_curve
 
-        out = evaluate(scen).join(fleet.select("hardware", "category", "vendor", "memory_gb"), on="hardware",
+        out = evaluate(scen, **_calibration()).join(fleet.select("hardware", "category", "vendor", "memory_gb"), on="hardware",
                                   how="left")
         cols = [c for c in _HW_COLUMNS if c in out.columns]
         fits = out.filter(pl.col("fits")).select(cols).sort("usd_per_million_output_tokens").with_columns(
@@ -216,7 +244,7 @@ def hardware(model: str = "llama-3.1-8b", precision: str = "fp8", engine: str = 
     groups = [("Workload", ["model", "precision", "engine", "input_tokens", "output_tokens"]),
               ("Deployment", ["n_devices", "batch_size", "price_model"]),
               ("Highlight", ["pick"])]
-    return App("Which accelerator? Cost per token vs speed", ks, compute, views, cards=cards, groups=groups)
+    return _app("Which accelerator? Cost per token vs speed", ks, compute, views, cards=cards, groups=groups)
 
 
 # --------------------------------------------------------------------------- 03 quantization
@@ -270,9 +298,9 @@ def quantization(model: str = "llama-3.1-70b", pick: str = "h100-sxm", engine: s
         if price is None:  # no price for this device: speed and memory only
             from .. import estimate
 
-            out = estimate(scen.drop("provider", "region", "price_model", strict=False))
+            out = estimate(scen.drop("provider", "region", "price_model", strict=False), **_calibration())
         else:
-            out = evaluate(scen)
+            out = evaluate(scen, **_calibration())
         cols = [c for c in _QUANT_COLUMNS if c in out.columns]
         table = out.select(cols)
         fits = table.filter(pl.col("fits"))
@@ -302,7 +330,7 @@ def quantization(model: str = "llama-3.1-70b", pick: str = "h100-sxm", engine: s
     def estimate_fit(grid: pl.DataFrame) -> pl.DataFrame:
         from .. import estimate
 
-        return (estimate(grid).group_by("precision", maintain_order=True)
+        return (estimate(grid, **_calibration()).group_by("precision", maintain_order=True)
                 .agg(pl.col("fits").sum().alias("devices_that_fit")))
 
     views = [
@@ -326,7 +354,7 @@ def quantization(model: str = "llama-3.1-70b", pick: str = "h100-sxm", engine: s
     groups = [("Model and device", ["model", "pick_hardware", "engine", "n_devices"]),
               ("Requests", ["input_tokens", "output_tokens", "price_model"]),
               ("Highlight", ["precision"])]
-    return App("Quantization: memory, speed, cost and accuracy per precision", ks, compute, views, cards=cards,
+    return _app("Quantization: memory, speed, cost and accuracy per precision", ks, compute, views, cards=cards,
                groups=groups)
 
 
@@ -356,7 +384,7 @@ def _self_hosted_cached(key: tuple, hardware_id: str) -> dict:
 
     v = dict(key)
     scen = _scenarios(v, hardware=hardware_id, **_price_columns(hardware_id, v["price_model"]))
-    return evaluate(scen).row(0, named=True)
+    return evaluate(scen, **_calibration()).row(0, named=True)
 
 
 def _self_hosted(v: Mapping[str, Any], hardware_id: str) -> dict:
@@ -491,7 +519,7 @@ def start_here(model: str = "llama-3.1-8b", hardware_id: str = "l40s",
     groups = [("Your feature", ["requests_per_day", "input_tokens", "output_tokens"]),
               ("Self-hosted", ["model", "precision", "engine", "hardware", "price_model"]),
               ("Hosted API", ["api_model"])]
-    return App("What will my AI feature cost?", ks, compute, views, cards=cards, groups=groups)
+    return _app("What will my AI feature cost?", ks, compute, views, cards=cards, groups=groups)
 
 
 # --------------------------------------------------------------------------- 04 latency and throughput
@@ -512,7 +540,7 @@ def _batch_sweep(key: tuple) -> pl.DataFrame:
     batches = [2 ** i for i in range(11)]
     scen = _scenarios(v, rows={"batch_size": batches}, hardware=v["hardware"],
                       **_price_columns(v["hardware"], v["price_model"]))
-    out = evaluate(scen).filter(pl.col("fits"))
+    out = evaluate(scen, **_calibration()).filter(pl.col("fits"))
     return out.select("batch_size_used", "tpot_s", "ttft_s", "output_tokens_per_s", "usd_per_million_output_tokens",
                       "limit")
 
@@ -525,14 +553,14 @@ def _load_sweep(key: tuple) -> pl.DataFrame:
 
     v = dict(key)
     blocks = serving.step_times(_scenarios(v, hardware=v["hardware"]).drop("batch_size"))
-    probe = serving.latency_under_load(blocks.with_columns(pl.lit(1e-6).alias("request_rate_per_s")))
+    probe = serving.latency_under_load(blocks.with_columns(pl.lit(1e-6).alias("request_rate_per_s")), **_calibration())
     cap = probe["capacity_requests_per_s"].item()
     if cap is None or not cap > 0:
         return probe.select("request_rate_per_s", "ttft_p50_s", "ttft_p99_s", "tpot_p50_s", "tpot_p99_s",
                             "utilization", "stable", "capacity_requests_per_s").clear()
     rates = units.load_grid(cap, 48)
     grid = blocks.join(pl.DataFrame({"request_rate_per_s": rates}), how="cross")
-    return serving.latency_under_load(grid).select(
+    return serving.latency_under_load(grid, **_calibration()).select(
         "request_rate_per_s", "ttft_p50_s", "ttft_p99_s", "tpot_p50_s", "tpot_p99_s", "utilization", "stable",
         "capacity_requests_per_s")
 
@@ -580,7 +608,8 @@ def latency(model: str = "llama-3.1-8b", hardware_id: str = "h100-sxm", precisio
         cap = serving.capacity(cand, request_rate_per_s=float(v["request_rate_per_s"]),
                                input_tokens=float(v["input_tokens"]), output_tokens=float(v["output_tokens"]),
                                slo_ttft_p99_s=float(v["slo_ttft_p99_s"]), slo_tpot_p99_s=float(v["slo_tpot_p99_s"]),
-                               provider=price["provider"], price_model=price["price_model"], region=price["region"])
+                               provider=price["provider"], price_model=price["price_model"], region=price["region"],
+                               **_calibration())
         best = cap.row(0, named=True)
         within = load.filter(pl.col("stable") & (pl.col("ttft_p99_s") <= v["slo_ttft_p99_s"])
                              & (pl.col("tpot_p99_s") <= v["slo_tpot_p99_s"]))
@@ -619,7 +648,7 @@ def latency(model: str = "llama-3.1-8b", hardware_id: str = "h100-sxm", precisio
               ("Demand", ["request_rate_per_s"]),
               ("Deployment", ["model", "hardware", "precision", "engine", "n_devices", "price_model"]),
               ("Requests", ["input_tokens", "output_tokens"])]
-    return App("Latency and throughput: interactive vs batch", ks, compute, views, cards=cards, groups=groups)
+    return _app("Latency and throughput: interactive vs batch", ks, compute, views, cards=cards, groups=groups)
 
 
 # --------------------------------------------------------------------------- 08 build vs buy
@@ -714,7 +743,7 @@ def build_vs_buy(model: str = "llama-3.1-70b", hardware_id: str = "h100-sxm", pr
               ("Buy: hosted API", ["api_model", "cached_input_share", "batch_share"]),
               ("Build: self-hosted", ["model", "precision", "engine", "hardware", "n_devices", "price_model",
                                       "peak_to_mean", "target_utilization"])]
-    return App("Build vs buy: API or self-hosted open weights", ks, compute, views, cards=cards, groups=groups)
+    return _app("Build vs buy: API or self-hosted open weights", ks, compute, views, cards=cards, groups=groups)
 
 
 # --------------------------------------------------------------------------- 02 model size, 07 value of accuracy
@@ -741,7 +770,7 @@ def _model_sweep(key: tuple) -> pl.DataFrame:
     devices = [1, 2, 4, 8]
     scen = _scenarios(v, rows={"model": [m for m in ids for _ in devices], "n_devices": [d for _ in ids for d in devices]},
                       hardware=v["hardware"], **_price_columns(v["hardware"], v["price_model"]))
-    out = evaluate(scen).filter(pl.col("fits"))
+    out = evaluate(scen, **_calibration()).filter(pl.col("fits"))
     best = out.sort("usd_per_request").group_by("model", maintain_order=True).first()
     return best.join(scored.select("model", "total_params_b", "active_params_b", "family", "quality",
                                    "quality_is_unquantized"), on="model", how="inner").select(
@@ -844,7 +873,7 @@ def model_size(hardware_id: str = "h100-sxm", precision: str = "fp8", benchmark:
     groups = [("Volume and target", ["requests_per_day", "quality_target", "benchmark"]),
               ("Deployment", ["hardware", "precision", "engine", "input_tokens", "output_tokens", "price_model"]),
               ("Distillation", ["teacher", "student", "training_tokens"])]
-    return App("Model size: accuracy vs cost, and when smaller is good enough", ks, compute, views, cards=cards,
+    return _app("Model size: accuracy vs cost, and when smaller is good enough", ks, compute, views, cards=cards,
                groups=groups)
 
 
@@ -953,7 +982,7 @@ def value_of_accuracy(hardware_id: str = "h100-sxm", precision: str = "fp8", ben
                                           "benchmark"]),
               ("Cascade", ["small", "large", "escalation_share", "router_lift"]),
               ("Deployment", ["hardware", "precision", "engine", "input_tokens", "output_tokens", "price_model"])]
-    return App("The value of accuracy", ks, compute, views, cards=cards, groups=groups)
+    return _app("The value of accuracy", ks, compute, views, cards=cards, groups=groups)
 
 
 # --------------------------------------------------------------------------- 06 edge vs cloud
@@ -967,7 +996,7 @@ def _unloaded(key: tuple, hardware_id: str) -> dict:
 
     v = dict(key)
     blocks = serving.step_times(_scenarios(v, hardware=hardware_id).drop("batch_size"))
-    row = serving.latency_under_load(blocks.with_columns(pl.lit(1e-4).alias("request_rate_per_s"))).row(0, named=True)
+    row = serving.latency_under_load(blocks.with_columns(pl.lit(1e-4).alias("request_rate_per_s")), **_calibration()).row(0, named=True)
     return {"capacity_requests_per_s": row["capacity_requests_per_s"], "e2e_mean_s": row["e2e_mean_s"],
             "fits": row.get("fits", True)}
 
@@ -1022,7 +1051,7 @@ def edge_vs_cloud(device: str = "apple-m4-max-40c", cloud_hardware: str = "l40s"
         ekey = tuple((k, edge_v[k]) for k in _SCENARIO_KEYS if k in edge_v)
         edge_load = _unloaded(ekey, v["device"])
         edge_eval = evaluate(_scenarios(edge_v, hardware=v["device"], usd_per_device_hour=0.0, pue=1.0,
-                                        utilization=1.0)).row(0, named=True)
+                                        utilization=1.0), **_calibration()).row(0, named=True)
         if not edge_eval["fits"]:
             return Result(message=f"{v['model']} does not run on {v['device']} with {v['edge_engine']} at "
                                   f"{v['edge_precision']}: {edge_eval['limit']}.")
@@ -1090,7 +1119,7 @@ def edge_vs_cloud(device: str = "apple-m4-max-40c", cloud_hardware: str = "l40s"
               ("Edge device", ["device", "edge_engine", "edge_precision"]),
               ("Workload", ["model", "input_tokens", "output_tokens"]),
               ("Cloud", ["cloud_hardware", "precision", "engine", "price_model", "api_model"])]
-    return App("Edge vs cloud: a device on the desk, a cloud GPU or an API", ks, compute, views, cards=cards,
+    return _app("Edge vs cloud: a device on the desk, a cloud GPU or an API", ks, compute, views, cards=cards,
                groups=groups)
 
 
@@ -1147,7 +1176,7 @@ def sustainability(model: str = "llama-3.1-8b", hardware_id: str = "h100-sxm", p
                        utilization=float(v["utilization"]), usd_per_device_hour=0.0).with_columns(
                 pl.lit("hardware").alias("_part")),
         ]
-        allout = evaluate(pl.concat(parts, how="diagonal_relaxed"))
+        allout = evaluate(pl.concat(parts, how="diagonal_relaxed"), **_calibration())
         by_region = allout.filter(pl.col("_part") == "regions").select(
             pl.col("grid_region").alias("region"), "grid_g_co2e_per_kwh", "g_co2e_per_request",
             "g_co2e_per_request_embodied", "kwh_per_million_output_tokens", "fits", "limit")
@@ -1199,7 +1228,7 @@ def sustainability(model: str = "llama-3.1-8b", hardware_id: str = "h100-sxm", p
     groups = [("Facility and load", ["pue", "utilization"]),
               ("Grid", ["grid_set", "region"]),
               ("Deployment", ["model", "precision", "engine", "hardware", "input_tokens", "output_tokens"])]
-    return App("Sustainability: energy and carbon per token", ks, compute, views, cards=cards, groups=groups)
+    return _app("Sustainability: energy and carbon per token", ks, compute, views, cards=cards, groups=groups)
 
 
 # --------------------------------------------------------------------------- 05 autoscaling
@@ -1327,7 +1356,7 @@ def autoscaling(model: str = "llama-3.1-8b", hardware_id: str = "h100-sxm", prec
                           "spot_interruptions_per_hour"]),
               ("Deployment and SLO", ["model", "hardware", "precision", "engine", "n_devices", "input_tokens",
                                       "output_tokens", "slo_ttft_p99_s", "slo_tpot_p99_s"])]
-    return App("Autoscaling: following demand through the day", ks, compute, views, cards=cards, groups=groups)
+    return _app("Autoscaling: following demand through the day", ks, compute, views, cards=cards, groups=groups)
 
 
 # --------------------------------------------------------------------------- 10 planner
@@ -1343,13 +1372,10 @@ def _plan_eval(key: tuple) -> tuple[dict, pl.DataFrame]:
     v = dict(key)
     scen = _scenarios(v, hardware=v["hardware"], utilization=float(v["utilization"]), grid_region=v["grid_region"],
                       pue=float(v["pue"]), **_price_columns(v["hardware"], v["price_model"]))
-    row = evaluate(scen, uncertainty=True, draws=400).row(0, named=True)
+    row = evaluate(scen, uncertainty=True, draws=400, **_calibration()).row(0, named=True)
     if not row["fits"]:
         return row, pl.DataFrame()
-    # value.savings_waterfall fails on a scenario with a region column (a polars join of a Null-typed
-    # region inside the hardware lever, reported); without it the provider's cheapest region is used,
-    # which is the row _price_columns picked.
-    wf = value.savings_waterfall(scen.drop("pue", "region"), requests_per_month=1e6)
+    wf = value.savings_waterfall(scen.drop("pue"), requests_per_month=1e6)
     return row, wf
 
 
@@ -1512,7 +1538,7 @@ def planner(model: str = "llama-3.1-70b", hardware_id: str = "h100-sxm", precisi
               ("Deployment", ["model", "hardware", "precision", "engine", "n_devices", "batch_size",
                               "input_tokens", "output_tokens", "price_model"]),
               ("Energy", ["grid_region", "pue"])]
-    app = App("Planner: one scenario, every knob", ks, compute, views, cards=cards, groups=groups, extras=extras)
+    app = _app("Planner: one scenario, every knob", ks, compute, views, cards=cards, groups=groups, extras=extras)
 
     def on_save(_b=None):
         from .. import scenario as sc
@@ -1610,8 +1636,10 @@ def calibrate(engine: str = "llama.cpp") -> App:
     }
     upload = w.FileUpload(multiple=False, description="Upload results")
     fit_btn = w.Button(description="Fit efficiencies", icon="cogs", layout=w.Layout(width="170px"))
+    keep_btn = w.Button(description="Use in every workbook", icon="share", layout=w.Layout(width="200px"),
+                        tooltip="keep this fit: workbooks opened from now on estimate with it")
     note = w.HTML()
-    extras = [w.HTML("<b style='font-size:13px'>Your results</b>"), w.HBox([upload, fit_btn]), note]
+    extras = [w.HTML("<b style='font-size:13px'>Your results</b>"), w.HBox([upload, fit_btn, keep_btn]), note]
 
     def dataset(v: dict) -> pl.DataFrame:
         if v["dataset"] == "uploaded":
@@ -1678,7 +1706,7 @@ def calibrate(engine: str = "llama.cpp") -> App:
     ])
     groups = [("Compare", ["band_pct", "dataset"]),
               ("Ids your file does not name", ["id_hardware", "id_precision", "id_engine", "id_n_devices"])]
-    app = App("Calibrate: your measurements, fitted efficiencies", ks, compute, views, cards=cards, groups=groups,
+    app = _app("Calibrate: your measurements, fitted efficiencies", ks, compute, views, cards=cards, groups=groups,
               extras=extras + [ks["fit_version"]])
 
     def on_upload(change):
@@ -1731,9 +1759,28 @@ def calibrate(engine: str = "llama.cpp") -> App:
         note.value = "fitted: the table below holds the parameters (CSV button to export)"
         app.knobs["fit_version"].value = int(v["fit_version"]) + 1
 
+    def on_keep(_b=None):
+        import html
+
+        from ..errors import InferEconError
+
+        v = app.values()
+        fitted = store["fitted"].get((v["dataset"], store["uploaded_name"]))
+        if fitted is None:
+            note.value = "<span class='ie-warning'>fit first ('Fit efficiencies'), then keep the fit</span>"
+            return
+        try:
+            path = cal.save_user_efficiency(fitted)
+        except (InferEconError, OSError) as exc:
+            note.value = f"<span class='ie-warning'>could not keep the fit: {html.escape(str(exc).splitlines()[0])}</span>"
+            return
+        note.value = (f"kept in {html.escape(str(path))}: every workbook opened from now on uses it "
+                      "(delete the file to go back to the shipped efficiencies)")
+
     upload.observe(on_upload, "value")
     fit_btn.on_click(on_fit)
-    app.fit, app.store = on_fit, store
+    keep_btn.on_click(on_keep)
+    app.fit, app.keep, app.store = on_fit, on_keep, store
     app.upload_frame = lambda frame, name="upload": (store.update(uploaded=frame, uploaded_name=name),
                                                      app.set(dataset="uploaded",
                                                              fit_version=int(app.values()["fit_version"]) + 1))

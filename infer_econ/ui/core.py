@@ -461,6 +461,8 @@ class App:
         Knob sections (title, knob names); default one section with all knobs.
     cache_size : int
         Results kept for recently seen knob values (toggling back is instant).
+    note : str, optional
+        A line under the title (e.g. that a user's calibration is in use).
     extras : list of widgets, optional
         Shown under the knobs (e.g. save / load / report buttons).
 
@@ -485,7 +487,7 @@ class App:
     def __init__(self, title: str, knobs: Mapping[str, Any], compute: Callable[[dict], Result],
                  views: Sequence[ChartView | TableView], *, cards: Cards | None = None,
                  groups: Sequence[tuple[str, Sequence[str]]] | None = None, cache_size: int = 64,
-                 extras: Sequence[Any] | None = None):
+                 extras: Sequence[Any] | None = None, note: str | None = None):
         enable_offline()
         self.title = title
         self.knobs = dict(knobs)
@@ -513,8 +515,10 @@ class App:
         right = ([cards.widget] if cards else []) + [self.status] + [v.widget for v in self.views]
         # basis 640 px: beside the knobs on a laptop screen, below them on a narrow one
         self.output_panel = w.VBox(right, layout=w.Layout(flex="1 1 640px", min_width="0"))
-        self.widget = w.VBox([
-            w.HTML(f"<h3 style='margin:4px 0'>{html.escape(title)}</h3>"),
+        head = [w.HTML(f"<h3 style='margin:4px 0'>{html.escape(title)}</h3>")]
+        if note:
+            head.append(w.HTML(f"<div class='ie-note' style='font-size:12px;color:#5f6b73'>{html.escape(note)}</div>"))
+        self.widget = w.VBox(head + [
             w.HBox([self.knob_panel, self.output_panel], layout=w.Layout(flex_flow="row wrap")),
         ])
         self.widget.add_class("ie-app")
