@@ -801,6 +801,14 @@ def _tables(models=None, hardware=None, precisions=None, engines=None, efficienc
     hit = _CACHE.get(key)
     if hit is not None and all(a is b for a, b in zip(hit[0], frames)):
         return hit[1]
+    from . import catalog
+
+    given = {"models": models, "hardware": hardware, "precisions": precisions, "engines": engines,
+             "efficiency": None if efficiency is None else efficiency.select(
+                 c for c in ["id", *EFFICIENCY_PARAMETERS] if c in efficiency.columns)}
+    for name, frame in given.items():
+        if frame is not None:  # a caller's own frame: the column dictionary's ranges hold for it too
+            catalog.check_values(name, frame, where=f"{name}= frame")
     tables = _build_tables(*frames)
     if len(_CACHE) >= 16:
         _CACHE.clear()

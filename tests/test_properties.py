@@ -158,7 +158,8 @@ def test_cost_per_token_never_rises_with_utilization(frame, u1, u2):
 @given(scenario_rows(n=st.integers(1, 4)), st.floats(1.0, 4.0))
 def test_more_memory_bandwidth_never_slower(frame, factor):
     hw = catalog.load("hardware")
-    faster = hw.with_columns(pl.col("memory_bandwidth_gb_per_s") * factor)
+    top = catalog.schema("hardware").filter(pl.col("column") == "memory_bandwidth_gb_per_s")["max"].item()
+    faster = hw.with_columns((pl.col("memory_bandwidth_gb_per_s") * factor).clip(upper_bound=top))  # within range
     fixed = frame.with_columns(pl.col("batch_size").fill_null(8))
     base = infer_econ.estimate(fixed, hardware=hw)
     fast = infer_econ.estimate(fixed, hardware=faster)
