@@ -62,11 +62,10 @@ def pct(xs: list[float], q: float) -> float:
 
 
 class Voila:
-    def __init__(self, preheat: bool, pool: int = 1, only: str | None = None):
+    def __init__(self, preheat: bool, pool: int = 1, only: str | None = None, fill_delay_s: float = 1.0):
         self.port = free_port()
-        cmd = voila_command(ROOT, self.port, preheat=preheat)
+        cmd = voila_command(ROOT, self.port, preheat=preheat, pool_size=pool, fill_delay_s=fill_delay_s)
         if preheat:
-            cmd = [c for c in cmd if not c.startswith("--pool_size")] + [f"--pool_size={pool}"]
             if only:  # pre-heat only this workbook (others start kernels on demand)
                 others = [f"workbooks/{p.name}" for p in workbooks() if p.name != only]
                 cmd.append(f"--VoilaKernelManager.preheat_denylist={json.dumps(others)}")
@@ -86,15 +85,16 @@ class Voila:
     def kernel_peak_mb(self) -> float:
         import psutil
 
-        peaks = []
-        for child in psutil.Process(self.proc.pid).children(recursive=True):
-            try:
-                status = Path(f"/proc/{child.pid}/status").read_text()
-                hwm = next(ln for ln in status.splitlines() if ln.startswith("VmHWM"))
-                peaks.append(int(hwm.split()[1]) / 1024)
-            except Exception:
-                continue
-        return max(peaks) if peaks else float("nan")
+        # the kernel started last is the one of the page just opened (earlier pages' kernels may linger
+        # until culled: Voila's shutdown beacon is refused, see tests/browser/conftest.py)
+        kernels = [c for c in psutil.Process(self.proc.pid).children(recursive=True)
+                   if "ipykernel" in " ".join(c.cmdline())]
+        if not kernels:
+            return float("nan")
+        newest = max(kernels, key=lambda c: c.create_time())
+        status = Path(f"/proc/{newest.pid}/status").read_text()
+        hwm = next(ln for ln in status.splitlines() if ln.startswith("VmHWM"))
+        return int(hwm.split()[1]) / 1024
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -142,8 +142,10 @@ def per_workbook(moves: int) -> tuple[list[dict], list[str]]:
             cold.stop()
         warm = Voila(preheat=True)
         try:
-            warm.wait_pools(len(workbooks()))
-            for row, nb in zip(rows, workbooks()):
+            n = len(workbooks())
+            warm.wait_pools(n)
+            for i, (row, nb) in enumerate(zip(rows, workbooks())):
+                warm.wait_pools(n + i)  # every pool full again (each page used a kernel, refilled after it)
                 ctx = browser.new_context()
                 ctx.route(lambda u: not u.startswith(LOCAL_PREFIXES), lambda r: r.abort())
                 pg = ctx.new_page()
@@ -152,7 +154,6 @@ def per_workbook(moves: int) -> tuple[list[dict], list[str]]:
                 except Exception as exc:
                     errors.append(f"{nb.stem} preheated: {exc}")
                 ctx.close()
-                warm.wait_pools(len(workbooks()) + 1)  # let the pool refill before the next one
         finally:
             warm.stop()
         browser.close()
@@ -201,10 +202,17 @@ async def _concurrent(url: str, n: int) -> list[tuple[float, str | None]]:
 def concurrency(n: int) -> list[dict]:
     nb = workbooks()[0].name
     out = []
-    for label, pool in (("default pool (1 pre-heated kernel per workbook)", 1), (f"workshop pool ({n} pre-heated kernels of {nb})", n)):
-        srv = Voila(preheat=True, pool=pool, only=nb)
+    configs = (("default pool (1 pre-heated kernel per workbook)", 1, 1.0),
+               (f"workshop pool ({n} pre-heated kernels of {nb}, refills after 120 s)", n, 120.0))
+    for label, pool, delay in configs:
+        srv = Voila(preheat=True, pool=pool, only=nb, fill_delay_s=delay)
         try:
             srv.wait_pools(1, timeout_s=900)
+            if pool > 1:  # every pre-heated kernel has run the workbook
+                deadline = time.monotonic() + 900
+                while time.monotonic() < deadline and Path(srv.log.name).read_text().count("Kernel started") < pool:
+                    time.sleep(1)
+                time.sleep(20)
             time.sleep(2)
             res = asyncio.run(_concurrent(f"{srv.base}/voila/render/workbooks/{nb}", n))
         finally:

@@ -44,15 +44,22 @@ def free_port(host: str = "127.0.0.1") -> int:
         return s.getsockname()[1]
 
 
-def voila_command(root: Path, port: int, *, host: str = "127.0.0.1", preheat: bool = True) -> list[str]:
-    """The Voila command line ``serve`` runs (also used by the browser tests)."""
+def voila_command(root: Path, port: int, *, host: str = "127.0.0.1", preheat: bool = True, pool_size: int = 1,
+                  fill_delay_s: float = 1.0) -> list[str]:
+    """The Voila command line ``serve`` runs (also used by the browser tests).
+
+    ``pool_size`` pre-heated kernels per workbook (a workshop sets it to the
+    class size); ``fill_delay_s`` is how long Voila waits before starting a
+    kernel to refill a pool (a longer delay keeps refills from competing with
+    the first wave of users on a small server).
+    """
     cmd = [
         sys.executable, "-m", "voila", str(root),
         f"--port={port}", f"--Voila.ip={host}", "--no-browser",
         "--template=infer-econ", "--strip_sources=True", "--show_tracebacks=False",
     ]
     if preheat:
-        cmd += ["--preheat_kernel=True", "--pool_size=1"]
+        cmd += ["--preheat_kernel=True", f"--pool_size={pool_size}", f"--VoilaKernelManager.fill_delay={fill_delay_s}"]
     # kernels of closed pages are stopped after 10 idle minutes (Voila's own shutdown-on-close request is
     # refused by its XSRF check: voila-dashboards/voila#1458), so a workshop server does not fill up
     cmd += ["--MappingKernelManager.cull_idle_timeout=600", "--MappingKernelManager.cull_interval=60"]
@@ -72,13 +79,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "serve",
         help="open the workbook gallery in Voila on localhost",
         description="Start Voila on the workbooks gallery (offline, from the shipped data) and print its URL.",
-        epilog="examples:\n  infer-econ serve\n  infer-econ serve --port 9000 --no-preheat",
+        epilog="examples:\n  infer-econ serve\n  infer-econ serve --port 9000 --no-preheat\n  infer-econ serve --pool-size 25 --fill-delay 120   # a workshop of 25",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--port", type=int, default=8866, help="TCP port (default 8866; 0 picks a free one)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--root", type=Path, help="folder that holds workbooks/ (default: the checkout)")
     p.add_argument("--no-preheat", action="store_true", help="don't keep a pre-heated kernel per workbook")
+    p.add_argument("--pool-size", type=int, default=1,
+                   help="pre-heated kernels per workbook (default 1; a workshop: the class size)")
+    p.add_argument("--fill-delay", type=float, default=1.0,
+                   help="seconds before a used pre-heated kernel is replaced (default 1; longer on small servers)")
     p.set_defaults(run=run)
 
 
@@ -87,12 +98,18 @@ def run(args: argparse.Namespace) -> int:
 
     if not 0 <= args.port <= 65535:
         raise ValidationError(f"--port must be between 0 and 65535, got {args.port}")
+    if not 1 <= args.pool_size <= 200:
+        raise ValidationError(f"--pool-size must be between 1 and 200, got {args.pool_size}")
+    if not 0 <= args.fill_delay <= 3600:
+        raise ValidationError(f"--fill-delay must be between 0 and 3600 s, got {args.fill_delay}")
     root = find_root(args.root)
     port = args.port or free_port(args.host)
     url = f"http://{'localhost' if args.host in ('127.0.0.1', 'localhost') else args.host}:{port}/voila/render/workbooks/00_start_here.ipynb"
     print(f"infer-econ gallery: {url}", flush=True)
     print(f"all workbooks:      {url.split('/voila/')[0]}/voila/tree/workbooks", flush=True)
-    proc = subprocess.Popen(voila_command(root, port, host=args.host, preheat=not args.no_preheat), cwd=root, env=voila_env())
+    cmd = voila_command(root, port, host=args.host, preheat=not args.no_preheat, pool_size=args.pool_size,
+                        fill_delay_s=args.fill_delay)
+    proc = subprocess.Popen(cmd, cwd=root, env=voila_env())
     try:
         return proc.wait()
     except KeyboardInterrupt:
