@@ -822,6 +822,10 @@ def model_from_config(path: str | Path, id: str | None = None, *, name: str | No
     k_active = num("num_experts_per_tok", required=False)
     if n_experts and not k_active:
         raise CatalogError(f"{where}: config.json has {n_experts} experts but no 'num_experts_per_tok'")
+    if n_experts and k_active > n_experts:
+        raise CatalogError(
+            f"{where}: 'num_experts_per_tok' is {k_active} but the model has only {n_experts} experts per layer"
+        )
     llama4 = mtype.startswith("llama4")
     n_shared = num("n_shared_experts", required=False, default=0) or (1 if llama4 and n_experts else 0)
     dense_ffn = num("intermediate_size", required=not n_experts, what="the FFN size")

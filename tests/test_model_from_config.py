@@ -180,3 +180,13 @@ def test_gemma3_every_sixth_layer_global():
     # 62 layers, layers 6, 12, …, 60 global: 10 global, 52 local → 52 / 62
     assert r["sliding_window_layer_fraction"] == pytest.approx(52 / 62) and r["sliding_window_tokens"] == 1024
     assert r["tied_embeddings"] is True and r["id"] == "gemma-3-27b-pt"
+
+
+def test_more_experts_per_token_than_experts_is_refused(tmp_path):
+    # found by the fuzz test: gpt-oss-20b with num_local_experts = 1 (it routes 4 per token) gave
+    # active parameters above the total
+    cfg = json.loads((D / "gpt-oss-20b.json").read_text())
+    p = tmp_path / "config.json"
+    p.write_text(json.dumps(dict(cfg, num_local_experts=1)))
+    with pytest.raises(CatalogError, match="only 1 experts per layer"):
+        catalog.model_from_config(p)
