@@ -469,9 +469,7 @@ def start_here(model: str = "llama-3.1-8b", hardware_id: str = "l40s",
     """
     from . import units
 
-    api_ids = catalog.load("api_prices")["id"].to_list()
-    if api_model not in api_ids:
-        api_model = api_ids[0]
+    catalog.check_ids("api_prices", [api_model])  # an unknown API model is an error listing the valid ones
     ks = {
         "requests_per_day": _primary(K.volume(10_000, min=10, max=1e8, unit="requests/day")),
         "input_tokens": K.tokens("Prompt", 800, min=16, max=32768),
@@ -671,9 +669,7 @@ def build_vs_buy(model: str = "llama-3.1-70b", hardware_id: str = "h100-sxm", pr
     """
     from . import units
 
-    api_ids = catalog.load("api_prices")["id"].to_list()
-    if api_model not in api_ids:
-        api_model = api_ids[0]
+    catalog.check_ids("api_prices", [api_model])  # an unknown API model is an error listing the valid ones
     ks = {
         "requests_per_day": _primary(K.volume(100_000, min=100, max=1e8, unit="requests/day")),
         "api_price_change": _primary(K.slider("API price change", 0.0, -0.8, 2.0, 0.1, unit="fraction")),
@@ -1019,9 +1015,7 @@ def edge_vs_cloud(device: str = "apple-m4-max-40c", cloud_hardware: str = "l40s"
     >>> app.state.error is None
     True
     """
-    api_ids = catalog.load("api_prices")["id"].to_list()
-    if api_model not in api_ids:
-        api_model = api_ids[0]
+    catalog.check_ids("api_prices", [api_model])  # an unknown API model is an error listing the valid ones
     elec = catalog.load("electricity_prices")
     us = elec.filter(pl.col("id") == "US")["usd_per_kwh"]
     ks = {
