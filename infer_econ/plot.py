@@ -544,16 +544,25 @@ def lines(
     layers = [base.mark_line(point=points, interpolate="linear").encode(**enc)]
     params = []
     for name, value in (rules or {}).items():
-        p = alt.param(name=name, value=value)
+        p, rule = _param_rule(alt.Chart(_clean(frame)), name, value)
         params.append(p)
-        layers.append(
-            alt.Chart(_clean(frame)).transform_aggregate(_n="count()")
-            .mark_rule(color="#c0392b", strokeDash=[5, 4]).encode(y=alt.YDatum(alt.expr(name), type="quantitative"))
-        )
+        layers.append(rule)
+    return theme(_layered(layers, params), width=width, height=height, title=title)
+
+
+def _param_rule(base, name: str, value, *, axis: str = "y", color: str = "#c0392b", dash=(5, 4)):
+    """A Vega param and the dashed rule it draws across the chart (moved in the browser, no redraw)."""
+    datum = alt.YDatum if axis == "y" else alt.XDatum
+    rule = base.transform_aggregate(_n="count()").mark_rule(color=color, strokeDash=list(dash)).encode(
+        **{axis: datum(alt.expr(name), type="quantitative")}
+    )
+    return alt.param(name=name, value=value), rule
+
+
+def _layered(layers: list, params: list):
+    """The layers as one chart, with the params that move its rules."""
     chart = alt.layer(*layers)
-    if params:
-        chart = chart.add_params(*params)
-    return theme(chart, width=width, height=height, title=title)
+    return chart.add_params(*params) if params else chart
 
 
 def _legend_expr(columns: Sequence[str]) -> str:
@@ -736,13 +745,10 @@ def pareto(
     layers = [line, points, labels]
     chart_params = []
     if target is not None:
-        chart_params.append(alt.param(name="target", value=target))
-        layers.append(base.transform_aggregate(_n="count()").mark_rule(color="#c0392b", strokeDash=[5, 4])
-                      .encode(y=alt.YDatum(alt.expr("target"), type="quantitative")))
-    chart = alt.layer(*layers)
-    if chart_params:
-        chart = chart.add_params(*chart_params)
-    return theme(chart, title=title)
+        p, rule = _param_rule(base, "target", target)
+        chart_params.append(p)
+        layers.append(rule)
+    return theme(_layered(layers, chart_params), title=title)
 
 
 def batch_frontier(
@@ -997,14 +1003,10 @@ def break_even(
     layers = [line]
     chart_params = []
     if marker is not None:
-        vol = alt.param(name="volume", value=marker)
-        chart_params.append(vol)
-        layers.append(base.transform_aggregate(_n="count()").mark_rule(color="black", strokeDash=[4, 3])
-                      .encode(x=alt.XDatum(alt.expr("volume"), type="quantitative")))
-    chart = alt.layer(*layers)
-    if chart_params:
-        chart = chart.add_params(*chart_params)
-    return theme(chart, title=title)
+        p, rule = _param_rule(base, "volume", marker, axis="x", color="black", dash=(4, 3))
+        chart_params.append(p)
+        layers.append(rule)
+    return theme(_layered(layers, chart_params), title=title)
 
 
 def energy_by_region(
@@ -1159,13 +1161,10 @@ def band(
     layers = [area, line]
     params = []
     if marker is not None:
-        params.append(alt.param(name="volume", value=marker))
-        layers.append(base.transform_aggregate(_n="count()").mark_rule(color="black", strokeDash=[4, 3])
-                      .encode(x=alt.XDatum(alt.expr("volume"), type="quantitative")))
-    chart = alt.layer(*layers)
-    if params:
-        chart = chart.add_params(*params)
-    return theme(chart, title=title)
+        p, rule = _param_rule(base, "volume", marker, axis="x", color="black", dash=(4, 3))
+        params.append(p)
+        layers.append(rule)
+    return theme(_layered(layers, params), title=title)
 
 
 def save(chart, path: str) -> str:
