@@ -52,7 +52,8 @@ def _stable(text: str) -> str:
 
 
 def _cell(text: str, workdir: str) -> str:
-    text = _stable(text.replace(workdir, "<dir>").replace("\r", " ").replace("\n", " ").strip())
+    text = text.replace(workdir, "<dir>").replace(str(REPO), "<repo>")
+    text = _stable(text.replace("\r", " ").replace("\n", " ").strip())
     if len(text) > MAX_MESSAGE:
         text = text[: MAX_MESSAGE - 1].rstrip() + "…"
     return text.replace("|", "\\|")
@@ -74,7 +75,8 @@ def render() -> str:
         "`InferEconError` (a `ValueError`): `ValidationError`, `CatalogError` (a catalog file or frame) or",
         "`UnknownIdError` (lists the valid ids). Each test asserts the error type, that the message names the",
         "offending column, value, file and row, and that nothing is lost: the caller's frame is unchanged and",
-        "the user's file byte-identical. `<dir>` stands for the folder the test files are written to; long",
+        "the user's file byte-identical. `<dir>` stands for the folder the test files are written to and `<repo>`",
+        "for the checkout's root; long",
         f"messages are cut at {MAX_MESSAGE} characters here, lists of valid ids at their first three, and figures",
         "the model computes (the best achievable latency) are shown as `<computed>`.",
         "",
