@@ -551,16 +551,21 @@ def resolve_efficiency(efficiency: pl.DataFrame, engines: pl.DataFrame, hardware
     """Efficiency parameters for every (engine, hardware) pair, with wildcard fallbacks.
 
     Each parameter comes from the most specific row of ``efficiency`` that
-    exists: ``(engine, family)``, then ``(engine, *)``, then ``(*, family)``,
-    then ``(*, *)``, where ``family`` is the hardware row's ``family`` column.
-    A chip a user adds thus gets its family's figures, or the engine's.
+    exists: ``(engine, family)``, then ``(engine, category:<category>)``, then
+    ``(engine, *)``, then ``(*, family)``, then ``(*, category:<category>)``,
+    then ``(*, *)``, where ``family`` and ``category`` are the hardware row's
+    ``family`` and ``category`` columns (``category:cpu`` in the
+    ``hardware_family`` column of ``efficiency`` is a row for every chip whose
+    category is ``cpu``). A chip a user adds thus gets its family's figures,
+    else its category's (a new CPU gets what was measured on other CPUs, not
+    what GPUs reach), else the engine's.
 
     The compute efficiencies (:data:`COMPUTE_PARAMETERS`) of an ``(engine,
-    *)`` row that names a ``peak_column`` are shares of that peak (e.g.
-    llama.cpp's int8 MMQ path on NVIDIA): on a chip whose spec row has no
-    value in that column the kernels run on the precision's own peak, so
-    those three come from ``(*, family)`` / ``(*, *)`` instead, which are
-    shares of the native peak.
+    *)`` or ``(engine, category:…)`` row that names a ``peak_column`` are
+    shares of that peak (e.g. llama.cpp's int8 MMQ path on NVIDIA): on a chip
+    whose spec row has no value in that column the kernels run on the
+    precision's own peak, so those three come from the wildcard-engine rows
+    instead, which are shares of the native peak.
 
     Returns
     -------
@@ -570,19 +575,26 @@ def resolve_efficiency(efficiency: pl.DataFrame, engines: pl.DataFrame, hardware
 
     Examples
     --------
-    >>> eff = pl.DataFrame({"id": ["a", "b"], "engine": ["*", "vllm"], "hardware_family": ["*", "*"],
-    ...     **{p: [0.5, 0.7] for p in EFFICIENCY_PARAMETERS}})
+    >>> eff = pl.DataFrame({"id": ["a", "b", "c"], "engine": ["*", "vllm", "*"],
+    ...     "hardware_family": ["*", "*", "category:cpu"],
+    ...     **{p: [0.5, 0.7, 0.1] for p in EFFICIENCY_PARAMETERS}})
     >>> eng = pl.DataFrame({"id": ["vllm", "sglang"]})
-    >>> hw = pl.DataFrame({"id": ["h100-sxm"], "family": ["hopper"]})
-    >>> resolve_efficiency(eff, eng, hw).sort("engine")["prefill_compute_efficiency"].to_list()
-    [0.5, 0.7]
+    >>> hw = pl.DataFrame({"id": ["h100-sxm", "xeon-6980p"], "family": ["hopper", "xeon"],
+    ...     "category": ["datacenter", "cpu"]})
+    >>> r = resolve_efficiency(eff, eng, hw).sort("engine", "hardware")
+    >>> r.select("engine", "hardware", "prefill_compute_efficiency", "efficiency_id").rows()
+    [('sglang', 'h100-sxm', 0.5, 'a'), ('sglang', 'xeon-6980p', 0.1, 'c'), ('vllm', 'h100-sxm', 0.7, 'b'), ('vllm', 'xeon-6980p', 0.7, 'b')]
     """
     _need(efficiency, "efficiency", ["id", "engine", "hardware_family", *EFFICIENCY_PARAMETERS])
     efficiency = efficiency.with_columns(
         pl.lit(None, pl.String).alias(c) for c in EFFICIENCY_SETTINGS if c not in efficiency.columns
     )
+    category_prefix = "category:"  # a row keyed on a hardware category instead of a family
+    category = pl.col("category").cast(pl.String) if "category" in hardware.columns else pl.lit(None, pl.String)
     pairs = engines.select(pl.col("id").alias("engine")).join(
-        hardware.select(pl.col("id").alias("hardware"), pl.col("family")), how="cross"
+        hardware.select(pl.col("id").alias("hardware"), pl.col("family"),
+                        (category_prefix + category).alias("_category")),
+        how="cross",
     )
     eff = efficiency.select(
         pl.col("engine").alias("_ek"),
@@ -593,10 +605,13 @@ def resolve_efficiency(efficiency: pl.DataFrame, engines: pl.DataFrame, hardware
     ).unique(subset=["_ek", "_fk"], keep="last", maintain_order=True)
     levels = [
         (pl.col("engine"), pl.col("family")),
+        (pl.col("engine"), pl.col("_category")),
         (pl.col("engine"), pl.lit("*")),
         (pl.lit("*"), pl.col("family")),
+        (pl.lit("*"), pl.col("_category")),
         (pl.lit("*"), pl.lit("*")),
     ]
+    engine_wide = [1, 2]  # levels whose compute shares are of the row's peak_column
     out = pairs
     cols = ["efficiency_id", *EFFICIENCY_PARAMETERS, *EFFICIENCY_SETTINGS]
     for i, (ek, fk) in enumerate(levels):
@@ -604,19 +619,21 @@ def resolve_efficiency(efficiency: pl.DataFrame, engines: pl.DataFrame, hardware
         out = out.with_columns(ek.alias("_ek"), fk.alias("_fk")).join(
             lvl, on=["_ek", "_fk"], how="left", maintain_order="left"
         )
-    # an (engine, *) row's compute efficiencies are shares of its peak_column: where the chip has no such
+    # an engine-wide row's compute efficiencies are shares of its peak_column: where the chip has no such
     # peak, skip them (the wildcard-engine rows are shares of the native peak the kernels then run on)
     has_peak = [c for c in _PEAK_COLUMNS if c in hardware.columns]
     if has_peak:
         peaks = hardware.select(pl.col("id").alias("hardware"), *(pl.col(c).alias(f"_pk_{c}") for c in has_peak))
         out = out.join(peaks, on="hardware", how="left", maintain_order="left")
-        named = pl.lit(None, pl.Float64)
-        for c in has_peak:
-            named = pl.when(pl.col("peak_column_1") == c).then(pl.col(f"_pk_{c}")).otherwise(named)
-        foreign = pl.col("peak_column_1").is_not_null() & named.is_null()
-        out = out.with_columns(
-            pl.when(foreign).then(None).otherwise(pl.col(f"{p}_1")).alias(f"{p}_1") for p in COMPUTE_PARAMETERS
-        )
+        for i in engine_wide:
+            named = pl.lit(None, pl.Float64)
+            for c in has_peak:
+                named = pl.when(pl.col(f"peak_column_{i}") == c).then(pl.col(f"_pk_{c}")).otherwise(named)
+            foreign = pl.col(f"peak_column_{i}").is_not_null() & named.is_null()
+            out = out.with_columns(
+                pl.when(foreign).then(None).otherwise(pl.col(f"{p}_{i}")).alias(f"{p}_{i}")
+                for p in COMPUTE_PARAMETERS
+            )
 
     def pick(c: str) -> pl.Expr:
         if c == "efficiency_id":  # the row the prefill efficiency came from
