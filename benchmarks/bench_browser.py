@@ -23,6 +23,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -30,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks._report import write_section  # noqa: E402
+from infer_econ._paths import READY_DIR_ENV  # noqa: E402
 from infer_econ.cli.serve import free_port, voila_command, voila_env  # noqa: E402
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, LOCAL_PREFIXES, _wait_http, workbooks  # noqa: E402
 from tests.browser import pagecheck  # noqa: E402
@@ -80,17 +82,19 @@ class Voila:
                 others = [f"workbooks/{p.name}" for p in workbooks() if p.name != only]
                 cmd.append(f"--VoilaKernelManager.preheat_denylist={json.dumps(others)}")
         self.log = open(ROOT / "test-artifacts" / f"bench-voila-{self.port}.log", "w")
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=voila_env(), stdout=self.log, stderr=subprocess.STDOUT)
+        env = voila_env()
+        self.ready_dir = Path(tempfile.mkdtemp(prefix="infer-econ-ready-"))
+        env[READY_DIR_ENV] = str(self.ready_dir)  # a file per kernel whose workbook has run to the end
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         self.base = f"http://127.0.0.1:{self.port}"
         _wait_http(self.base + "/voila/tree/workbooks", self.proc, 120, Path(self.log.name))
 
     def wait_pools(self, n_expected: int, timeout_s: float = 600) -> None:
         deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            filled = Path(self.log.name).read_text().count("is filled with")
-            if filled >= n_expected:
+        while time.monotonic() < deadline:  # Voila's "pool filled" line comes before the workbook has run
+            if sum(1 for _ in self.ready_dir.iterdir()) >= n_expected:
                 return
-            time.sleep(1)
+            time.sleep(0.25)
 
     def kernel_peak_mb(self) -> float:
         import psutil

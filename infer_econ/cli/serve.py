@@ -12,11 +12,16 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import socket
 import sys
+import tempfile
+import threading
+import time
 from pathlib import Path
 
 from ..errors import ValidationError
+from .._paths import READY_DIR_ENV, jupyter_dir
 
 _PKG = Path(__file__).resolve().parents[1]
 
@@ -60,6 +65,8 @@ def voila_command(root: Path, port: int, *, host: str = "127.0.0.1", preheat: bo
     ]
     if preheat:
         cmd += ["--preheat_kernel=True", f"--pool_size={pool_size}", f"--VoilaKernelManager.fill_delay={fill_delay_s}"]
+    else:  # said explicitly: voila.json in the root turns pre-heating on, and Voila reads it
+        cmd += ["--preheat_kernel=False"]
     # kernels of closed pages are stopped after 10 idle minutes (Voila's own shutdown-on-close request is
     # refused by its XSRF check: voila-dashboards/voila#1458), so a workshop server does not fill up
     cmd += ["--MappingKernelManager.cull_idle_timeout=600", "--MappingKernelManager.cull_interval=60"]
@@ -69,9 +76,68 @@ def voila_command(root: Path, port: int, *, host: str = "127.0.0.1", preheat: bo
 def voila_env() -> dict[str, str]:
     """Environment for Voila: our template on JUPYTER_PATH, no browser auto-open [dict]."""
     env = dict(os.environ)
-    env["JUPYTER_PATH"] = os.pathsep.join(p for p in [str(template_root()), env.get("JUPYTER_PATH", "")] if p)
+    # our template, then the cache folder whose voila/templates/infer-econ/static holds the chart bundle
+    # (infer_econ.ui.offline: Voila serves it, so each chart widget need not carry it)
+    env["JUPYTER_PATH"] = os.pathsep.join(
+        p for p in [str(template_root()), str(jupyter_dir()), env.get("JUPYTER_PATH", "")] if p
+    )
     env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     return env
+
+
+class WarmUp:
+    """Counts the workbooks whose pre-heated kernel has built its app, and says when all have.
+
+    Voila starts every workbook's kernel at once and reports a pool as
+    "filled" as soon as the kernel has started, while the workbook still runs
+    in it; on two cores that warm-up takes tens of seconds, and a page opened
+    during it waits. Each app leaves a file in ``folder`` once built
+    (``infer_econ._paths.announce_ready``, called by every :class:`infer_econ.ui.App`, through
+    ``$INFER_ECON_READY_DIR``); ``serve`` counts them and prints when every
+    workbook will open at once.
+
+    Parameters
+    ----------
+    n_workbooks : int
+        Workbooks Voila pre-heats [count].
+    folder : path
+        The folder the kernels write to.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> w = WarmUp(2, d)
+    >>> w.poll() is None
+    True
+    >>> _ = (d / "101-1").write_text("01")
+    >>> w.poll()
+    'warming up: 1 of 2 workbooks ready'
+    >>> _ = (d / "102-1").write_text("02")
+    >>> w.poll(), w.ready
+    ('warming up: 2 of 2 workbooks ready', True)
+    """
+
+    def __init__(self, n_workbooks: int, folder) -> None:
+        self.expected = int(n_workbooks)
+        self.folder = Path(folder)
+        self.count = 0
+
+    @property
+    def ready(self) -> bool:
+        """Every workbook has a pre-heated kernel with its app built [bool]."""
+        return self.count >= self.expected
+
+    def poll(self) -> str | None:
+        """Count the files; return a progress message when the count grew, else None."""
+        try:
+            n = sum(1 for _ in self.folder.iterdir())
+        except OSError:
+            return None
+        if n <= self.count:
+            return None
+        self.count = n
+        return f"warming up: {min(n, self.expected)} of {self.expected} workbooks ready"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -109,10 +175,36 @@ def run(args: argparse.Namespace) -> int:
     print(f"all workbooks:      {url.split('/voila/')[0]}/voila/tree/workbooks", flush=True)
     cmd = voila_command(root, port, host=args.host, preheat=not args.no_preheat, pool_size=args.pool_size,
                         fill_delay_s=args.fill_delay)
-    proc = subprocess.Popen(cmd, cwd=root, env=voila_env())
+    n_workbooks = len(list((root / "workbooks").glob("*.ipynb")))
+    env = voila_env()
+    ready_dir = Path(tempfile.mkdtemp(prefix="infer-econ-ready-"))
+    env[READY_DIR_ENV] = str(ready_dir)
+    if args.no_preheat:
+        print("ready (no pre-heated kernels: each page starts its own kernel, a few seconds)", flush=True)
+    else:
+        print(f"warming up: one kernel per workbook ({n_workbooks}); pages open in about a second once this "
+              "says ready", flush=True)
+    t0 = time.monotonic()
+    proc = subprocess.Popen(cmd, cwd=root, env=env)
+    warm = WarmUp(n_workbooks * args.pool_size, ready_dir)
+
+    def watch() -> None:
+        while not warm.ready and proc.poll() is None:
+            msg = warm.poll()
+            if msg:
+                print(msg, flush=True)
+                if warm.ready:
+                    print(f"ready after {time.monotonic() - t0:.0f} s: {url}", flush=True)
+            time.sleep(0.25)
+
+    watcher = threading.Thread(target=watch, name="warm-up", daemon=True)
+    if not args.no_preheat:
+        watcher.start()
     try:
-        return proc.wait()
+        rc = proc.wait()
     except KeyboardInterrupt:
         proc.terminate()
         proc.wait(timeout=10)
-        return 0
+        rc = 0
+    shutil.rmtree(ready_dir, ignore_errors=True)
+    return rc

@@ -37,7 +37,9 @@ import base64
 import contextlib
 import copy
 import html
+import json
 import logging
+import re
 import time
 import traceback
 from collections import OrderedDict
@@ -50,6 +52,7 @@ import ipywidgets as w
 import polars as pl
 
 from .. import plot
+from .._paths import announce_ready
 from ..errors import InferEconError
 from .cards import Cards, fmt
 from .offline import enable_offline
@@ -57,6 +60,7 @@ from .offline import enable_offline
 __all__ = ["Result", "State", "ChartView", "TableView", "App", "clean_frame", "download_link"]
 
 log = logging.getLogger("infer_econ.ui")
+_AUTO_NAMES = re.compile(r"\b(?:view_[0-9a-f]+_\d+|view_\d+|param_\d+)\b")
 
 
 @dataclass
@@ -290,26 +294,27 @@ class ChartView:
         opts = self._options(dict(values)) if self._options else {}
         params = self._params(dict(values)) if self._params else {}
         sig = (tuple(frame.schema.items()), frame.height, repr(sorted(opts.items())))
+        if self.spec is not None and self._sig is not None and sig[0::2] == self._sig[0::2] and sig != self._sig:
+            # only the number of rows changed: rebuild (without re-validating a structure already validated)
+            # and keep the live view if the layout is the same (a bar chart's height grows with its rows)
+            chart = self._build(frame, **opts)
+            spec = chart.to_dict(validate=False)
+            if self._dataset is not None and self._same_layout(spec):
+                self._sig = sig
+            else:
+                self._show_new(chart, spec, params, sig, frame)
+                return
         if sig != self._sig or self.spec is None:
             chart = self._build(frame, **opts)
-            spec = chart.to_dict()
-            datasets = spec.get("datasets", {})
-            self._dataset = next(iter(datasets)) if len(datasets) == 1 else None
-            self._set_params_in(spec, params)
-            self.spec = spec
-            self.builds += 1
-            self._sig = sig
-            self.frame = frame
-            self._chart = chart
-            self._embed(chart, spec, params)
+            self._show_new(chart, chart.to_dict(), params, sig, frame)
             return
         if frame.equals(self.frame) if self.frame is not None else False:
             self._move_params(params)
             return
         self.frame = frame
-        if self._dataset is None:  # several data sets: rebuild
+        if self._dataset is None:  # several data sets: rebuild (the structure was validated on the first build)
             chart = self._build(frame, **opts)
-            spec = chart.to_dict()
+            spec = chart.to_dict(validate=False)
             self.builds += 1
             self._set_params_in(spec, params)
             self.spec = spec
@@ -338,6 +343,31 @@ class ChartView:
         self._set_params_in(spec, params)
         self.spec = spec
         self._embed(self._chart, spec, params)
+
+    def _show_new(self, chart, spec: dict, params: Mapping[str, Any], sig: tuple, frame: pl.DataFrame) -> None:
+        datasets = spec.get("datasets", {})
+        self._dataset = next(iter(datasets)) if len(datasets) == 1 else None
+        self._set_params_in(spec, params)
+        self.spec = spec
+        self.builds += 1
+        self._sig = sig
+        self.frame = frame
+        self._chart = chart
+        self._embed(chart, spec, params)
+
+    def _same_layout(self, spec: dict) -> bool:
+        """True if ``spec`` differs from the live spec only in its rows and param values."""
+        def skeleton(s: dict, name: str | None) -> str:
+            body = {k: v for k, v in s.items() if k != "datasets"}
+            body["params"] = [{k: v for k, v in p.items() if k != "value"} for p in s.get("params", [])]
+            text = json.dumps(body, sort_keys=True, default=str)
+            text = text.replace(name, "<data>") if name else text
+            return _AUTO_NAMES.sub("<auto>", text)  # altair numbers its views and params per chart object
+
+        new = spec.get("datasets", {})
+        if len(new) != 1:
+            return False
+        return skeleton(spec, next(iter(new))) == skeleton(self.spec, self._dataset)
 
     @staticmethod
     def _set_params_in(spec: dict, params: Mapping[str, Any]) -> None:
@@ -525,6 +555,7 @@ class App:
         for name, knob in self.knobs.items():
             knob.observe(self._on_change, "value")
         self.refresh()
+        announce_ready(title)
 
     # -- values
     def values(self) -> dict[str, Any]:

@@ -10,12 +10,14 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from infer_econ._paths import READY_DIR_ENV
 from infer_econ.cli.serve import free_port, voila_command, voila_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,19 +78,30 @@ class Server:
 def start_voila(preheat: bool = True, root: Path = ROOT, python: str = sys.executable, env=None) -> Server:
     cmd = voila_command(root, free_port(), preheat=preheat)
     cmd[0] = python
-    return Server(cmd, "/voila/tree/workbooks", env or voila_env(), root, "voila")
+    env = dict(env or voila_env())
+    ready = Path(tempfile.mkdtemp(prefix="infer-econ-ready-"))
+    env[READY_DIR_ENV] = str(ready)  # each kernel leaves a file here once its workbook's app is built
+    srv = Server(cmd, "/voila/tree/workbooks", env, root, "voila")
+    srv.ready_dir = ready
+    return srv
+
+
+def ready_kernels(srv: Server) -> int:
+    """How many of the server's kernels have built their workbook's app (pre-heated or opened) [count]."""
+    return sum(1 for _ in srv.ready_dir.iterdir())
 
 
 def wait_for_pools(srv: Server, n: int, timeout_s: float = 600) -> None:
-    """Wait until Voila says n pre-heated kernel pools are filled (each has run its workbook once)."""
+    """Wait until n kernels have run their workbook to the end (Voila's "pool filled" line comes
+    earlier, when a kernel has started and its workbook is still running)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if srv.log.read_text().count("is filled with") >= n:
+        if ready_kernels(srv) >= n:
             return
         if srv.proc.poll() is not None:
             raise RuntimeError(f"voila exited:\n{srv.log.read_text()[-3000:]}")
-        time.sleep(0.5)
-    raise RuntimeError(f"only {srv.log.read_text().count('is filled with')} of {n} kernel pools filled in {timeout_s} s")
+        time.sleep(0.25)
+    raise RuntimeError(f"only {ready_kernels(srv)} of {n} pre-heated kernels ready in {timeout_s} s")
 
 
 @pytest.fixture(scope="session")
