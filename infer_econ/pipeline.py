@@ -156,20 +156,23 @@ def add_economics(frame: pl.DataFrame | pl.LazyFrame, catalogs: dict[str, pl.Dat
         "grid_region": pl.String, "grid_g_co2e_per_kwh": pl.Float64,
         "pue": pl.Float64, "lifetime_years": pl.Float64, "utilization": pl.Float64,
     }
-    df = df.with_columns(pl.lit(None, t).alias(c) for c, t in optional.items() if c not in df.columns)
+    # One lazy query from here on (a small frame pays polars' per-query overhead once, not per step); the
+    # decisions that depend on the data (which rows need a cloud price or an owned TCO, unknown region ids)
+    # are taken on the eager input, whose columns are all known here.
+    ids = dict.fromkeys(["model", "hardware", "precision"], pl.String)
+    schema = df.schema
+    fill = [pl.lit(None, t).alias(c) for c, t in optional.items() if c not in schema]
     # an all-null column (dtype Null) or categorical ids get the documented type so the catalog joins line up
-    df = df.with_columns(pl.col(c).cast(t) for c, t in {**dict.fromkeys(["model", "hardware", "precision"], pl.String),
-                                                         **optional}.items()
-                         if df.schema[c] == pl.Null or (t == pl.String and (
-                             df.schema[c] == pl.Categorical or isinstance(df.schema[c], pl.Enum))))
-    df = df.with_row_index("_row")
-
+    casts = [pl.col(c).cast(t) for c, t in {**ids, **optional}.items()
+             if c in schema and (schema[c] == pl.Null or (t == pl.String and (
+                 schema[c] == pl.Categorical or isinstance(schema[c], pl.Enum))))]
     # ---- inputs with documented defaults
-    util = _col_or(df, "utilization", defaults.value("utilization"))
-    has_provider = pl.col("provider").is_not_null() if "provider" in df.columns else pl.lit(False)
-    pm = pl.col("price_model") if "price_model" in df.columns else pl.lit(None, pl.String)
+    util = pl.coalesce(pl.col("utilization").cast(pl.Float64), pl.lit(defaults.value("utilization"), pl.Float64))
+    has_provider = pl.col("provider").is_not_null()
+    pm = pl.col("price_model")
     pm = pl.when(pm.is_null() & has_provider).then(pl.lit(defaults.value_id("price_model"))).otherwise(pm)
-    df = df.with_columns(util.alias("utilization"), pm.alias("price_model"))
+    df = (df.lazy().with_columns(*fill, *casts).with_row_index("_row")
+          .with_columns(util.alias("utilization"), pm.alias("price_model")).collect())
 
     # ---- hardware, model, precision facts for the power model
     hw = _cat("hardware", catalogs)
@@ -186,7 +189,7 @@ def add_economics(frame: pl.DataFrame | pl.LazyFrame, catalogs: dict[str, pl.Dat
         *keys3, "_tdp_w", "_idle_w", "_active_params_b", "_peak_tflops",
         pl.col("power_floor").alias("_floor"), pl.col("power_u_half").alias("_u_half"), pl.col("host_power_share"),
     )
-    df = df.join(w, on=keys3, how="left", nulls_equal=True, maintain_order="left")
+    lf = df.lazy().join(w.lazy(), on=keys3, how="left", nulls_equal=True, maintain_order="left")
 
     n = pl.col("n_devices")
     # throughputs of the estimator are per replica; its devices are n_devices / replicas
@@ -213,7 +216,7 @@ def add_economics(frame: pl.DataFrame | pl.LazyFrame, catalogs: dict[str, pl.Dat
         dev_w = pl.when(loaded).then(load_w).otherwise(dev_w)
         avg_w = pl.when(loaded).then(load_w).otherwise(avg_w)
         served = pl.when(loaded).then(pl.col("requests_per_s") * pl.col("output_tokens")).otherwise(served)
-    df = df.with_columns(
+    lf = lf.with_columns(
         (dev_w * n).alias("accelerator_power_w"),
         (idle * n).alias("accelerator_idle_power_w"),
         (avg_w * n).alias("accelerator_average_power_w"),
@@ -225,15 +228,14 @@ def add_economics(frame: pl.DataFrame | pl.LazyFrame, catalogs: dict[str, pl.Dat
     pue_owned = _catalog_value(pue_cat, defaults.value_id("pue_owned"), "pue")
     pue_cloud = _catalog_value(pue_cat, defaults.value_id("pue_cloud"), "pue")
     pue_default = pl.when(pl.col("price_model") == "owned").then(pl.lit(pue_owned)).otherwise(pl.lit(pue_cloud))
-    pue = pl.coalesce(pl.col("pue").cast(pl.Float64), pue_default) if "pue" in df.columns else pue_default
-    df = df.with_columns(pue.alias("pue"))
-    df = df.with_columns(
+    lf = lf.with_columns(pl.coalesce(pl.col("pue").cast(pl.Float64), pue_default).alias("pue"))
+    lf = lf.with_columns(
         energy.facility_power_w(pl.col("accelerator_power_w"), pl.col("host_power_share"), pl.col("pue")),
         energy.facility_power_w(pl.col("accelerator_average_power_w"), pl.col("host_power_share"), pl.col("pue")).alias(
             "average_power_w"
         ),
     )
-    df = df.with_columns(
+    lf = lf.with_columns(
         energy.j_per_output_token(pl.col("accelerator_average_power_w"), pl.col("served_output_tokens_per_s")).alias(
             "accelerator_energy_j_per_output_token"
         ),
@@ -241,33 +243,28 @@ def add_economics(frame: pl.DataFrame | pl.LazyFrame, catalogs: dict[str, pl.Dat
     ).with_columns(energy.kwh_per_million_output_tokens())
 
     # ---- prices
-    explicit = pl.col("usd_per_device_hour").is_not_null() if "usd_per_device_hour" in df.columns else pl.lit(False)
-    if "usd_per_device_hour" not in df.columns:
-        df = df.with_columns(pl.lit(None, pl.Float64).alias("usd_per_device_hour"))
-    df = df.with_columns(explicit.alias("_explicit"))
-    need_rent = df.filter(~pl.col("_explicit") & pl.col("price_model").is_in(list(_RENTED)) & has_provider)
+    explicit = pl.col("usd_per_device_hour").is_not_null()
+    lf = lf.with_columns(explicit.alias("_explicit"))
+    rented = ~explicit & pl.col("price_model").is_in(list(_RENTED)) & has_provider
+    need_rent = df.filter(rented)
     if need_rent.height:
-        if "region" not in need_rent.columns:
-            need_rent = need_rent.with_columns(pl.lit(None, pl.String).alias("region"))
         keys4 = ["hardware", "provider", "region", "price_model"]
-        rent = cost.rented_usd_per_device_hour(need_rent.select(keys4).unique(), _cat("cloud_prices", catalogs)).select(
+        rent = cost.rented_usd_per_device_hour(need_rent.select(keys4).unique(maintain_order=True), _cat("cloud_prices", catalogs)).select(
             *keys4, pl.col("rented_usd_per_device_hour").alias("_rent"), "price_id"
         )
-        need = (~pl.col("_explicit") & pl.col("price_model").is_in(list(_RENTED)) & has_provider)
-        df = df.with_columns(need.alias("_need_rent")).join(
-            rent.with_columns(pl.lit(True).alias("_need_rent")), on=[*keys4, "_need_rent"], how="left", nulls_equal=True,
-            maintain_order="left",
+        lf = lf.with_columns(rented.alias("_need_rent")).join(
+            rent.lazy().with_columns(pl.lit(True).alias("_need_rent")), on=[*keys4, "_need_rent"], how="left",
+            nulls_equal=True, maintain_order="left",
         ).drop("_need_rent")
     else:
-        df = df.with_columns(pl.lit(None, pl.Float64).alias("_rent"), pl.lit(None, pl.String).alias("price_id"))
+        lf = lf.with_columns(pl.lit(None, pl.Float64).alias("_rent"), pl.lit(None, pl.String).alias("price_id"))
 
-    owned = pl.col("price_model") == "owned"
-    need_own = df.filter(~pl.col("_explicit") & owned)
+    need_own = df.filter(~explicit & (pl.col("price_model") == "owned"))
     if need_own.height:
-        df = _add_owned(df, need_own, catalogs)
+        lf = _add_owned(lf, df, need_own, catalogs)
     else:
-        df = df.with_columns(pl.lit(None, pl.Float64).alias("_own"))
-    df = df.with_columns(
+        lf = lf.with_columns(pl.lit(None, pl.Float64).alias("_own"))
+    lf = lf.with_columns(
         pl.when(pl.col("_explicit")).then(pl.col("usd_per_device_hour")).otherwise(pl.coalesce("_rent", "_own")).alias("usd_per_device_hour"),
         pl.when(pl.col("_explicit"))
         .then(pl.lit("user"))
@@ -278,56 +275,70 @@ def add_economics(frame: pl.DataFrame | pl.LazyFrame, catalogs: dict[str, pl.Dat
         .otherwise(None)
         .alias("price_source"),
     )
-    df = df.with_columns(cost.usd_per_hour()).with_columns(
+    lf = lf.with_columns(cost.usd_per_hour()).with_columns(
         cost.usd_per_million_output_tokens(), cost.usd_per_million_tokens(), cost.usd_per_request()
     )
 
     # ---- carbon
-    df = _add_grid(df, catalogs)
-    df = df.with_columns(energy.g_co2e_per_request())
-    df = _add_embodied(df, catalogs)
+    lf = _add_grid(lf, df, catalogs)
+    lf = lf.with_columns(energy.g_co2e_per_request())
+    lf = _add_embodied(lf, catalogs)
 
+    out = lf.collect()
     unasked = [c for c in optional if c not in keep and c not in ECONOMICS_COLUMNS]
-    extra = [c for c in df.columns if c not in keep and not c.startswith("_") and c not in unasked]
-    out = df.select(*keep, *extra)
+    extra = [c for c in out.columns if c not in keep and not c.startswith("_") and c not in unasked]
+    out = out.select(*keep, *extra)
     return out.lazy() if lazy else out
 
 
-def _add_owned(df: pl.DataFrame, need_own: pl.DataFrame, catalogs: dict | None) -> pl.DataFrame:
-    """Owned rows: TCO per device-hour from capex, capital cost, energy, hosting and operations."""
-    capex_given = pl.col("capex_usd_per_device") if "capex_usd_per_device" in df.columns else pl.lit(None, pl.Float64)
-    rows = need_own.select("hardware").unique()
-    rows = cost.capex_usd_per_device(rows, _cat("hardware_prices", catalogs))
-    df = df.join(rows, on="hardware", how="left", maintain_order="left").with_columns(
+def _add_owned(lf: pl.LazyFrame, df: pl.DataFrame, need_own: pl.DataFrame, catalogs: dict | None) -> pl.LazyFrame:
+    """Owned rows: TCO per device-hour from capex, capital cost, energy, hosting and operations.
+
+    ``lf`` is the query so far, ``df`` the checked input (its columns and data decide), ``need_own`` the
+    rows of ``df`` that need an owned price.
+    """
+    has = set(df.columns)
+    capex_given = pl.col("capex_usd_per_device") if "capex_usd_per_device" in has else pl.lit(None, pl.Float64)
+    rows = cost.capex_usd_per_device(need_own.select("hardware").unique(maintain_order=True), _cat("hardware_prices", catalogs))
+    missing = need_own.join(rows, on="hardware", how="left", maintain_order="left").filter(
+        pl.coalesce(capex_given, pl.col("catalog_capex_usd_per_device")).is_null()
+    )
+    if missing.height:
+        raise ValidationError(
+            f"column 'capex_usd_per_device': required for price_model 'owned' and hardware {missing['hardware'][0]!r} "
+            "has no hardware_prices row; give capex_usd_per_device (USD per device incl. its server share)"
+        )
+    lf = lf.join(rows.lazy(), on="hardware", how="left", maintain_order="left").with_columns(
         pl.when(pl.col("price_model") == "owned").then(pl.col(c)).alias(c)
         for c in ("catalog_capex_usd_per_device", "capex_usd_per_device_low", "capex_usd_per_device_high")
     )
-    df = df.with_columns(
+    lf = lf.with_columns(
         pl.when(pl.col("price_model") == "owned").then(pl.coalesce(capex_given, pl.col("catalog_capex_usd_per_device"))).alias(
             "capex_usd_per_device"
         )
     )
-    bad = df.filter((pl.col("price_model") == "owned") & ~pl.col("_explicit") & pl.col("capex_usd_per_device").is_null())
-    if bad.height:
-        raise ValidationError(
-            f"column 'capex_usd_per_device': required for price_model 'owned' and hardware {bad['hardware'][0]!r} "
-            "has no hardware_prices row; give capex_usd_per_device (USD per device incl. its server share)"
-        )
+    has.add("capex_usd_per_device")
     elec = _cat("electricity_prices", catalogs)
     elec_default = _catalog_value(elec, defaults.value_id("electricity_region"), "usd_per_kwh")
-    if "electricity_region" in df.columns:
+    if "electricity_region" in has:
         bad = sorted(set(df["electricity_region"].drop_nulls().to_list()) - set(elec["id"].to_list()))
         if bad:
             from .errors import UnknownIdError
 
             raise UnknownIdError("electricity_region (electricity_prices)", bad, elec["id"].to_list())
-        df = df.join(elec.select(pl.col("id").alias("electricity_region"), pl.col("usd_per_kwh").alias("_elec_region")),
+        lf = lf.join(elec.lazy().select(pl.col("id").alias("electricity_region"), pl.col("usd_per_kwh").alias("_elec_region")),
                      on="electricity_region", how="left", maintain_order="left")
-        given = pl.col("electricity_usd_per_kwh") if "electricity_usd_per_kwh" in df.columns else pl.lit(None, pl.Float64)
-        df = df.with_columns(pl.coalesce(given, pl.col("_elec_region")).alias("electricity_usd_per_kwh"))
+        given = pl.col("electricity_usd_per_kwh") if "electricity_usd_per_kwh" in has else pl.lit(None, pl.Float64)
+        lf = lf.with_columns(pl.coalesce(given, pl.col("_elec_region")).alias("electricity_usd_per_kwh"))
+        has.add("electricity_usd_per_kwh")
+
+    def col_or(name: str, default) -> pl.Expr:
+        lit = pl.lit(default, pl.Float64)
+        return pl.coalesce(pl.col(name).cast(pl.Float64), lit) if name in has else lit
+
     is_owned = pl.col("price_model") == "owned"
-    df = df.with_columns(
-        pl.when(is_owned).then(_col_or(df, name, dflt)).otherwise(pl.col(name) if name in df.columns else None).alias(name)
+    lf = lf.with_columns(
+        pl.when(is_owned).then(col_or(name, dflt)).otherwise(pl.col(name) if name in has else None).alias(name)
         for name, dflt in [
             ("depreciation_years", defaults.value("depreciation_years")),
             ("interest_rate", defaults.value("interest_rate")),
@@ -343,50 +354,42 @@ def _add_owned(df: pl.DataFrame, need_own: pl.DataFrame, catalogs: dict | None) 
         average_power_w_per_device=energy.facility_power_w(avg_dev_w, host, 1.0),
         provisioned_power_w_per_device=energy.facility_power_w(pl.col("_tdp_w"), host, 1.0),
     )
-    return df.with_columns(pl.when(pl.col("price_model") == "owned").then(own).otherwise(None).alias("_own"))
+    return lf.with_columns(pl.when(pl.col("price_model") == "owned").then(own).otherwise(None).alias("_own"))
 
 
-def _add_grid(df: pl.DataFrame, catalogs: dict | None) -> pl.DataFrame:
+def _add_grid(lf: pl.LazyFrame, df: pl.DataFrame, catalogs: dict | None) -> pl.LazyFrame:
     grid = _cat("grid_carbon", catalogs).select(
         pl.col("id").alias("_gid"), pl.col("g_co2e_per_kwh").alias("_g"), pl.col("metric").alias("_metric")
     )
-    given_region = pl.col("grid_region") if "grid_region" in df.columns else pl.lit(None, pl.String)
-    if "grid_region" in df.columns:
-        bad = sorted(set(df["grid_region"].drop_nulls().to_list()) - set(grid["_gid"].to_list()))
-        if bad:
-            from .errors import UnknownIdError
+    bad = sorted(set(df["grid_region"].drop_nulls().to_list()) - set(grid["_gid"].to_list()))
+    if bad:
+        from .errors import UnknownIdError
 
-            raise UnknownIdError("grid_region (grid_carbon)", bad, grid["_gid"].to_list())
-    cloud_region = (
-        pl.concat_str([pl.col("provider"), pl.lit(":"), pl.col("region")])
-        if {"provider", "region"} <= set(df.columns)
-        else pl.lit(None, pl.String)
-    )
+        raise UnknownIdError("grid_region (grid_carbon)", bad, grid["_gid"].to_list())
+    cloud_region = pl.concat_str([pl.col("provider"), pl.lit(":"), pl.col("region")])
     known = grid["_gid"].implode()
-    region = pl.coalesce(given_region, pl.when(cloud_region.is_in(known)).then(cloud_region), pl.lit(defaults.value_id("grid_region")))
-    df = df.with_columns(region.alias("_grid_region")).join(grid, left_on="_grid_region", right_on="_gid", how="left")
-    user = pl.col("grid_g_co2e_per_kwh").cast(pl.Float64) if "grid_g_co2e_per_kwh" in df.columns else pl.lit(None, pl.Float64)
-    return df.with_columns(
+    region = pl.coalesce(pl.col("grid_region"), pl.when(cloud_region.is_in(known)).then(cloud_region),
+                         pl.lit(defaults.value_id("grid_region")))
+    lf = lf.with_columns(region.alias("_grid_region")).join(grid.lazy(), left_on="_grid_region", right_on="_gid",
+                                                            how="left", maintain_order="left")
+    user = pl.col("grid_g_co2e_per_kwh").cast(pl.Float64)
+    return lf.with_columns(
         pl.coalesce(user, pl.col("_g")).alias("grid_g_co2e_per_kwh"),
         pl.when(user.is_not_null()).then(pl.lit("user")).otherwise(pl.col("_grid_region")).alias("grid_region"),
         pl.when(user.is_not_null()).then(pl.lit("user")).otherwise(pl.col("_metric")).alias("grid_metric"),
     )
 
 
-def _add_embodied(df: pl.DataFrame, catalogs: dict | None) -> pl.DataFrame:
+def _add_embodied(lf: pl.LazyFrame, catalogs: dict | None) -> pl.LazyFrame:
     emb = _cat("embodied_carbon", catalogs)
     if emb.height == 0:
-        return df.with_columns(pl.lit(None, pl.Float64).alias("g_co2e_per_request_embodied"))
+        return lf.with_columns(pl.lit(None, pl.Float64).alias("g_co2e_per_request_embodied"))
     e = emb.sort("id").group_by("hardware", maintain_order=True).first().select(
         "hardware", pl.col("kg_co2e_per_device").alias("_kg"), pl.col("lifetime_years_assumed").alias("_life")
     )
-    df = df.join(e, on="hardware", how="left")
-    life = pl.coalesce(
-        pl.col("lifetime_years").cast(pl.Float64) if "lifetime_years" in df.columns else pl.lit(None, pl.Float64),
-        pl.col("_life"),
-        pl.lit(defaults.value("lifetime_years")),
-    )
-    return df.with_columns(energy.g_co2e_per_request_embodied(pl.col("_kg"), lifetime_years=life))
+    lf = lf.join(e.lazy(), on="hardware", how="left", maintain_order="left")
+    life = pl.coalesce(pl.col("lifetime_years").cast(pl.Float64), pl.col("_life"), pl.lit(defaults.value("lifetime_years")))
+    return lf.with_columns(energy.g_co2e_per_request_embodied(pl.col("_kg"), lifetime_years=life))
 
 
 def _with_load(est: pl.DataFrame) -> pl.DataFrame:

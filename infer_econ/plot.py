@@ -462,7 +462,10 @@ def bars(
         if grouped:
             enc["yOffset"] = alt.YOffset(color, type="nominal")
     per = 18 * (frame[color].n_unique() if color and grouped else 1)
-    h = height if height is not None else max(120, per * frame[category].n_unique())
+    # a step height (Vega-Lite sizes the chart from its rows) keeps the spec the same when the rows change,
+    # so a live chart takes new rows without a re-embed; small charts keep a 120 px floor
+    n_rows = frame[category].n_unique()
+    h = height if height is not None else (alt.Step(per) if per * n_rows >= 120 else 120)
     return theme(alt.Chart(_clean(frame)).mark_bar().encode(**enc), width=width, height=h, title=title)
 
 
