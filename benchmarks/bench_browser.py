@@ -126,7 +126,7 @@ def render_s(page, url: str) -> float:
     return time.perf_counter() - t0
 
 
-def per_workbook(moves: int) -> tuple[list[dict], list[str]]:
+def per_workbook(moves: int, only: list[str] | None = None) -> tuple[list[dict], list[str]]:
     from playwright.sync_api import sync_playwright
 
     rows, errors = [], []
@@ -134,7 +134,7 @@ def per_workbook(moves: int) -> tuple[list[dict], list[str]]:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         cold = Voila(preheat=False)
         try:
-            for nb in workbooks():
+            for nb in [w for w in workbooks() if not only or w.stem in only]:
                 ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
                 ctx.route(lambda u: not u.startswith(LOCAL_PREFIXES), lambda r: r.abort())
                 pg = ctx.new_page()
@@ -158,7 +158,7 @@ def per_workbook(moves: int) -> tuple[list[dict], list[str]]:
         try:
             n = len(workbooks())
             warm.wait_pools(n)
-            for i, (row, nb) in enumerate(zip(rows, workbooks())):
+            for i, (row, nb) in enumerate(zip(rows, [w for w in workbooks() if not only or w.stem in only])):
                 warm.wait_pools(n + i)  # every pool full again (each page used a kernel, refilled after it)
                 ctx = browser.new_context()
                 ctx.route(lambda u: not u.startswith(LOCAL_PREFIXES), lambda r: r.abort())
@@ -249,13 +249,17 @@ def main() -> int:
     ap.add_argument("--moves", type=int, default=20)
     ap.add_argument("--sessions", type=int, default=20)
     ap.add_argument("--skip-concurrency", action="store_true")
+    ap.add_argument("--only", nargs="+", metavar="WORKBOOK",
+                    help="measure these workbooks (stems) only and print the figures; docs/benchmarks.md is not written")
     args = ap.parse_args()
     (ROOT / "test-artifacts").mkdir(exist_ok=True)
     imp = import_time()
     print("import:", imp, flush=True)
-    rows, errors = per_workbook(args.moves)
+    rows, errors = per_workbook(args.moves, args.only)
     for r in rows:
         print(r, flush=True)
+    if args.only:
+        return 0
     conc = [] if args.skip_concurrency else concurrency(args.sessions)
     for c in conc:
         print(c, flush=True)
