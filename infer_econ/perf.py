@@ -999,9 +999,12 @@ def _two_phase(frame: pl.DataFrame, lf_d: pl.LazyFrame, t: dict, input_columns: 
     for stage in plan["stages_b"]:
         sub = sub.with_columns(stage)
     b = sub.select(plan["outputs_b"]).collect()
-    # row i of the result takes row (fitting rows before i) of b; rows that do not fit a null index (null values)
-    idx = a.select(pl.when(pl.col("fits")).then(pl.col("fits").cast(pl.UInt32).cum_sum() - 1)).to_series()
-    back = b.select(pl.all().gather(idx)) if b.height else b.clear(a.height)
+    # the fitting rows' values go back to their positions; the other rows stay null
+    if b.height:
+        pos = a["fits"].arg_true()
+        back = [pl.Series(x.name, [None], x.dtype).extend_constant(None, a.height - 1).scatter(pos, x) for x in b]
+    else:
+        back = b.clear(a.height)
     complete = t["models"]["_m_complete"]
     if not complete.all():  # only a model the frame uses counts
         complete = complete.gather(a["_im"].unique())
@@ -1026,14 +1029,15 @@ def _core_exprs(input_columns: tuple[str, ...], flag_incomplete: bool) -> tuple[
     tp_in = c("tensor_parallel").cast(pl.Float64)
     pp_in = c("pipeline_parallel").cast(pl.Float64)
     tp_ok = c("_c_tp_ok")
+    if "tensor_parallel" in input_columns or "pipeline_parallel" in input_columns:
+        tp = pl.when(tp_in.is_not_null()).then(tp_in).when(tp_ok).then(n / pp_in.fill_null(1.0)).otherwise(1.0)
+        pp = pl.when(pp_in.is_not_null()).then(pp_in).when(tp_in.is_not_null() | tp_ok).then(1.0).otherwise(n)
+    else:  # the same with both null: the layout follows the engine (n / 1.0 is n)
+        tp = pl.when(tp_ok).then(n).otherwise(1.0)
+        pp = pl.when(tp_ok).then(1.0).otherwise(n)
     stage1 = [
-        pl.when(tp_in.is_not_null())
-        .then(tp_in)
-        .when(tp_ok)
-        .then(n / pp_in.fill_null(1.0))
-        .otherwise(1.0)
-        .alias("_tp"),
-        pl.when(pp_in.is_not_null()).then(pp_in).when(tp_in.is_not_null() | tp_ok).then(1.0).otherwise(n).alias("_pp"),
+        tp.alias("_tp"),
+        pp.alias("_pp"),
         c("input_tokens").cast(pl.Float64).alias("_I"),
         c("output_tokens").cast(pl.Float64).alias("_O"),
         c("context_depth").cast(pl.Float64).fill_null(0.0).alias("_D"),
