@@ -967,24 +967,36 @@ def _roots(exprs) -> set[str]:
 
 @functools.lru_cache(maxsize=64)
 def _split_plan(input_columns: tuple[str, ...], gathered: tuple[str, ...]) -> dict:
-    """The expressions of :func:`_core` split into the memory phase (every row) and the speed phase (fitting rows)."""
+    """The expressions of :func:`_core` split into the memory phase (every row) and the speed phase (fitting rows).
+
+    The scenario columns that pass through unchanged (``keep``) stay out of both lazy plans: the engine would
+    cut them into batches and copy them back together; the result takes them from the input frame instead.
+    """
     stages, final = _core_exprs(input_columns, True)
     stages_a, stages_b = stages[:6], stages[6:]  # stage1-6: parallel layout, memory, batch, limit, fits
     names_b = set().union(*(_names(st) for st in stages_b))
+    keep = [x for x in input_columns if x not in OUTPUT_COLUMNS]
     outputs_a, outputs_b = [], []
     for o in final:
+        if isinstance(o, str) and o in keep:
+            continue  # a scenario column, taken from the input frame
+        if not isinstance(o, str) and o.meta.output_name() == "_models_complete":
+            continue  # computed from the model codes (see _two_phase)
         (outputs_b if not isinstance(o, str) and set(o.meta.root_names()) & names_b else outputs_a).append(o)
     gathered_set = set(gathered)
     need_b = _roots([e for st in stages_b for e in st]) | _roots(outputs_b)
     gather_b = tuple(sorted((need_b - names_b) & gathered_set - _roots([e for st in stages_a for e in st])))
     carry = sorted((need_b - names_b - set(gather_b)) | {"_im", "_ic", "_ik"})
-    keep_a = sorted(set(carry) | _roots(outputs_a) | {"fits"})  # what phase A hands on; the rest is dropped
-    return {"stages_a": stages_a, "stages_b": stages_b, "outputs_a": outputs_a, "outputs_b": outputs_b,
-            "gather_b": gather_b, "carry": carry, "keep_a": keep_a, "order": [o if isinstance(o, str) else o.meta.output_name()
-                                                              for o in final]}
+    # what phase A hands on: the carried columns and the outputs of the memory phase (computed in the same pass)
+    select_a = [*carry, *(o for o in outputs_a if (o if isinstance(o, str) else o.meta.output_name()) not in carry)]
+    if "fits" not in _names(select_a):
+        select_a.append("fits")
+    order = [o if isinstance(o, str) else o.meta.output_name() for o in final]
+    return {"stages_a": stages_a, "stages_b": stages_b, "outputs_a": sorted(_names(outputs_a)), "outputs_b": outputs_b,
+            "gather_b": gather_b, "carry": carry, "select_a": select_a, "keep": keep, "order": order}
 
 
-def _two_phase(lf_d: pl.LazyFrame, t: dict, input_columns: list[str]) -> pl.DataFrame:
+def _two_phase(frame: pl.DataFrame, lf_d: pl.LazyFrame, t: dict, input_columns: list[str]) -> pl.DataFrame:
     """:func:`_core` for large frames: the speed terms are evaluated on the rows that fit only.
 
     Rows that do not fit get null speeds anyway; in a broad sweep most rows do not fit, and the speed terms
@@ -999,15 +1011,23 @@ def _two_phase(lf_d: pl.LazyFrame, t: dict, input_columns: list[str]) -> pl.Data
     lf = lf_d.with_columns(codes).with_columns(gather_a)
     for stage in plan["stages_a"]:
         lf = lf.with_columns(stage)
-    a = lf.select(plan["keep_a"]).collect()
+    a = lf.select(plan["select_a"]).collect()
     sub = a.lazy().filter("fits").select(plan["carry"]).with_columns(by_name[n] for n in plan["gather_b"])
     for stage in plan["stages_b"]:
         sub = sub.with_columns(stage)
     b = sub.select(plan["outputs_b"]).collect()
-    # row i of the result takes row (fitting rows before i) of b; rows that do not fit a null index (null values)
-    idx = a.select(pl.when(pl.col("fits")).then(pl.col("fits").cast(pl.UInt32).cum_sum() - 1)).to_series()
-    back = b.select(pl.all().gather(idx)) if b.height else b.clear(a.height)
-    return a.lazy().select(plan["outputs_a"]).collect().hstack(back).select(plan["order"])
+    # the fitting rows' values go back to their positions; the other rows stay null
+    if b.height:
+        pos = a["fits"].arg_true()
+        back = [pl.Series(x.name, [None], x.dtype).extend_constant(None, a.height - 1).scatter(pos, x) for x in b]
+    else:
+        back = b.clear(a.height)
+    complete = t["models"]["_m_complete"]
+    if not complete.all():  # only a model the frame uses counts
+        complete = complete.gather(a["_im"].unique())
+    flag = pl.Series("_models_complete", [complete.all()]).extend_constant(complete.all(), a.height - 1)
+    columns = {c.name: c for c in (*frame.select(plan["keep"]), *a.select(plan["outputs_a"]), *back, flag)}
+    return pl.DataFrame([columns[c] for c in plan["order"]])
 
 
 def _core(lf: pl.LazyFrame, input_columns: list[str], flag_incomplete: bool = False) -> pl.LazyFrame:
@@ -1026,14 +1046,15 @@ def _core_exprs(input_columns: tuple[str, ...], flag_incomplete: bool) -> tuple[
     tp_in = c("tensor_parallel").cast(pl.Float64)
     pp_in = c("pipeline_parallel").cast(pl.Float64)
     tp_ok = c("_c_tp_ok")
+    if "tensor_parallel" in input_columns or "pipeline_parallel" in input_columns:
+        tp = pl.when(tp_in.is_not_null()).then(tp_in).when(tp_ok).then(n / pp_in.fill_null(1.0)).otherwise(1.0)
+        pp = pl.when(pp_in.is_not_null()).then(pp_in).when(tp_in.is_not_null() | tp_ok).then(1.0).otherwise(n)
+    else:  # the same with both null: the layout follows the engine (n / 1.0 is n)
+        tp = pl.when(tp_ok).then(n).otherwise(1.0)
+        pp = pl.when(tp_ok).then(1.0).otherwise(n)
     stage1 = [
-        pl.when(tp_in.is_not_null())
-        .then(tp_in)
-        .when(tp_ok)
-        .then(n / pp_in.fill_null(1.0))
-        .otherwise(1.0)
-        .alias("_tp"),
-        pl.when(pp_in.is_not_null()).then(pp_in).when(tp_in.is_not_null() | tp_ok).then(1.0).otherwise(n).alias("_pp"),
+        tp.alias("_tp"),
+        pp.alias("_pp"),
         c("input_tokens").cast(pl.Float64).alias("_I"),
         c("output_tokens").cast(pl.Float64).alias("_O"),
         c("context_depth").cast(pl.Float64).fill_null(0.0).alias("_D"),
@@ -1364,7 +1385,7 @@ def estimate(
         _raise_divisible(frame.pipe(lambda f: _with_defaults(f.lazy(), schema).collect()))
     try:
         if frame.height >= _SPLIT_ROWS:
-            out = _two_phase(lf_d, t, input_columns)
+            out = _two_phase(frame, lf_d, t, input_columns)
         else:
             # small frames (a slider move): planning dominates, skip the optimizer
             plan = _core(_join(lf_d, t), input_columns, flag_incomplete=True)
