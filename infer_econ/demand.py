@@ -39,6 +39,12 @@ from .cost import HOURS_PER_MONTH
 from .errors import ValidationError
 
 __all__ = [
+    "DAYS_PER_MONTH",
+    "requests_per_month",
+    "requests_per_day",
+    "requests_per_s",
+    "tokens_per_month",
+    "per_month",
     "demand_profile",
     "read_demand_csv",
     "sample_demand",
@@ -50,6 +56,89 @@ __all__ = [
     "MAX_DEMAND_BYTES",
     "MAX_DEMAND_ROWS",
 ]
+
+#: Days in the billing month [days] (730 h / 24 h, the month :mod:`infer_econ.cost` bills).
+DAYS_PER_MONTH = HOURS_PER_MONTH / 24.0
+
+
+def requests_per_month(requests_per_day):
+    """Requests per month from requests per day [requests/month].
+
+    Notes
+    -----
+    requests_per_month = requests_per_day × 730 / 24.
+
+    Examples
+    --------
+    >>> requests_per_month(24.0)
+    730.0
+    """
+    return requests_per_day * DAYS_PER_MONTH
+
+
+def requests_per_day(requests_per_s):
+    """Requests per day from a mean rate [requests/day].
+
+    Notes
+    -----
+    requests_per_day = requests_per_s × 86,400.
+
+    Examples
+    --------
+    >>> requests_per_day(1.0)
+    86400.0
+    """
+    return requests_per_s * 86400.0
+
+
+def requests_per_s(requests_per_day):
+    """Mean request rate from requests per day [requests/s].
+
+    Notes
+    -----
+    requests_per_s = requests_per_day / 86,400.
+
+    Examples
+    --------
+    >>> requests_per_s(86400.0)
+    1.0
+    """
+    return requests_per_day / 86400.0
+
+
+def tokens_per_month(requests_per_day, tokens_per_request):
+    """Tokens per month from a daily request volume and tokens per request [tokens/month].
+
+    Notes
+    -----
+    tokens_per_month = requests_per_day × 730 / 24 × tokens_per_request.
+
+    Examples
+    --------
+    >>> tokens_per_month(24.0, 100)
+    73000.0
+    """
+    return requests_per_month(requests_per_day) * tokens_per_request
+
+
+def per_month(per_request, requests_per_day):
+    """A per-request quantity (USD, g CO2e, J) summed over a month's requests.
+
+    Notes
+    -----
+    per_month = per_request × requests_per_day × 730 / 24; None stays None.
+
+    Examples
+    --------
+    >>> per_month(0.5, 24.0)
+    365.0
+    >>> per_month(None, 24.0) is None
+    True
+    """
+    if per_request is None:
+        return None
+    return per_request * requests_per_month(requests_per_day)
+
 
 #: Largest demand CSV accepted [bytes].
 MAX_DEMAND_BYTES = 20_000_000

@@ -1,9 +1,10 @@
-"""Unit conversions the workbook knobs need (per day ↔ per month ↔ per second), in one place.
+"""What the workbook knobs need besides the library: sweep grids, and the volume conversions.
 
 Knobs speak the user's units (requests per day); the library's functions take
 per-month volumes (:mod:`infer_econ.value`) or rates per second
-(:mod:`infer_econ.serving`). A month is :data:`infer_econ.cost.HOURS_PER_MONTH`
-hours (8760 / 12 = 730 h), the same month the cost functions bill.
+(:mod:`infer_econ.serving`). The conversions (per day ↔ per month ↔ per second)
+are :mod:`infer_econ.demand`'s, re-exported here for the apps; this module adds
+the chart sweep grids and percent → fraction.
 
 Examples
 --------
@@ -16,93 +17,10 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from ..cost import HOURS_PER_MONTH
+from ..demand import DAYS_PER_MONTH, per_month, requests_per_day, requests_per_month, requests_per_s, tokens_per_month
 
 __all__ = ["DAYS_PER_MONTH", "requests_per_month", "requests_per_s", "requests_per_day", "tokens_per_month", "per_month", "log_grid",
            "load_grid", "fraction"]
-
-#: Days in the billing month [days] (730 h / 24 h).
-DAYS_PER_MONTH = HOURS_PER_MONTH / 24.0
-
-
-def requests_per_month(requests_per_day):
-    """Requests per month from requests per day [requests/month].
-
-    Notes
-    -----
-    requests_per_month = requests_per_day × 730 / 24.
-
-    Examples
-    --------
-    >>> requests_per_month(24.0)
-    730.0
-    """
-    return requests_per_day * DAYS_PER_MONTH
-
-
-def requests_per_day(requests_per_s):
-    """Requests per day from a mean rate [requests/day].
-
-    Notes
-    -----
-    requests_per_day = requests_per_s × 86,400.
-
-    Examples
-    --------
-    >>> requests_per_day(1.0)
-    86400.0
-    """
-    return requests_per_s * 86400.0
-
-
-def requests_per_s(requests_per_day):
-    """Mean request rate from requests per day [requests/s].
-
-    Notes
-    -----
-    requests_per_s = requests_per_day / 86,400.
-
-    Examples
-    --------
-    >>> requests_per_s(86400.0)
-    1.0
-    """
-    return requests_per_day / 86400.0
-
-
-def tokens_per_month(requests_per_day, tokens_per_request):
-    """Tokens per month from a daily request volume and tokens per request [tokens/month].
-
-    Notes
-    -----
-    tokens_per_month = requests_per_day × 730 / 24 × tokens_per_request.
-
-    Examples
-    --------
-    >>> tokens_per_month(24.0, 100)
-    73000.0
-    """
-    return requests_per_month(requests_per_day) * tokens_per_request
-
-
-def per_month(per_request, requests_per_day):
-    """A per-request quantity (USD, g CO2e, J) summed over a month's requests.
-
-    Notes
-    -----
-    per_month = per_request × requests_per_day × 730 / 24; None stays None.
-
-    Examples
-    --------
-    >>> per_month(0.5, 24.0)
-    365.0
-    >>> per_month(None, 24.0) is None
-    True
-    """
-    if per_request is None:
-        return None
-    return per_request * requests_per_month(requests_per_day)
-
 
 def log_grid(low: float, high: float, points: int = 41) -> pl.Series:
     """Log-spaced values from ``low`` to ``high`` (a sweep axis for charts).
