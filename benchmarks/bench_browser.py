@@ -213,20 +213,17 @@ async def _concurrent(url: str, n: int) -> list[tuple[float, str | None]]:
     return res
 
 
-def concurrency(n: int) -> list[dict]:
+def concurrency(n: int, which: tuple[str, ...] = ("default", "workshop")) -> list[dict]:
     nb = workbooks()[0].name
     out = []
-    configs = (("default pool (1 pre-heated kernel per workbook)", 1, 1.0),
-               (f"workshop pool ({n} pre-heated kernels of {nb}, refills after 120 s)", n, 120.0))
-    for label, pool, delay in configs:
+    configs = (("default", "default pool (1 pre-heated kernel per workbook)", 1, 1.0),
+               ("workshop", f"workshop pool ({n} pre-heated kernels of {nb}, refills after 120 s)", n, 120.0))
+    for key, label, pool, delay in configs:
+        if key not in which:
+            continue
         srv = Voila(preheat=True, pool=pool, only=nb, fill_delay_s=delay)
         try:
-            srv.wait_pools(1, timeout_s=900)
-            if pool > 1:  # every pre-heated kernel has run the workbook
-                deadline = time.monotonic() + 900
-                while time.monotonic() < deadline and Path(srv.log.name).read_text().count("Kernel started") < pool:
-                    time.sleep(1)
-                time.sleep(20)
+            srv.wait_pools(pool, timeout_s=900)  # every pre-heated kernel has run the workbook to the end
             time.sleep(2)
             res = asyncio.run(_concurrent(f"{srv.base}/voila/render/workbooks/{nb}", n))
         finally:
