@@ -231,8 +231,14 @@ def cached_tokens(
         return length
     window = _f(sliding_window_tokens)
     frac = pl.lit(1.0) if sliding_window_layer_fraction is None else _f(sliding_window_layer_fraction).fill_null(1.0)
-    capped = (1.0 - frac) * length + frac * pl.min_horizontal(length, window)
-    return pl.when(window.is_null()).then(length).otherwise(capped)
+    return _cached_tokens(length, window, frac, 1.0 - frac, window.is_null())
+
+
+def _cached_tokens(length: pl.Expr, window: pl.Expr, frac: pl.Expr, one_minus_frac: pl.Expr,
+                   no_window: pl.Expr) -> pl.Expr:
+    """:func:`cached_tokens` from the per-model pieces (window, filled fraction, ``1 − fraction``, no window)."""
+    capped = one_minus_frac * length + frac * pl.min_horizontal(length, window)
+    return pl.when(no_window).then(length).otherwise(capped)
 
 
 def activation_workspace_gb(
@@ -278,8 +284,18 @@ def activation_workspace_gb(
     >>> round(df.select(activation_workspace_gb()).item(), 3)  # 8192 × (16384 + 28672) × 2 / 1e9
     0.738
     """
-    per_token = 4.0 * _f(hidden_size) + 2.0 * _f(ffn_inner_size) / _f(tensor_parallel)
-    return _f(workspace_tokens) * per_token * _f(activation_bytes) / 1e9
+    per_token = _workspace_elements_per_token(4.0 * _f(hidden_size), 2.0 * _f(ffn_inner_size), tensor_parallel)
+    return _workspace_gb(workspace_tokens, per_token, activation_bytes)
+
+
+def _workspace_elements_per_token(four_hidden: pl.Expr, two_ffn: pl.Expr, tensor_parallel) -> pl.Expr:
+    """Activation elements per token of :func:`activation_workspace_gb`, from ``4 × hidden`` and ``2 × ffn_inner``."""
+    return four_hidden + two_ffn / _f(tensor_parallel)
+
+
+def _workspace_gb(workspace_tokens, elements_per_token: pl.Expr, activation_bytes) -> pl.Expr:
+    """:func:`activation_workspace_gb` from its elements per token."""
+    return _f(workspace_tokens) * elements_per_token * _f(activation_bytes) / 1e9
 
 
 def kv_budget_gb(
@@ -324,6 +340,16 @@ def kv_budget_gb(
     of_free = _f(memory_utilization) * (_f(memory_gb) - rest)
     flag = pl.lit(of_free_memory) if isinstance(of_free_memory, bool) else _e(of_free_memory)
     return pl.when(flag).then(of_free).otherwise(of_total)
+
+
+def _kv_budget_gb(base_gb: pl.Expr, share: pl.Expr, overhead_gb, weights_gb_per_device, workspace_gb) -> pl.Expr:
+    """:func:`kv_budget_gb` as ``share × (base − overhead − weights − workspace)``.
+
+    Share of the free memory: ``base = memory_gb``, ``share = memory_utilization``; share of the device:
+    ``base = memory_gb × memory_utilization``, ``share = 1`` (a product by 1 is exact, so the same values).
+    """
+    rest = _f(overhead_gb) + _f(weights_gb_per_device) + _f(workspace_gb)
+    return share * (base_gb - rest)
 
 
 def max_batch_size(

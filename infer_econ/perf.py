@@ -208,8 +208,14 @@ def weight_params_touched_b(
     e = _f(n_experts)
     k = _f(experts_per_token)
     per_expert = (total - active) / (e - k)
-    moe = active - k * per_expert + moe_experts_touched(e, k, tokens, log_miss) * per_expert
-    return pl.when(e.is_null() | (e <= k)).then(total).otherwise(moe)
+    return _params_touched_b(total, active - k * per_expert, per_expert, e.is_null() | (e <= k),
+                             moe_experts_touched(e, k, tokens, log_miss))
+
+
+def _params_touched_b(total: pl.Expr, always_on: pl.Expr, per_expert: pl.Expr, dense: pl.Expr,
+                      experts_touched: pl.Expr) -> pl.Expr:
+    """:func:`weight_params_touched_b` from its per-model pieces (``active − k × s``, ``s``, dense flag)."""
+    return pl.when(dense).then(total).otherwise(always_on + experts_touched * per_expert)
 
 
 def mean_cached_tokens(
@@ -243,15 +249,21 @@ def mean_cached_tokens(
     """
     a = _f(start_tokens)
     n = _f(new_tokens)
-    full = a + n / 2.0
     if sliding_window_tokens is None:
-        return full
+        return a + n / 2.0
     w = _f(sliding_window_tokens)
+    frac = pl.lit(1.0) if sliding_window_layer_fraction is None else _f(sliding_window_layer_fraction).fill_null(1.0)
+    return _mean_cached_tokens(a, n, w, frac, 1.0 - frac, w.is_null())
+
+
+def _mean_cached_tokens(a: pl.Expr, n: pl.Expr, w: pl.Expr, frac: pl.Expr, one_minus_frac: pl.Expr,
+                        no_window: pl.Expr) -> pl.Expr:
+    """:func:`mean_cached_tokens` from the per-model pieces (window, filled fraction, ``1 − fraction``, no window)."""
+    full = a + n / 2.0
     b = a + n
     straddle = ((w * w - a * a) / 2.0 + w * (b - w)) / n
     capped = pl.when(b <= w).then(full).when(a >= w).then(w).otherwise(straddle)
-    frac = pl.lit(1.0) if sliding_window_layer_fraction is None else _f(sliding_window_layer_fraction).fill_null(1.0)
-    return pl.when(w.is_null()).then(full).otherwise((1.0 - frac) * full + frac * capped)
+    return pl.when(no_window).then(full).otherwise(one_minus_frac * full + frac * capped)
 
 
 def prefill_flops(
@@ -294,8 +306,13 @@ def prefill_flops(
     >>> df.select(prefill_flops()).item()  # 2×7.5e9×1000 + 4×32×4096×1000×500
     1.52621440e13
     """
-    t = _f(tokens)
-    return 2.0 * _f(matmul_params_b) * 1e9 * t + 4.0 * _f(n_layers) * _f(q_dim) * t * _f(mean_context_tokens)
+    return _prefill_flops(_f(tokens), _f(mean_context_tokens), 2.0 * _f(matmul_params_b) * 1e9,
+                          4.0 * _f(n_layers) * _f(q_dim))
+
+
+def _prefill_flops(t: pl.Expr, ctx: pl.Expr, matmul_flops: pl.Expr, attention_flops: pl.Expr) -> pl.Expr:
+    """:func:`prefill_flops` from ``2 × matmul params × 1e9`` and ``4 × layers × q_dim``."""
+    return matmul_flops * t + attention_flops * t * ctx
 
 
 def decode_flops(
@@ -318,9 +335,13 @@ def decode_flops(
     >>> df.select(decode_flops()).item()  # 8 × (1.5e10 + 5.24288e8)
     1.24194304e11
     """
-    return _f(batch_size) * (
-        2.0 * _f(matmul_params_b) * 1e9 + 4.0 * _f(n_layers) * _f(q_dim) * _f(mean_context_tokens)
-    )
+    return _decode_flops(_f(batch_size), _f(mean_context_tokens), 2.0 * _f(matmul_params_b) * 1e9,
+                         4.0 * _f(n_layers) * _f(q_dim))
+
+
+def _decode_flops(b: pl.Expr, ctx: pl.Expr, matmul_flops: pl.Expr, attention_flops: pl.Expr) -> pl.Expr:
+    """:func:`decode_flops` from ``2 × matmul params × 1e9`` and ``4 × layers × q_dim``."""
+    return b * (matmul_flops + attention_flops * ctx)
 
 
 def allreduce_s(
@@ -356,10 +377,16 @@ def allreduce_s(
     >>> round(df.select(allreduce_s("t")).item() * 1e6, 2)  # 1.5 × 4.19 MB / 360 GB/s + 10 µs
     27.48
     """
+    bw = _f(interconnect_gb_per_s) / 2.0 * 1e9 * _f(allreduce_bandwidth_efficiency)
+    return _allreduce_s(tokens, hidden_size, tensor_parallel, bw, allreduce_latency_s, n_allreduce, bytes_per_element)
+
+
+def _allreduce_s(tokens, hidden_size, tensor_parallel, link_bytes_per_s, allreduce_latency_s, n_allreduce,
+                 bytes_per_element) -> pl.Expr:
+    """:func:`allreduce_s` from the link's bytes per second each way (``interconnect / 2 × 1e9 × efficiency``)."""
     tp = _f(tensor_parallel)
     size = _f(tokens) * _f(hidden_size) * _f(bytes_per_element)
-    bw = _f(interconnect_gb_per_s) / 2.0 * 1e9 * _f(allreduce_bandwidth_efficiency)
-    one = 2.0 * (tp - 1.0) / tp * size / bw + _f(allreduce_latency_s)
+    one = 2.0 * (tp - 1.0) / tp * size / _f(link_bytes_per_s) + _f(allreduce_latency_s)
     return pl.when(tp > 1.0).then(_f(n_allreduce) * one).otherwise(0.0)
 
 
@@ -401,8 +428,14 @@ def prefill_time_s(
     >>> round(df.select(prefill_time_s("f", "w")).item(), 4)  # 1.6e13 / (989.4e12 × 0.6)
     0.027
     """
-    compute = _f(flops) / (_f(peak_tflops) * 1e12 * _f(prefill_compute_efficiency))
-    read = _f(weight_bytes) / (_f(memory_bandwidth_gb_per_s) * 1e9 * _f(decode_bandwidth_efficiency))
+    return _prefill_time_s(flops, weight_bytes, _f(peak_tflops) * 1e12 * _f(prefill_compute_efficiency),
+                           _f(memory_bandwidth_gb_per_s) * 1e9 * _f(decode_bandwidth_efficiency), step_overhead_s)
+
+
+def _prefill_time_s(flops, weight_bytes, flops_per_s: pl.Expr, bytes_per_s: pl.Expr, step_overhead_s) -> pl.Expr:
+    """:func:`prefill_time_s` from the attained rates ``peak × 1e12 × efficiency`` and ``bandwidth × 1e9 × efficiency``."""
+    compute = _f(flops) / flops_per_s
+    read = _f(weight_bytes) / bytes_per_s
     return pl.max_horizontal(compute, read) + _f(step_overhead_s)
 
 
@@ -448,8 +481,14 @@ def decode_step_s(
     >>> round(df.select(decode_step_s("b", "f")).item() * 1000, 3)  # 16.19 GB / 2680 GB/s + 0.5 ms
     6.54
     """
-    read = _f(bytes_read) / (_f(memory_bandwidth_gb_per_s) * 1e9 * _f(decode_bandwidth_efficiency))
-    compute = _f(flops) / (_f(peak_tflops) * 1e12 * _f(decode_compute_efficiency))
+    return _decode_step_s(bytes_read, flops, _f(memory_bandwidth_gb_per_s) * 1e9 * _f(decode_bandwidth_efficiency),
+                          _f(peak_tflops) * 1e12 * _f(decode_compute_efficiency), step_overhead_s, comm_s)
+
+
+def _decode_step_s(bytes_read, flops, bytes_per_s: pl.Expr, flops_per_s: pl.Expr, step_overhead_s, comm_s) -> pl.Expr:
+    """:func:`decode_step_s` from the attained rates ``bandwidth × 1e9 × efficiency`` and ``peak × 1e12 × efficiency``."""
+    read = _f(bytes_read) / bytes_per_s
+    compute = _f(flops) / flops_per_s
     return pl.max_horizontal(read, compute) + _f(step_overhead_s) + _f(comm_s)
 
 
@@ -932,7 +971,8 @@ def _join(lf: pl.LazyFrame, t: dict) -> pl.LazyFrame:
     return lf.with_columns(codes).with_columns(gathers)
 
 
-def _join_exprs(t: dict) -> tuple[list[pl.Expr], list[pl.Expr]]:
+def _join_exprs(t: dict, derived: bool = False) -> tuple[list[pl.Expr], list[pl.Expr]]:
+    """Enum-code expressions and gathers of the catalog columns (``derived``: and of :func:`_catalog_terms`)."""
     en = t["enums"]
     code = lambda col, kind: pl.col(col).cast(pl.String).cast(en[kind]).to_physical().cast(pl.UInt32)  # noqa: E731
     n_p, n_e = len(en["precision"].categories), len(en["engine"].categories)
@@ -943,6 +983,9 @@ def _join_exprs(t: dict) -> tuple[list[pl.Expr], list[pl.Expr]]:
         code("kv_precision", "precision").alias("_ik"),
     ]
     m, cb, kv = t["models"], t["combo"], t["kv"]
+    if derived:
+        model, combo = _catalog_terms()
+        m, cb = m.with_columns(model), cb.with_columns(combo)
     return codes, [
         *(pl.lit(m[x]).gather(pl.col("_im")).alias(x) for x in m.columns if x != "_m_id"),
         *(pl.lit(cb[x]).gather(pl.col("_ic")).alias(x) for x in cb.columns if x not in ("hardware", "precision", "engine")),
@@ -965,15 +1008,45 @@ def _roots(exprs) -> set[str]:
     return out
 
 
+def _prune(stages: list[list[pl.Expr]], outputs: list[pl.Expr]) -> tuple[list[list[pl.Expr]], set[str]]:
+    """The stage expressions ``outputs`` depend on, and the columns they read that no stage computes."""
+    need = _roots(outputs)
+    kept: list[list[pl.Expr]] = []
+    for stage in reversed(stages):
+        st = [e for e in stage if e.meta.output_name() in need]
+        need |= _roots(st)
+        if st:
+            kept.append(st)
+    kept.reverse()
+    return kept, need - set().union(*(_names(st) for st in kept))
+
+
+#: terms of the parallel layout that depend on the model, precision, KV precision, engine and n_devices only
+_LAYOUT_TERMS = ("_tp", "_pp", "_kvb", "_w_gb", "_dev", "replicas_f", "weights_gb_per_device", "_kv_tok", "_wpt")
+#: the catalog and scenario columns they read
+_LAYOUT_INPUTS = {"n_devices", "_c_tp_ok", "_k_kvb", "_c_kvb_default", "_c_bpw", "_m_total", "_m_layers", "_m_kvh",
+                  "_m_hd", "_m_latent", "_m_4h", "_m_2f"}
+#: largest n_devices, and most rows, of a layout table (else the layout terms are computed row by row)
+_LAYOUT_MAX_DEVICES = 64
+_LAYOUT_MAX_ROWS = 20_000
+
+
 @functools.lru_cache(maxsize=64)
-def _split_plan(input_columns: tuple[str, ...], gathered: tuple[str, ...]) -> dict:
+def _split_plan(input_columns: tuple[str, ...], gathered: tuple[str, ...], layout: bool = False) -> dict:
     """The expressions of :func:`_core` split into the memory phase (every row) and the speed phase (fitting rows).
 
     The scenario columns that pass through unchanged (``keep``) stay out of both lazy plans: the engine would
     cut them into batches and copy them back together; the result takes them from the input frame instead.
+    The speed phase has two plans: the fitting rows of LLMs (every speed column but ``items_per_s``) and those
+    of the other models (``items_per_s`` only); the other outputs are null on those rows either way.
     """
     stages, final = _core_exprs(input_columns, True)
-    stages_a, stages_b = stages[:6], stages[6:]  # stage1-6: parallel layout, memory, batch, limit, fits
+    n_a = next(i for i, st in enumerate(stages) if "fits" in _names(st)) + 1
+    stages_a, stages_b = stages[:n_a], stages[n_a:]  # parallel layout, memory, batch, limit, fits; then speeds
+    if layout:  # the layout terms come from the layout table (see _layout_table)
+        stages_a = [[e for e in st if e.meta.output_name() not in _LAYOUT_TERMS] for st in stages_a]
+        stages_a = [st for st in stages_a if st]
+        gathered = (*gathered, *_LAYOUT_TERMS)
     names_b = set().union(*(_names(st) for st in stages_b))
     keep = [x for x in input_columns if x not in OUTPUT_COLUMNS]
     outputs_a, outputs_b = [], []
@@ -984,16 +1057,79 @@ def _split_plan(input_columns: tuple[str, ...], gathered: tuple[str, ...]) -> di
             continue  # computed from the model codes (see _two_phase)
         (outputs_b if not isinstance(o, str) and set(o.meta.root_names()) & names_b else outputs_a).append(o)
     gathered_set = set(gathered)
-    need_b = _roots([e for st in stages_b for e in st]) | _roots(outputs_b)
-    gather_b = tuple(sorted((need_b - names_b) & gathered_set - _roots([e for st in stages_a for e in st])))
-    carry = sorted((need_b - names_b - set(gather_b)) | {"_im", "_ic", "_ik"})
+    roots_a = _roots([e for st in stages_a for e in st])
+    # terms of the scenario columns alone (token counts as floats): the speed phase casts them again
+    recast = {e.meta.output_name(): e for st in stages_a for e in st if _roots([e]) <= set(input_columns)}
+    parts, inputs_b = {}, set()
+    for part, outs in (("llm", [o for o in outputs_b if o.meta.output_name() != "items_per_s"]),
+                       ("item", [o for o in outputs_b if o.meta.output_name() == "items_per_s"])):
+        st, need = _prune(stages_b, outs)
+        again = [recast[x] for x in sorted(need & set(recast))]
+        if again:
+            st, need = [again, *st], (need - _names(again)) | _roots(again)
+            inputs_b |= _roots(again)
+        gather = tuple(sorted(need & gathered_set))  # gathered again on the fitting rows, not carried
+        carry = sorted((need - set(gather)) | {"_im", "_ic", *(["_lay"] if layout else [])})
+        parts[part] = {"stages": st, "outputs": outs, "gather": gather, "carry": carry}
+    carry_all = sorted(set(parts["llm"]["carry"]) | set(parts["item"]["carry"]) | {"fits", "_m_llm"})
+    inputs_b = sorted(inputs_b)  # scenario columns the speed phase takes from the input frame
+    carry_all = [x for x in carry_all if x not in inputs_b]
     # what phase A hands on: the carried columns and the outputs of the memory phase (computed in the same pass)
-    select_a = [*carry, *(o for o in outputs_a if (o if isinstance(o, str) else o.meta.output_name()) not in carry)]
-    if "fits" not in _names(select_a):
-        select_a.append("fits")
+    select_a = [*carry_all, *(o for o in outputs_a if (o if isinstance(o, str) else o.meta.output_name()) not in carry_all)]
+    gather_a = tuple(sorted((roots_a | _roots(outputs_a) | set(carry_all)) & gathered_set))
     order = [o if isinstance(o, str) else o.meta.output_name() for o in final]
-    return {"stages_a": stages_a, "stages_b": stages_b, "outputs_a": sorted(_names(outputs_a)), "outputs_b": outputs_b,
-            "gather_b": gather_b, "carry": carry, "select_a": select_a, "keep": keep, "order": order}
+    return {"stages_a": stages_a, "parts": parts, "outputs_a": sorted(_names(outputs_a)),
+            "gather_a": gather_a, "select_a": select_a, "keep": keep, "order": order, "inputs_b": inputs_b}
+
+
+def _layout_table(t: dict, max_devices: int, kv: bool) -> pl.DataFrame:
+    """The :data:`_LAYOUT_TERMS` of every (model, precision, engine has tensor parallelism, KV precision, n_devices).
+
+    Row ``(((model × n_precisions + precision) × 2 + tp_ok) × n_kv + kv) × max_devices + n_devices − 1``, with
+    ``kv`` 0 for the precision's default and ``1 + code`` for a ``kv_precision``. The same expressions as the
+    row-by-row plan (:func:`_core_exprs`, without tensor_parallel / pipeline_parallel columns), so the same values.
+    """
+    key = (max_devices, kv)
+    cache = t.setdefault("_layout", {})
+    if key in cache:
+        return cache[key]
+    en = t["enums"]
+    n_m, n_p, n_e = t["models"].height, len(en["precision"].categories), len(en["engine"].categories)
+    n_kv = n_p + 1 if kv else 1
+    model, _ = _catalog_terms()
+    mt = t["models"].with_columns(model)
+    i = pl.int_range(n_m * n_p * 2 * n_kv * max_devices, dtype=pl.UInt32)
+    r = i // max_devices
+    idx = pl.select(
+        (i % max_devices + 1).cast(pl.Int64).alias("n_devices"),
+        (r // n_kv % 2 == 1).alias("_c_tp_ok"),
+        (r % n_kv).alias("_kvc"),
+        (r // (n_kv * 2) % n_p).alias("_p"),
+        (r // (n_kv * 2 * n_p)).alias("_im"),
+    )
+    cb = t["combo"]
+    cols = {
+        "n_devices": idx["n_devices"],
+        "_c_tp_ok": idx["_c_tp_ok"],
+        # bits per weight and the default KV bytes depend on the precision only: any (hardware, engine) row
+        "_c_bpw": cb["_c_bpw"].gather(idx["_p"] * n_e),
+        "_c_kvb_default": cb["_c_kvb_default"].gather(idx["_p"] * n_e),
+        **{x: mt[x].gather(idx["_im"]) for x in ("_m_total", "_m_layers", "_m_kvh", "_m_hd", "_m_latent", "_m_4h",
+                                                  "_m_2f")},
+    }
+    if kv:
+        kvb = t["kv"]["_k_kvb"]
+        cols["_k_kvb"] = pl.concat([pl.Series([None], dtype=kvb.dtype), kvb]).gather(idx["_kvc"])
+    lf = pl.DataFrame(cols).lazy()
+    stages, _ = _core_exprs(("n_devices", *(["kv_precision"] if kv else [])), False)
+    for stage in stages:
+        st = [e for e in stage if e.meta.output_name() in _LAYOUT_TERMS]
+        assert set(_roots(st)) <= _LAYOUT_INPUTS | set(_LAYOUT_TERMS), _roots(st)
+        if st:
+            lf = lf.with_columns(st)
+    table = lf.select(_LAYOUT_TERMS).collect()
+    cache[key] = table
+    return table
 
 
 def _two_phase(frame: pl.DataFrame, lf_d: pl.LazyFrame, t: dict, input_columns: list[str]) -> pl.DataFrame:
@@ -1002,37 +1138,114 @@ def _two_phase(frame: pl.DataFrame, lf_d: pl.LazyFrame, t: dict, input_columns: 
     Rows that do not fit get null speeds anyway; in a broad sweep most rows do not fit, and the speed terms
     are most of the work. Same expressions, same results as the one-pass plan.
     """
-    if "_join_exprs" not in t:
-        t["_join_exprs"] = _join_exprs(t)
-    codes, gathers = t["_join_exprs"]
+    if "_join_exprs_derived" not in t:
+        t["_join_exprs_derived"] = _join_exprs(t, derived=True)
+    _, gathers = t["_join_exprs_derived"]
     by_name = {g.meta.output_name(): g for g in gathers}
-    plan = _split_plan(tuple(input_columns), tuple(by_name))
-    gather_a = [g for n, g in by_name.items() if n not in plan["gather_b"]]
-    lf = lf_d.with_columns(codes).with_columns(gather_a)
+    kv = "kv_precision" in input_columns
+    en = t["enums"]
+    n_m, n_p, n_e = t["models"].height, len(en["precision"].categories), len(en["engine"].categories)
+    layout = None
+    if "tensor_parallel" not in input_columns and "pipeline_parallel" not in input_columns:
+        max_devices = int(frame["n_devices"].max())
+        if max_devices <= _LAYOUT_MAX_DEVICES and n_m * n_p * 2 * (n_p + 1 if kv else 1) * max_devices <= _LAYOUT_MAX_ROWS:
+            layout = _layout_table(t, max_devices, kv)
+    plan = _split_plan(tuple(input_columns), tuple(by_name), layout is not None)
+    code = lambda col, kind: pl.col(col).cast(pl.String).cast(en[kind]).to_physical().cast(pl.UInt32)  # noqa: E731
+    # without a kv_precision column: the precision's default KV precision (see _core_exprs)
+    lf = lf_d.with_columns(code("model", "model").alias("_im"), code("hardware", "hardware").alias("_ih"),
+                           code("precision", "precision").alias("_ip"), code("engine", "engine").alias("_ie"),
+                           *([code("kv_precision", "precision").alias("_ik")] if kv else []))
+    c = pl.col
+    lf = lf.with_columns((c("_ih") * (n_p * n_e) + c("_ip") * n_e + c("_ie")).alias("_ic"))
+    if layout is not None:
+        tp_ok = t["combo"]["_c_tp_ok"].fill_null(False).cast(pl.UInt32)  # by (hardware, precision, engine) row
+        kvc = (c("_ik") + 1).fill_null(0) if kv else pl.lit(0, pl.UInt32)
+        lay = (c("_im") * n_p + c("_ip")) * 2 + pl.lit(tp_ok).gather(c("_ic"))
+        lay = (lay * (n_p + 1 if kv else 1) + kvc) * max_devices + (c("n_devices").cast(pl.UInt32) - 1)
+        lf = lf.with_columns(lay.alias("_lay"))
+        by_name.update((x, pl.lit(layout[x]).gather(c("_lay")).alias(x)) for x in _LAYOUT_TERMS)
+    lf = lf.with_columns(by_name[n] for n in plan["gather_a"])
     for stage in plan["stages_a"]:
         lf = lf.with_columns(stage)
     a = lf.select(plan["select_a"]).collect()
-    sub = a.lazy().filter("fits").select(plan["carry"]).with_columns(by_name[n] for n in plan["gather_b"])
-    for stage in plan["stages_b"]:
-        sub = sub.with_columns(stage)
-    b = sub.select(plan["outputs_b"]).collect()
-    # the fitting rows' values go back to their positions; the other rows stay null
-    if b.height:
-        pos = a["fits"].arg_true()
-        back = [pl.Series(x.name, [None], x.dtype).extend_constant(None, a.height - 1).scatter(pos, x) for x in b]
-    else:
-        back = b.clear(a.height)
+    src = a.hstack(frame.select(plan["inputs_b"])) if plan["inputs_b"] else a
+    src_lf = _with_defaults(src.lazy(), src.schema) if plan["inputs_b"] else src.lazy()
+    back = {}
+    for part, rows in (("llm", pl.col("fits") & pl.col("_m_llm")), ("item", pl.col("fits") & ~pl.col("_m_llm"))):
+        p = plan["parts"][part]
+        mask = a.select(rows.fill_null(False)).to_series()
+        sub = src_lf.filter(mask).select(p["carry"]).with_columns(by_name[n] for n in p["gather"])
+        for stage in p["stages"]:
+            sub = sub.with_columns(stage)
+        b = sub.select(p["outputs"]).collect()
+        # the fitting rows' values go back to their positions; the other rows stay null
+        if b.height:
+            pos = mask.arg_true()
+            back.update((x.name, pl.Series(x.name, [None], x.dtype).extend_constant(None, a.height - 1).scatter(pos, x))
+                        for x in b)
+        else:
+            back.update((x.name, x.clear(a.height)) for x in b)
     complete = t["models"]["_m_complete"]
     if not complete.all():  # only a model the frame uses counts
         complete = complete.gather(a["_im"].unique())
     flag = pl.Series("_models_complete", [complete.all()]).extend_constant(complete.all(), a.height - 1)
-    columns = {c.name: c for c in (*frame.select(plan["keep"]), *a.select(plan["outputs_a"]), *back, flag)}
+    columns = {c.name: c for c in (*frame.select(plan["keep"]), *a.select(plan["outputs_a"]), *back.values(), flag)}
     return pl.DataFrame([columns[c] for c in plan["order"]])
+
+
+@functools.lru_cache(maxsize=1)
+def _catalog_terms() -> tuple[list[pl.Expr], list[pl.Expr]]:
+    """Pieces of the formulas that depend on the model only, and on (hardware, precision, engine) only.
+
+    :func:`_core` computes them on every row from the gathered catalog columns (a caller such as
+    :mod:`infer_econ.calibrate` may have replaced those); :func:`_two_phase` computes them once on the small
+    catalog tables and gathers them. Same expressions either way, so the same values.
+    """
+    c = pl.col
+    e, k = c("_m_e"), c("_m_k")
+    per_expert = (c("_m_total") - c("_m_active")) / (e - k)
+    frac = c("_m_frac").fill_null(1.0)
+    model = [
+        per_expert.alias("_m_pe"),
+        (c("_m_active") - k * per_expert).alias("_m_aon"),  # the always-on parameters of an MoE
+        (e.is_null() | (e <= k)).alias("_m_dense"),
+        (2.0 * c("_m_matmul") * 1e9).alias("_m_2mm"),
+        (4.0 * c("_m_layers")).alias("_m_4l"),
+        (2.0 * c("_m_layers")).alias("_m_2l"),  # all-reduces per forward pass (Megatron: two per layer)
+        (4.0 * c("_m_hidden")).alias("_m_4h"),
+        (2.0 * c("_m_ffn")).alias("_m_2f"),
+        frac.alias("_m_fracf"),
+        (1.0 - frac).alias("_m_1mf"),
+        c("_m_win").is_null().alias("_m_nowin"),
+        (~c("_m_llm") | c("_m_maxctx").is_null()).alias("_m_anyctx"),
+    ]
+    combo = [
+        # the KV budget as share × (base − overhead − weights − workspace) (see memory.kv_budget_gb): of the free
+        # memory, utilization × (memory − …); of the whole device, 1 × (memory × utilization − …)
+        pl.when(c("_c_kvfree")).then(c("_c_mem")).otherwise(c("_c_mem") * c("_c_util")).alias("_c_kvbase"),
+        pl.when(c("_c_kvfree")).then(c("_c_util")).otherwise(1.0).alias("_c_kvshare"),
+        # tensor parallelism needs the engine's support and a device-to-device link (interconnect_gb_per_s > 0)
+        (c("_c_tp_ok") & (c("_c_ic") > 0.0).fill_null(False)).alias("_c_link"),
+        # attention FLOPs restated at the matmuls' peak and efficiency: they run on the 16-bit path at their own
+        # share of its peak (attention_efficiency in data/efficiency.csv, FlashAttention-style kernels)
+        (c("_c_attn_w") * c("_c_eff_pf") / c("_c_attn_eff")).alias("_c_aw_pf"),
+        (c("_c_attn_w") * c("_c_eff_dc") / c("_c_attn_eff")).alias("_c_aw_dc"),
+        (c("_c_bw") * 1e9 * c("_c_eff_bw")).alias("_c_rd"),  # attained bytes/s
+        (c("_c_peak") * 1e12 * c("_c_eff_pf")).alias("_c_pfr"),  # attained FLOP/s, prefill
+        (c("_c_peak") * 1e12 * c("_c_eff_dc")).alias("_c_dcr"),  # attained FLOP/s, decode
+        (c("_c_ic") / 2.0 * 1e9 * c("_c_areff")).alias("_c_arbw"),  # all-reduce bytes/s each way
+        (c("_c_bpw") / 8.0 * 1e9).alias("_c_wb"),  # weight bytes per 1e9 params
+        (c("_c_eff_dc") / c("_c_eff_pf")).alias("_c_dcpf"),
+    ]
+    return model, combo
 
 
 def _core(lf: pl.LazyFrame, input_columns: list[str], flag_incomplete: bool = False) -> pl.LazyFrame:
     """All the per-row physics on a frame that already carries the catalog columns."""
     stages, final = _core_exprs(tuple(input_columns), flag_incomplete)
+    model, combo = _catalog_terms()
+    lf = lf.with_columns(*model, *combo)
     for stage in stages:
         lf = lf.with_columns(stage)
     return lf.select(final)
@@ -1058,7 +1271,8 @@ def _core_exprs(input_columns: tuple[str, ...], flag_incomplete: bool) -> tuple[
         c("input_tokens").cast(pl.Float64).alias("_I"),
         c("output_tokens").cast(pl.Float64).alias("_O"),
         c("context_depth").cast(pl.Float64).fill_null(0.0).alias("_D"),
-        pl.coalesce(c("_k_kvb"), c("_c_kvb_default")).alias("_kvb"),
+        (pl.coalesce(c("_k_kvb"), c("_c_kvb_default")) if "kv_precision" in input_columns else c("_c_kvb_default"))
+        .alias("_kvb"),
         mem.weights_gb(c("_m_total"), c("_c_bpw")).alias("_w_gb"),
     ]
     stage2 = [
@@ -1069,15 +1283,14 @@ def _core_exprs(input_columns: tuple[str, ...], flag_incomplete: bool) -> tuple[
             c("_m_layers"), c("_m_kvh"), c("_m_hd"), c("_kvb"), c("_m_latent"), c("_tp"), c("_pp")
         ).alias("_kv_tok"),
         (c("_D") + c("_I") + c("_O") - 1.0).alias("_L"),  # the last output token is never fed back
-        mem.activation_workspace_gb(c("_c_wst"), c("_m_hidden"), c("_m_ffn"), c("_tp")).fill_null(0.0).alias("_ws"),
+        mem._workspace_elements_per_token(c("_m_4h"), c("_m_2f"), c("_tp")).alias("_wpt"),
     ]
+    stage2b = [mem._workspace_gb(c("_c_wst"), c("_wpt"), 2.0).fill_null(0.0).alias("_ws")]
     stage3 = [
-        (c("_kv_tok") * mem.cached_tokens(c("_L"), c("_m_win"), c("_m_frac"))).alias("_kv_seq"),
-        mem.kv_budget_gb(
-            c("_c_mem"), c("_c_util"), c("_c_ovh"), c("weights_gb_per_device"), c("_ws"), c("_c_kvfree")
-        ).alias(
-            "kv_budget_gb_per_device"
-        ),
+        (c("_kv_tok") * mem._cached_tokens(c("_L"), c("_m_win"), c("_m_fracf"), c("_m_1mf"), c("_m_nowin")))
+        .alias("_kv_seq"),
+        mem._kv_budget_gb(c("_c_kvbase"), c("_c_kvshare"), c("_c_ovh"), c("weights_gb_per_device"), c("_ws"))
+        .alias("kv_budget_gb_per_device"),
     ]
     cap_kv = mem.max_batch_size(c("kv_budget_gb_per_device"), c("_kv_seq"), 1e15).cast(pl.Float64)  # no engine cap here
     stage4 = [
@@ -1087,8 +1300,8 @@ def _core_exprs(input_columns: tuple[str, ...], flag_incomplete: bool) -> tuple[
     cap = pl.min_horizontal(c("_cap_kv"), c("_c_cap"))
     # tensor parallelism needs the engine's support and a device-to-device link: across devices whose spec row
     # has no interconnect (interconnect_gb_per_s 0, e.g. CPU sockets) the all-reduce has nothing to run on
-    supported = c("_c_ok") & ((c("_tp") == 1.0) | (tp_ok & (c("_c_ic") > 0.0).fill_null(False)))
-    ctx_ok = ~c("_m_llm") | c("_m_maxctx").is_null() | (c("_L") <= c("_m_maxctx"))
+    supported = c("_c_ok") & ((c("_tp") == 1.0) | c("_c_link"))
+    ctx_ok = c("_m_anyctx") | (c("_L") <= c("_m_maxctx"))
     lim = lambda s: pl.lit(s, _LIMIT)  # noqa: E731
     limit = (
         pl.when(~supported)
@@ -1118,36 +1331,34 @@ def _core_exprs(input_columns: tuple[str, ...], flag_incomplete: bool) -> tuple[
     # from here on only the speed of rows that fit is computed (see _two_phase)
     stage6b = [
         pl.min_horizontal(c("_B"), c("_pp")).alias("_m"),
-        # attention FLOPs restated at the matmuls' peak and efficiency: they run on the 16-bit path at their own
-        # share of its peak (attention_efficiency in data/efficiency.csv, FlashAttention-style kernels)
-        (c("_c_attn_w") * c("_c_eff_pf") / c("_c_attn_eff")).alias("_attn_w"),
-        (c("_c_attn_w") * c("_c_eff_dc") / c("_c_attn_eff")).alias("_attn_wd"),
-        mean_cached_tokens(c("_D") + c("_I"), c("_O"), c("_m_win"), c("_m_frac")).alias("_ctx_dec"),
-        mean_cached_tokens(c("_D"), c("_I"), c("_m_win"), c("_m_frac")).alias("_ctx_pf"),
+        _mean_cached_tokens(c("_D") + c("_I"), c("_O"), c("_m_win"), c("_m_fracf"), c("_m_1mf"), c("_m_nowin"))
+        .alias("_ctx_dec"),
+        _mean_cached_tokens(c("_D"), c("_I"), c("_m_win"), c("_m_fracf"), c("_m_1mf"), c("_m_nowin")).alias("_ctx_pf"),
     ]
     b = c("_B") / c("_m")  # sequences per micro-batch
     dev = c("_dev")
-    wbytes = c("_c_bpw") / 8.0 * 1e9 / dev  # bytes per 1e9 params on one device
-    touched = lambda tokens: weight_params_touched_b(  # noqa: E731
-        c("_m_total"), c("_m_active"), c("_m_e"), c("_m_k"), tokens, c("_m_lnq")
+    wbytes = c("_c_wb") / dev  # bytes per 1e9 params on one device
+    touched = lambda tokens: _params_touched_b(  # noqa: E731
+        c("_m_total"), c("_m_aon"), c("_m_pe"), c("_m_dense"), moe_experts_touched(c("_m_e"), c("_m_k"), tokens,
+                                                                                   c("_m_lnq"))
     )
-    ar = lambda tokens: allreduce_s(  # noqa: E731
-        tokens, c("_m_hidden"), c("_tp"), c("_c_ic"), c("_c_arlat"), c("_c_areff"), 2.0 * c("_m_layers") / c("_pp")
+    ar = lambda tokens: _allreduce_s(  # noqa: E731
+        tokens, c("_m_hidden"), c("_tp"), c("_c_arbw"), c("_c_arlat"), c("_m_2l") / c("_pp"), _ALLREDUCE_BYTES
     )
     stage7 = [
         (touched(b) * wbytes + b * c("_kv_tok") * c("_ctx_dec")).alias("_dec_bytes"),
-        (decode_flops(b, c("_ctx_dec"), c("_m_matmul"), c("_m_layers"), c("_m_qdim") * c("_attn_wd")) / dev).alias(
+        (_decode_flops(b, c("_ctx_dec"), c("_m_2mm"), c("_m_4l") * (c("_m_qdim") * c("_c_aw_dc"))) / dev).alias(
             "_dec_flops"
         ),
-        prefill_flops(c("_I"), c("_ctx_pf"), c("_m_matmul"), c("_m_layers"), c("_m_qdim") * c("_attn_w")).alias(
+        _prefill_flops(c("_I"), c("_ctx_pf"), c("_m_2mm"), c("_m_4l") * (c("_m_qdim") * c("_c_aw_pf"))).alias(
             "_pf_prompt"
         ),
         ar(b).alias("_ar_dec"),
     ]
     # the shared pieces become columns first, so nothing below is evaluated twice
     stage7b = [
-        (c("_dec_bytes") / (c("_c_bw") * 1e9 * c("_c_eff_bw"))).alias("_read_s"),
-        (c("_dec_flops") / (c("_c_peak") * 1e12 * c("_c_eff_dc"))).alias("_dcomp_s"),
+        (c("_dec_bytes") / c("_c_rd")).alias("_read_s"),
+        (c("_dec_flops") / c("_c_dcr")).alias("_dcomp_s"),
         (c("_c_step") + c("_c_step_seq") * b).alias("_step_s"),  # fixed + per-sequence (scheduling, sampling)
         # prefill runs in chunks of prefill_chunk_tokens (llama.cpp ubatch; chunked prefill); with pipeline
         # parallelism the chunks fill the stages: (chunks + pp - 1) stage times
@@ -1157,22 +1368,19 @@ def _core_exprs(input_columns: tuple[str, ...], flag_incomplete: bool) -> tuple[
     stage7c = [(c("_B") / c("_chunks")).alias("_pf_p"), (1.0 / c("_chunks1")).alias("_pf1_p")]
 
     def pf_stage(prompts: pl.Expr) -> pl.Expr:
-        return prefill_time_s(
+        return _prefill_time_s(
             prompts * c("_pf_prompt") / dev,
             touched(prompts * c("_I")) * wbytes,
-            c("_c_peak"),
-            c("_c_bw"),
-            c("_c_eff_pf"),
-            c("_c_eff_bw"),
+            c("_c_pfr"),
+            c("_c_rd"),
             c("_c_step") + c("_c_step_seq") * prompts,
         ) + ar(prompts * c("_I"))
 
     # continuous batching, steady state: each step also carries b·I/O prefill tokens (chunked prefill)
     # the prompt share's FLOPs, restated at the decode compute efficiency so one decode step holds both
-    mix_flops = c("_dec_flops") + (b / c("_O")) * c("_pf_prompt") / dev * (c("_c_eff_dc") / c("_c_eff_pf"))
-    mix_stage = decode_step_s(
-        c("_dec_bytes"), mix_flops, c("_c_bw"), c("_c_peak"), c("_c_eff_bw"), c("_c_eff_dc"), c("_step_s"),
-        ar(b * (1.0 + c("_I") / c("_O"))),
+    mix_flops = c("_dec_flops") + (b / c("_O")) * c("_pf_prompt") / dev * c("_c_dcpf")
+    mix_stage = _decode_step_s(
+        c("_dec_bytes"), mix_flops, c("_c_rd"), c("_c_dcr"), c("_step_s"), ar(b * (1.0 + c("_I") / c("_O"))),
     )
     stage7d = [
         pf_stage(c("_pf_p")).alias("_pf_stage"),
@@ -1181,9 +1389,8 @@ def _core_exprs(input_columns: tuple[str, ...], flag_incomplete: bool) -> tuple[
     ]
     stage8 = [
         (
-            c("_pp")
-            * decode_step_s(c("_dec_bytes"), c("_dec_flops"), c("_c_bw"), c("_c_peak"), c("_c_eff_bw"),
-                            c("_c_eff_dc"), c("_step_s"), c("_ar_dec"))
+            c("_pp") * _decode_step_s(c("_dec_bytes"), c("_dec_flops"), c("_c_rd"), c("_c_dcr"), c("_step_s"),
+                                      c("_ar_dec"))
         ).alias("_tpot"),
         ((c("_chunks") + c("_pp") - 1.0) * c("_pf_stage")).alias("_prefill"),
         ((c("_chunks1") + c("_pp") - 1.0) * c("_pf1_stage")).alias("_prefill1"),
@@ -1192,9 +1399,9 @@ def _core_exprs(input_columns: tuple[str, ...], flag_incomplete: bool) -> tuple[
         # non-LLM models: a batch of items is one compute-bound pass, floored by reading the weights
         (
             c("_B")
-            / prefill_time_s(
-                c("_B") * c("_m_gflops") * 1e9 / dev, c("_w_gb") * 1e9 / dev, c("_c_peak"), c("_c_bw"),
-                c("_c_eff_pf"), c("_c_eff_bw"), c("_c_step") + c("_c_step_seq") * c("_B"),
+            / _prefill_time_s(
+                c("_B") * c("_m_gflops") * 1e9 / dev, c("_w_gb") * 1e9 / dev, c("_c_pfr"), c("_c_rd"),
+                c("_c_step") + c("_c_step_seq") * c("_B"),
             )
         ).alias("_items"),
     ]
@@ -1226,7 +1433,8 @@ def _core_exprs(input_columns: tuple[str, ...], flag_incomplete: bool) -> tuple[
     ]
     keep = [x for x in input_columns if x not in OUTPUT_COLUMNS]
     final = [*keep, *outputs, *([pl.col("_m_complete").all().alias("_models_complete")] if flag_incomplete else [])]
-    return [stage1, stage2, stage3, stage4, stage5, stage6, stage6b, stage7, stage7b, stage7c, stage7d, stage8], final
+    stages = [stage1, stage2, stage2b, stage3, stage4, stage5, stage6, stage6b, stage7, stage7b, stage7c, stage7d, stage8]
+    return stages, final
 
 
 def estimate(

@@ -448,6 +448,16 @@ def test_two_phase_path_equals_one_pass(monkeypatch):
     two = perf.estimate(frame)
     assert 0 < one["fits"].sum() < frame.height  # both kinds of rows present
     assert_frame_equal(two, one)
+    # the layout terms come from a table of (model, precision, tp_ok, kv precision, n_devices) where it is small,
+    # row by row otherwise (tensor_parallel / pipeline_parallel columns, many devices, kv_precision and devices)
+    kv = pl.Series([rng.choice([None, "fp8", "bf16"]) for _ in range(frame.height)], dtype=pl.String)
+    for variant in (frame.with_columns(kv_precision=kv, n_devices=pl.lit(1)), frame.with_columns(kv_precision=kv),
+                    frame.with_columns(n_devices=pl.col("n_devices") * 16),
+                    frame.with_columns(tensor_parallel=pl.lit(None, pl.Int64), context_depth=pl.lit(512))):
+        monkeypatch.setattr(perf, "_SPLIT_ROWS", 10**9)
+        one = perf.estimate(variant)
+        monkeypatch.setattr(perf, "_SPLIT_ROWS", 1)
+        assert_frame_equal(perf.estimate(variant), one)
     # no row fits (llama.cpp has no tensor parallelism): every speed null
     none_fit = frame.with_columns(engine=pl.lit("llama.cpp"), n_devices=pl.lit(8), tensor_parallel=pl.lit(8))
     out = perf.estimate(none_fit)
