@@ -172,7 +172,7 @@ def add_economics(frame: pl.DataFrame | pl.LazyFrame, catalogs: dict[str, pl.Dat
     pm = pl.col("price_model")
     pm = pl.when(pm.is_null() & has_provider).then(pl.lit(defaults.value_id("price_model"))).otherwise(pm)
     df = (df.lazy().with_columns(*fill, *casts).with_row_index("_row")
-          .with_columns(util.alias("utilization"), pm.alias("price_model")).collect())
+          .with_columns(util.alias("utilization"), pm.alias("price_model")).collect(engine="in-memory"))
 
     # ---- hardware, model, precision facts for the power model
     hw = _cat("hardware", catalogs)
@@ -284,7 +284,7 @@ def add_economics(frame: pl.DataFrame | pl.LazyFrame, catalogs: dict[str, pl.Dat
     lf = lf.with_columns(energy.g_co2e_per_request())
     lf = _add_embodied(lf, catalogs)
 
-    out = lf.collect()
+    out = lf.collect(engine="in-memory")  # the streaming engine is slower here (1M rows: 1.35 vs 0.9 s)
     unasked = [c for c in optional if c not in keep and c not in ECONOMICS_COLUMNS]
     extra = [c for c in out.columns if c not in keep and not c.startswith("_") and c not in unasked]
     out = out.select(*keep, *extra)
