@@ -23,7 +23,6 @@ import platform
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -31,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks._report import write_section  # noqa: E402
-from infer_econ._paths import READY_DIR_ENV  # noqa: E402
+from infer_econ._paths import new_ready_dir, ready_count  # noqa: E402
 from infer_econ.cli.serve import free_port, voila_command, voila_env  # noqa: E402
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, LOCAL_PREFIXES, _wait_http, workbooks  # noqa: E402
 from tests.browser import pagecheck  # noqa: E402
@@ -62,7 +61,7 @@ so every figure here is up to twice what the same code gives on a quiet machine)
 - Knob → chart p95 is above the 50 ms target on every workbook (p50 44–91 ms, p95 61–143 ms). Per move the kernel computes
   for 3–60 ms (01 hardware re-estimates and prices every accelerator; 03, 04, 06 and 09 re-run the pipeline), then the
   messages cross Voila's relay (kernel → browser lag of 2–45 ms measured under load) and Vega redraws the SVG (8–14 ms).
-  Changes of 2026-12-01: `add_economics` is one lazy query (1 row 21 → 12 ms), a chart whose rows change in number keeps
+  Changes of 2026-12-01: `add_economics` is one lazy query (about 12 % faster on one row in interleaved runs), a chart whose rows change in number keeps
   its live view (03 quantization: 12 → 3 rebuilds over 30 moves of its devices knob), and bar charts use a step height so
   new rows need no new widget. The p95 outliers are the moves that still compute for 40–60 ms (01, 03, 06, 09).
 - Pre-heated first render is 2.9–4.0 s (target ≤ 2 s): about 1.3 s loading and compiling Voila's 5.5 MB of JavaScript (102
@@ -100,8 +99,7 @@ class Voila:
                 cmd.append(f"--VoilaKernelManager.preheat_denylist={json.dumps(others)}")
         self.log = open(ROOT / "test-artifacts" / f"bench-voila-{self.port}.log", "w")
         env = voila_env()
-        self.ready_dir = Path(tempfile.mkdtemp(prefix="infer-econ-ready-"))
-        env[READY_DIR_ENV] = str(self.ready_dir)  # a file per kernel whose workbook has run to the end
+        self.ready_dir = new_ready_dir(env)  # a file per kernel whose workbook has run to the end
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         self.base = f"http://127.0.0.1:{self.port}"
         _wait_http(self.base + "/voila/tree/workbooks", self.proc, 120, Path(self.log.name))
@@ -109,7 +107,7 @@ class Voila:
     def wait_pools(self, n_expected: int, timeout_s: float = 600) -> None:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:  # Voila's "pool filled" line comes before the workbook has run
-            if sum(1 for _ in self.ready_dir.iterdir()) >= n_expected:
+            if ready_count(self.ready_dir) >= n_expected:
                 return
             time.sleep(0.25)
 
@@ -147,11 +145,12 @@ def per_workbook(moves: int, only: list[str] | None = None) -> tuple[list[dict],
     from playwright.sync_api import sync_playwright
 
     rows, errors = [], []
+    chosen = [w for w in workbooks() if not only or w.stem in only]
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         cold = Voila(preheat=False)
         try:
-            for nb in [w for w in workbooks() if not only or w.stem in only]:
+            for nb in chosen:
                 ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
                 ctx.route(lambda u: not u.startswith(LOCAL_PREFIXES), lambda r: r.abort())
                 pg = ctx.new_page()
@@ -175,7 +174,7 @@ def per_workbook(moves: int, only: list[str] | None = None) -> tuple[list[dict],
         try:
             n = len(workbooks())
             warm.wait_pools(n)
-            for i, (row, nb) in enumerate(zip(rows, [w for w in workbooks() if not only or w.stem in only])):
+            for i, (row, nb) in enumerate(zip(rows, chosen)):
                 warm.wait_pools(n + i)  # every pool full again (each page used a kernel, refilled after it)
                 ctx = browser.new_context()
                 ctx.route(lambda u: not u.startswith(LOCAL_PREFIXES), lambda r: r.abort())

@@ -63,6 +63,31 @@ def announce_ready(title: str) -> Path | None:
     return path
 
 
+def new_ready_dir(env: dict[str, str]) -> Path:
+    """Make an empty folder for ready files and name it in ``env`` (the environment of a Voila server) [path].
+
+    Examples
+    --------
+    >>> env = {}
+    >>> d = new_ready_dir(env)
+    >>> env[READY_DIR_ENV] == str(d), ready_count(d)
+    (True, 0)
+    """
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="infer-econ-ready-"))
+    env[READY_DIR_ENV] = str(folder)
+    return folder
+
+
+def ready_count(folder: Path) -> int:
+    """How many apps have announced themselves in ``folder`` (:func:`announce_ready`) [count]; 0 if it is gone."""
+    try:
+        return sum(1 for _ in Path(folder).iterdir())
+    except OSError:
+        return 0
+
+
 def _cache_base() -> Path:
     return Path(os.environ.get("INFER_ECON_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "infer-econ"

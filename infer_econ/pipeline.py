@@ -69,9 +69,10 @@ def _cat(name: str, catalogs: dict | None) -> pl.DataFrame:
     return catalog.load(name)
 
 
-def _col_or(frame: pl.DataFrame, name: str, default, dtype=pl.Float64) -> pl.Expr:
+def _col_or(columns, name: str, default, dtype=pl.Float64) -> pl.Expr:
+    """Column ``name`` with nulls replaced by ``default`` if ``name`` is among ``columns``, else ``default``."""
     lit = pl.lit(default, dtype)
-    return pl.coalesce(pl.col(name).cast(dtype), lit) if name in frame.columns else lit
+    return pl.coalesce(pl.col(name).cast(dtype), lit) if name in columns else lit
 
 
 def _catalog_value(catalog_frame: pl.DataFrame, id_: str, column: str) -> float:
@@ -167,7 +168,7 @@ def add_economics(frame: pl.DataFrame | pl.LazyFrame, catalogs: dict[str, pl.Dat
              if c in schema and (schema[c] == pl.Null or (t == pl.String and (
                  schema[c] == pl.Categorical or isinstance(schema[c], pl.Enum))))]
     # ---- inputs with documented defaults
-    util = pl.coalesce(pl.col("utilization").cast(pl.Float64), pl.lit(defaults.value("utilization"), pl.Float64))
+    util = _col_or(optional, "utilization", defaults.value("utilization"))  # every optional column exists now
     has_provider = pl.col("provider").is_not_null()
     pm = pl.col("price_model")
     pm = pl.when(pm.is_null() & has_provider).then(pl.lit(defaults.value_id("price_model"))).otherwise(pm)
@@ -332,13 +333,9 @@ def _add_owned(lf: pl.LazyFrame, df: pl.DataFrame, need_own: pl.DataFrame, catal
         lf = lf.with_columns(pl.coalesce(given, pl.col("_elec_region")).alias("electricity_usd_per_kwh"))
         has.add("electricity_usd_per_kwh")
 
-    def col_or(name: str, default) -> pl.Expr:
-        lit = pl.lit(default, pl.Float64)
-        return pl.coalesce(pl.col(name).cast(pl.Float64), lit) if name in has else lit
-
     is_owned = pl.col("price_model") == "owned"
     lf = lf.with_columns(
-        pl.when(is_owned).then(col_or(name, dflt)).otherwise(pl.col(name) if name in has else None).alias(name)
+        pl.when(is_owned).then(_col_or(has, name, dflt)).otherwise(pl.col(name) if name in has else None).alias(name)
         for name, dflt in [
             ("depreciation_years", defaults.value("depreciation_years")),
             ("interest_rate", defaults.value("interest_rate")),

@@ -15,13 +15,12 @@ import os
 import shutil
 import socket
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
 from ..errors import ValidationError
-from .._paths import READY_DIR_ENV, jupyter_dir
+from .._paths import jupyter_dir, new_ready_dir, ready_count
 
 _PKG = Path(__file__).resolve().parents[1]
 
@@ -130,10 +129,7 @@ class WarmUp:
 
     def poll(self) -> str | None:
         """Count the files; return a progress message when the count grew, else None."""
-        try:
-            n = sum(1 for _ in self.folder.iterdir())
-        except OSError:
-            return None
+        n = ready_count(self.folder)
         if n <= self.count:
             return None
         self.count = n
@@ -177,8 +173,7 @@ def run(args: argparse.Namespace) -> int:
                         fill_delay_s=args.fill_delay)
     n_workbooks = len(list((root / "workbooks").glob("*.ipynb")))
     env = voila_env()
-    ready_dir = Path(tempfile.mkdtemp(prefix="infer-econ-ready-"))
-    env[READY_DIR_ENV] = str(ready_dir)
+    ready_dir = new_ready_dir(env)
     if args.no_preheat:
         print("ready (no pre-heated kernels: each page starts its own kernel, a few seconds)", flush=True)
     else:

@@ -314,12 +314,7 @@ class ChartView:
         self.frame = frame
         if self._dataset is None:  # several data sets: rebuild (the structure was validated on the first build)
             chart = self._build(frame, **opts)
-            spec = chart.to_dict(validate=False)
-            self.builds += 1
-            self._set_params_in(spec, params)
-            self.spec = spec
-            self._chart = chart
-            self._embed(chart, spec, params)
+            self._show_new(chart, chart.to_dict(validate=False), params, sig, frame)
             return
         rows = frame.to_dicts()
         spec = dict(self.spec)

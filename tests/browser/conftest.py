@@ -10,14 +10,13 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from infer_econ._paths import READY_DIR_ENV
+from infer_econ._paths import new_ready_dir, ready_count
 from infer_econ.cli.serve import free_port, voila_command, voila_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,8 +78,7 @@ def start_voila(preheat: bool = True, root: Path = ROOT, python: str = sys.execu
     cmd = voila_command(root, free_port(), preheat=preheat)
     cmd[0] = python
     env = dict(env or voila_env())
-    ready = Path(tempfile.mkdtemp(prefix="infer-econ-ready-"))
-    env[READY_DIR_ENV] = str(ready)  # each kernel leaves a file here once its workbook's app is built
+    ready = new_ready_dir(env)  # each kernel leaves a file here once its workbook's app is built
     srv = Server(cmd, "/voila/tree/workbooks", env, root, "voila")
     srv.ready_dir = ready
     return srv
@@ -88,7 +86,7 @@ def start_voila(preheat: bool = True, root: Path = ROOT, python: str = sys.execu
 
 def ready_kernels(srv: Server) -> int:
     """How many of the server's kernels have built their workbook's app (pre-heated or opened) [count]."""
-    return sum(1 for _ in srv.ready_dir.iterdir())
+    return ready_count(srv.ready_dir)
 
 
 def wait_for_pools(srv: Server, n: int, timeout_s: float = 600) -> None:
