@@ -48,6 +48,7 @@ import polars as pl
 
 from . import memory as mem
 from .errors import UnknownIdError, ValidationError
+from ._memo import by_frames
 from .memory import _e, _f
 
 __all__ = [
@@ -390,6 +391,21 @@ def _allreduce_s(tokens, hidden_size, tensor_parallel, link_bytes_per_s, allredu
     return pl.when(tp > 1.0).then(_f(n_allreduce) * one).otherwise(0.0)
 
 
+def _allreduce_terms(hidden_size, tensor_parallel, link_bytes_per_s, allreduce_latency_s, n_allreduce,
+                     bytes_per_element) -> tuple[pl.Expr, pl.Expr]:
+    """:func:`allreduce_s` as ``tokens × per_token + fixed``: the two terms that do not depend on the tokens [s].
+
+    ``per_token = n × 2 (tp − 1)/tp × hidden × bytes / link``, ``fixed = n × latency``; both zero when ``tp = 1``.
+    The estimator computes them once per row and reuses them for the decode step, the mixed step and the prefill
+    chunks, which keeps its expressions shallow.
+    """
+    tp = _f(tensor_parallel)
+    multi = tp > 1.0
+    per_token = _f(n_allreduce) * (2.0 * (tp - 1.0) / tp * _f(hidden_size) * _f(bytes_per_element) / _f(link_bytes_per_s))
+    return (pl.when(multi).then(per_token).otherwise(0.0),
+            pl.when(multi).then(_f(n_allreduce) * _f(allreduce_latency_s)).otherwise(0.0))
+
+
 def prefill_time_s(
     flops: pl.Expr | str,
     weight_bytes: pl.Expr | str,
@@ -521,6 +537,7 @@ def roofline(
     ).alias("attainable_tflops")
 
 
+@by_frames
 def peak_tflops(hardware: pl.DataFrame, precisions: pl.DataFrame) -> pl.DataFrame:
     """Dense tensor peak of every (hardware, precision) pair [TFLOP/s].
 
@@ -532,6 +549,9 @@ def peak_tflops(hardware: pl.DataFrame, precisions: pl.DataFrame) -> pl.DataFram
     -------
     polars.DataFrame
         ``hardware``, ``precision``, ``peak_tflops``, ``native`` (bool).
+
+    The table is kept per identity of the two frames (:mod:`infer_econ._memo`): the same frames give the
+    same (shared, not to be changed in place) frame back.
 
     Examples
     --------
@@ -838,6 +858,7 @@ def _build_tables(models, hardware, precisions, engines, efficiency) -> dict:
     ).drop("_idx")
     return {
         "enums": enums,
+        "incomplete_models": mt.filter(~pl.col("_m_complete"))["_m_id"].cast(pl.String).to_list(),
         "models": mt,
         "combo": combo,
         "kv": kv,
@@ -889,8 +910,13 @@ _NUMERIC = {
 
 
 def _numeric_checks(schema: pl.Schema) -> list[tuple[str, pl.Expr]]:
-    checks = []
-    for c, (required, zero_ok) in _NUMERIC.items():
+    return [(c, _bad_numbers(pl.col(c), schema[c], *_NUMERIC[c])) for c in _numeric_columns(schema)]
+
+
+def _numeric_columns(schema: pl.Schema) -> list[str]:
+    """The numeric scenario columns present, after checking their dtypes (an all-null required column fails)."""
+    out = []
+    for c, (required, _) in _NUMERIC.items():
         if c not in schema:
             continue
         dt = schema[c]
@@ -900,14 +926,25 @@ def _numeric_checks(schema: pl.Schema) -> list[tuple[str, pl.Expr]]:
             continue
         if not dt.is_numeric():
             raise ValidationError(f"column {c!r} must be numeric (integers), got dtype {dt}")
-        x = pl.col(c)
-        bad = (x < 0) if zero_ok else (x <= 0)
-        if dt.is_float():
-            bad = bad | x.is_nan() | x.is_infinite() | (x != x.floor()) | (x.abs() >= 2.0**63)  # not an int64
-        if required:
-            bad = bad | x.is_null()
-        checks.append((c, bad.fill_null(False)))
-    return checks
+        out.append(c)
+    return out
+
+
+def _any_bad_numbers(x: pl.Series, required: bool, zero_ok: bool) -> bool:
+    """Whether :func:`_bad_numbers` flags a value of ``x``, with the Series' own operations (no query)."""
+    if x.dtype.is_float():
+        return bool(_bad_numbers(x, x.dtype, required, zero_ok).any())
+    return bool(((x < 0) if zero_ok else (x <= 0)).any()) or (required and x.null_count() > 0)
+
+
+def _bad_numbers(x, dt: pl.DataType, required: bool, zero_ok: bool):
+    """Which values of a numeric scenario column are invalid; ``x`` is a column expression or a Series."""
+    bad = (x < 0) if zero_ok else (x <= 0)
+    if dt.is_float():
+        bad = bad | x.is_nan() | x.is_infinite() | (x != x.floor()) | (x.abs() >= 2.0**63)  # not an int64
+    if required:
+        bad = bad | x.is_null()
+    return bad.fill_null(False)
 
 
 def _raise_numeric(frame: pl.DataFrame, column: str, bad: pl.Expr) -> None:
@@ -950,17 +987,20 @@ def _divisible_check() -> pl.Expr:
 
 
 def _with_defaults(lf: pl.LazyFrame, schema: pl.Schema) -> pl.LazyFrame:
-    add = []
-    if "batch_size" not in schema:
-        add.append(pl.lit(None, pl.Int64).alias("batch_size"))
-    if "context_depth" not in schema:
-        add.append(pl.lit(0, pl.Int64).alias("context_depth"))
-    if "kv_precision" not in schema:
-        add.append(pl.lit(None, pl.String).alias("kv_precision"))
-    for c in ("tensor_parallel", "pipeline_parallel"):
-        if c not in schema:
-            add.append(pl.lit(None, pl.Int64).alias(c))
+    add = [e for name, e in _DEFAULT_COLUMNS() if name not in schema]
     return lf.with_columns(add) if add else lf
+
+
+@functools.lru_cache(maxsize=1)
+def _DEFAULT_COLUMNS() -> tuple[tuple[str, pl.Expr], ...]:  # noqa: N802  (built once: a literal costs ~40 µs)
+    """The optional scenario columns a frame may lack, with their defaults (null, depth 0, all-TP layout)."""
+    return (
+        ("batch_size", pl.lit(None, pl.Int64).alias("batch_size")),
+        ("context_depth", pl.lit(0, pl.Int64).alias("context_depth")),
+        ("kv_precision", pl.lit(None, pl.String).alias("kv_precision")),
+        ("tensor_parallel", pl.lit(None, pl.Int64).alias("tensor_parallel")),
+        ("pipeline_parallel", pl.lit(None, pl.Int64).alias("pipeline_parallel")),
+    )
 
 
 def _join(lf: pl.LazyFrame, t: dict) -> pl.LazyFrame:
@@ -969,6 +1009,30 @@ def _join(lf: pl.LazyFrame, t: dict) -> pl.LazyFrame:
         t["_join_exprs"] = _join_exprs(t)
     codes, gathers = t["_join_exprs"]
     return lf.with_columns(codes).with_columns(gathers)
+
+
+def _small_plan(lf: pl.LazyFrame, t: dict, input_columns: tuple[str, ...]) -> pl.LazyFrame:
+    """:func:`_core` of :func:`_join` for a small frame, planned cheaply: same expressions, same values.
+
+    Polars' planning, not the arithmetic, is the cost of a few rows, so the plan gathers the catalog terms of
+    :func:`_catalog_terms` already computed on the catalog tables, and only the catalog columns the formulas read.
+    """
+    cache = t.setdefault("_small", {})
+    if input_columns not in cache:
+        if "_join_exprs_derived" not in t:
+            t["_join_exprs_derived"] = _join_exprs(t, derived=True)
+        codes, gathers = t["_join_exprs_derived"]
+        stages, final = _core_exprs(input_columns, False)
+        stages, need = _prune(stages, [o for o in final if not isinstance(o, str)])
+        gathers = [g for g in gathers if g.meta.output_name() in need]
+        codes = [e for e in codes if set(e.meta.root_names()) <= set(input_columns) | {"kv_precision"}
+                 and e.meta.output_name() in _roots(gathers)]
+        cache[input_columns] = (codes, gathers, stages, final)
+    codes, gathers, stages, final = cache[input_columns]
+    lf = lf.with_columns(codes).with_columns(gathers)
+    for stage in stages:
+        lf = lf.with_columns(stage)
+    return lf.select(final)
 
 
 def _join_exprs(t: dict, derived: bool = False) -> tuple[list[pl.Expr], list[pl.Expr]]:
@@ -993,6 +1057,8 @@ def _join_exprs(t: dict, derived: bool = False) -> tuple[list[pl.Expr], list[pl.
     ]
 
 
+#: eager frames with at most this many rows are checked with Series operations rather than a query
+_SERIES_CHECK_ROWS = 1000
 #: frames with at least this many rows take the two-phase path (:func:`_two_phase`)
 _SPLIT_ROWS = 20_000
 
@@ -1335,63 +1401,65 @@ def _core_exprs(input_columns: tuple[str, ...], flag_incomplete: bool) -> tuple[
         .alias("_ctx_dec"),
         _mean_cached_tokens(c("_D"), c("_I"), c("_m_win"), c("_m_fracf"), c("_m_1mf"), c("_m_nowin")).alias("_ctx_pf"),
     ]
-    b = c("_B") / c("_m")  # sequences per micro-batch
+    # the speed terms, in shallow stages: polars plans a deep expression in time that grows with the square of
+    # its depth, so shared pieces become columns first (same arithmetic, nothing evaluated twice)
+    b = c("_b")  # sequences per micro-batch
     dev = c("_dev")
-    wbytes = c("_c_wb") / dev  # bytes per 1e9 params on one device
     touched = lambda tokens: _params_touched_b(  # noqa: E731
         c("_m_total"), c("_m_aon"), c("_m_pe"), c("_m_dense"), moe_experts_touched(c("_m_e"), c("_m_k"), tokens,
                                                                                    c("_m_lnq"))
     )
-    ar = lambda tokens: _allreduce_s(  # noqa: E731
-        tokens, c("_m_hidden"), c("_tp"), c("_c_arbw"), c("_c_arlat"), c("_m_2l") / c("_pp"), _ALLREDUCE_BYTES
-    )
+    ar = lambda tokens: tokens * c("_ar_tok") + c("_ar_fix")  # noqa: E731  (see _allreduce_terms)
+    ar_tok, ar_fix = _allreduce_terms(c("_m_hidden"), c("_tp"), c("_c_arbw"), c("_c_arlat"), c("_m_2l") / c("_pp"),
+                                      _ALLREDUCE_BYTES)
     stage7 = [
-        (touched(b) * wbytes + b * c("_kv_tok") * c("_ctx_dec")).alias("_dec_bytes"),
-        (_decode_flops(b, c("_ctx_dec"), c("_m_2mm"), c("_m_4l") * (c("_m_qdim") * c("_c_aw_dc"))) / dev).alias(
-            "_dec_flops"
-        ),
+        (c("_B") / c("_m")).alias("_b"),
+        (c("_c_wb") / dev).alias("_wbd"),  # bytes per 1e9 params on one device
+        ar_tok.alias("_ar_tok"),
+        ar_fix.alias("_ar_fix"),
         _prefill_flops(c("_I"), c("_ctx_pf"), c("_m_2mm"), c("_m_4l") * (c("_m_qdim") * c("_c_aw_pf"))).alias(
             "_pf_prompt"
         ),
-        ar(b).alias("_ar_dec"),
-    ]
-    # the shared pieces become columns first, so nothing below is evaluated twice
-    stage7b = [
-        (c("_dec_bytes") / c("_c_rd")).alias("_read_s"),
-        (c("_dec_flops") / c("_c_dcr")).alias("_dcomp_s"),
-        (c("_c_step") + c("_c_step_seq") * b).alias("_step_s"),  # fixed + per-sequence (scheduling, sampling)
         # prefill runs in chunks of prefill_chunk_tokens (llama.cpp ubatch; chunked prefill); with pipeline
         # parallelism the chunks fill the stages: (chunks + pp - 1) stage times
         (c("_B") * c("_I") / c("_c_chunk")).ceil().clip(lower_bound=1.0).alias("_chunks"),
         (c("_I") / c("_c_chunk")).ceil().clip(lower_bound=1.0).alias("_chunks1"),
     ]
-    stage7c = [(c("_B") / c("_chunks")).alias("_pf_p"), (1.0 / c("_chunks1")).alias("_pf1_p")]
-
-    def pf_stage(prompts: pl.Expr) -> pl.Expr:
-        return _prefill_time_s(
-            prompts * c("_pf_prompt") / dev,
-            touched(prompts * c("_I")) * wbytes,
-            c("_c_pfr"),
-            c("_c_rd"),
-            c("_c_step") + c("_c_step_seq") * prompts,
-        ) + ar(prompts * c("_I"))
-
-    # continuous batching, steady state: each step also carries b·I/O prefill tokens (chunked prefill)
-    # the prompt share's FLOPs, restated at the decode compute efficiency so one decode step holds both
-    mix_flops = c("_dec_flops") + (b / c("_O")) * c("_pf_prompt") / dev * c("_c_dcpf")
-    mix_stage = _decode_step_s(
-        c("_dec_bytes"), mix_flops, c("_c_rd"), c("_c_dcr"), c("_step_s"), ar(b * (1.0 + c("_I") / c("_O"))),
-    )
+    stage7b = [
+        (touched(b) * c("_wbd") + b * c("_kv_tok") * c("_ctx_dec")).alias("_dec_bytes"),
+        (_decode_flops(b, c("_ctx_dec"), c("_m_2mm"), c("_m_4l") * (c("_m_qdim") * c("_c_aw_dc"))) / dev).alias(
+            "_dec_flops"
+        ),
+        ar(b).alias("_ar_dec"),
+        ar(b * (1.0 + c("_I") / c("_O"))).alias("_ar_mix"),
+        (c("_c_step") + c("_c_step_seq") * b).alias("_step_s"),  # fixed + per-sequence (scheduling, sampling)
+        (c("_B") / c("_chunks")).alias("_pf_p"),
+        (1.0 / c("_chunks1")).alias("_pf1_p"),
+    ]
+    # a prefill stage of `prompts` prompts (a chunk's share of them)
+    pf_parts = lambda p, name: [  # noqa: E731
+        (c(p) * c("_pf_prompt") / dev).alias(f"{name}_flops"),
+        (touched(c(p) * c("_I")) * c("_wbd")).alias(f"{name}_bytes"),
+        (c("_c_step") + c("_c_step_seq") * c(p) + ar(c(p) * c("_I"))).alias(f"{name}_fixed"),
+    ]
+    stage7c = [
+        (c("_dec_bytes") / c("_c_rd")).alias("_read_s"),
+        (c("_dec_flops") / c("_c_dcr")).alias("_dcomp_s"),
+        # continuous batching, steady state: each step also carries b·I/O prefill tokens (chunked prefill), the
+        # prompt share's FLOPs restated at the decode compute efficiency so one decode step holds both
+        (c("_dec_flops") + (b / c("_O")) * c("_pf_prompt") / dev * c("_c_dcpf")).alias("_mix_flops"),
+        *pf_parts("_pf_p", "_pfs"),
+        *pf_parts("_pf1_p", "_pf1s"),
+    ]
     stage7d = [
-        pf_stage(c("_pf_p")).alias("_pf_stage"),
-        pf_stage(c("_pf1_p")).alias("_pf1_stage"),
-        (c("_pp") * mix_stage).alias("_mix_round"),
+        _prefill_time_s(c("_pfs_flops"), c("_pfs_bytes"), c("_c_pfr"), c("_c_rd"), c("_pfs_fixed")).alias("_pf_stage"),
+        _prefill_time_s(c("_pf1s_flops"), c("_pf1s_bytes"), c("_c_pfr"), c("_c_rd"), c("_pf1s_fixed"))
+        .alias("_pf1_stage"),
+        (c("_pp") * _decode_step_s(c("_dec_bytes"), c("_mix_flops"), c("_c_rd"), c("_c_dcr"), c("_step_s"),
+                                   c("_ar_mix"))).alias("_mix_round"),
     ]
     stage8 = [
-        (
-            c("_pp") * _decode_step_s(c("_dec_bytes"), c("_dec_flops"), c("_c_rd"), c("_c_dcr"), c("_step_s"),
-                                      c("_ar_dec"))
-        ).alias("_tpot"),
+        (c("_pp") * (pl.max_horizontal(c("_read_s"), c("_dcomp_s")) + c("_step_s") + c("_ar_dec"))).alias("_tpot"),
         ((c("_chunks") + c("_pp") - 1.0) * c("_pf_stage")).alias("_prefill"),
         ((c("_chunks1") + c("_pp") - 1.0) * c("_pf1_stage")).alias("_prefill1"),
         pl.when(c("_dcomp_s") > c("_read_s")).then(pl.lit("compute", _BOUND)).otherwise(pl.lit("memory", _BOUND))
@@ -1433,7 +1501,8 @@ def _core_exprs(input_columns: tuple[str, ...], flag_incomplete: bool) -> tuple[
     ]
     keep = [x for x in input_columns if x not in OUTPUT_COLUMNS]
     final = [*keep, *outputs, *([pl.col("_m_complete").all().alias("_models_complete")] if flag_incomplete else [])]
-    stages = [stage1, stage2, stage2b, stage3, stage4, stage5, stage6, stage6b, stage7, stage7b, stage7c, stage7d, stage8]
+    stages = [stage1, stage2, stage2b, stage3, stage4, stage5, stage6, stage6b, stage7, stage7b, stage7c, stage7d,
+              stage8]
     return stages, final
 
 
@@ -1552,7 +1621,8 @@ def estimate(
     schema = scenarios.collect_schema() if lazy else scenarios.schema
     _check_columns(schema)
     t = _tables(models, hardware, precisions, engines, efficiency)
-    checks = _numeric_checks(schema)
+    small = not lazy and scenarios.height <= _SERIES_CHECK_ROWS
+    checks = [] if small else _numeric_checks(schema)
     lf = scenarios.lazy() if not lazy else scenarios
     input_columns = list(schema.names())
     agg = [bad.any().alias(name) for name, bad in checks]
@@ -1581,7 +1651,11 @@ def estimate(
         return _core(_join(lf_d, t), input_columns)
 
     frame = scenarios
-    if agg:
+    if frame.height <= _SERIES_CHECK_ROWS:  # a slider move: Series operations, no query to plan
+        for name in _numeric_columns(schema):
+            if _any_bad_numbers(frame[name], *_NUMERIC[name]):
+                _raise_numeric(frame, name, _bad_numbers(pl.col(name), schema[name], *_NUMERIC[name]))
+    elif agg:
         summary = frame.select(agg)
         for name, bad in checks:
             if summary[name][0]:
@@ -1594,10 +1668,11 @@ def estimate(
     try:
         if frame.height >= _SPLIT_ROWS:
             out = _two_phase(frame, lf_d, t, input_columns)
-        else:
+        elif frame.height <= _SERIES_CHECK_ROWS:
             # small frames (a slider move): planning dominates, skip the optimizer
-            plan = _core(_join(lf_d, t), input_columns, flag_incomplete=True)
-            out = plan.collect(optimizations=pl.QueryOptFlags.none()) if frame.height <= 1000 else plan.collect()
+            out = _small_plan(lf_d, t, tuple(input_columns)).collect(optimizations=pl.QueryOptFlags.none())
+        else:
+            out = _core(_join(lf_d, t), input_columns, flag_incomplete=True).collect()
     except pl.exceptions.PolarsError:  # an id not in its catalog fails the Enum cast: say which
         for k, cat in (("model", "models"), ("hardware", "hardware"), ("precision", "precisions"), ("engine", "engines")):
             _unknown(frame[k].cast(pl.String), k, t["ids"][k], cat)
@@ -1605,11 +1680,16 @@ def estimate(
             _unknown(frame["kv_precision"].cast(pl.String).drop_nulls(), "kv_precision", t["ids"]["kv_precision"],
                      "kv_precision")
         raise
-    if out.height and not out["_models_complete"][0]:
+    if "_models_complete" in out.columns:
+        complete = out.drop_in_place("_models_complete")  # a frame of our own: no copy
+        complete = not out.height or complete[0]
+    else:  # the small plan: only a model the frame uses counts
+        complete = not (t["incomplete_models"] and frame["model"].cast(pl.String).is_in(t["incomplete_models"]).any())
+    if not complete:
         used = set(frame["model"].cast(pl.String).unique().to_list())
         _raise_incomplete(t["models"].filter(~pl.col("_m_complete") & pl.col("_m_id").is_in(list(used))).rename(
             {"_m_id": "_key_model"}))
-    return out.drop("_models_complete")
+    return out
 
 
 def _raise_divisible(frame: pl.DataFrame) -> None:
@@ -1757,24 +1837,16 @@ def phase_roofline(
     models = catalog.load("models") if models is None else models
     hardware = catalog.load("hardware") if hardware is None else hardware
     precisions = catalog.load("precisions") if precisions is None else precisions
-    m = models.select(
-        pl.col("id").alias("model"), "total_params_b", "active_params_b", "n_experts", "experts_per_token",
-        "n_layers", (pl.col("n_heads") * pl.col("head_dim")).alias("q_dim"),
-        (pl.col("active_params_b") - pl.col("embedding_params_b").fill_null(0.0)).alias("matmul_params_b"),
-        "sliding_window_tokens", "sliding_window_layer_fraction",
-    )
-    hw = hardware.select(pl.col("id").alias("hardware"), "memory_bandwidth_gb_per_s")
     depth = pl.col("context_depth").cast(pl.Float64) if "context_depth" in estimated.columns else pl.lit(0.0)
+    # one lazy query (a slider move pays polars' per-query cost once); the catalog tables are kept per frame
     f = (
-        estimated.with_row_index("scenario")
+        estimated.lazy().with_row_index("scenario")
         .filter(pl.col("fits"))
         .select("scenario", "model", "hardware", "precision", "input_tokens", "output_tokens", "batch_size_used",
                 "tensor_parallel_used", "weights_gb_per_device", "kv_cache_gb_per_device", "prefill_s", "tpot_s",
                 depth.alias("_depth"))
-        .join(m, on="model", how="left")
-        .join(peak_tflops(hardware, precisions).select("hardware", "precision", "peak_tflops"),
-              on=["hardware", "precision"], how="left")
-        .join(hw, on="hardware", how="left")
+        .join(_roofline_models(models).lazy(), on="model", how="left")
+        .join(_roofline_chips(hardware, precisions).lazy(), on=["hardware", "precision"], how="left")
     )
     b = pl.col("batch_size_used").cast(pl.Float64)
     tp = pl.col("tensor_parallel_used").cast(pl.Float64)
@@ -1789,11 +1861,33 @@ def phase_roofline(
         pl.col("_depth") + i + o
     )
     keep = ["scenario", "model", "hardware", "precision", "peak_tflops", "memory_bandwidth_gb_per_s"]
+    f = f.with_columns(pre_flops.alias("_pre_flops"), pre_bytes.alias("_pre_bytes"), dec_flops.alias("_dec_flops"),
+                       dec_bytes.alias("_dec_bytes"))
     phases = [
-        f.select(*keep, pl.lit("prefill").alias("phase"), (pre_flops / pre_bytes).alias("arithmetic_intensity_flop_per_byte"),
-                 (b * pre_flops / pl.col("prefill_s") / 1e12).alias("achieved_tflops")),
-        f.select(*keep, pl.lit("decode").alias("phase"), (dec_flops / dec_bytes).alias("arithmetic_intensity_flop_per_byte"),
-                 (dec_flops / pl.col("tpot_s") / 1e12).alias("achieved_tflops")),
+        f.select(*keep, pl.lit("prefill").alias("phase"),
+                 (pl.col("_pre_flops") / pl.col("_pre_bytes")).alias("arithmetic_intensity_flop_per_byte"),
+                 (b * pl.col("_pre_flops") / pl.col("prefill_s") / 1e12).alias("achieved_tflops")),
+        f.select(*keep, pl.lit("decode").alias("phase"),
+                 (pl.col("_dec_flops") / pl.col("_dec_bytes")).alias("arithmetic_intensity_flop_per_byte"),
+                 (pl.col("_dec_flops") / pl.col("tpot_s") / 1e12).alias("achieved_tflops")),
     ]
     out = pl.concat(phases).sort("scenario", maintain_order=True)
-    return out.with_columns(pl.lit("point").alias("kind"), roofline("arithmetic_intensity_flop_per_byte"))
+    return out.with_columns(pl.lit("point").alias("kind"), roofline("arithmetic_intensity_flop_per_byte")).collect()
+
+
+@by_frames
+def _roofline_models(models: pl.DataFrame) -> pl.DataFrame:
+    """The model columns :func:`phase_roofline` reads."""
+    return models.select(
+        pl.col("id").alias("model"), "total_params_b", "active_params_b", "n_experts", "experts_per_token",
+        "n_layers", (pl.col("n_heads") * pl.col("head_dim")).alias("q_dim"),
+        (pl.col("active_params_b") - pl.col("embedding_params_b").fill_null(0.0)).alias("matmul_params_b"),
+        "sliding_window_tokens", "sliding_window_layer_fraction",
+    )
+
+
+@by_frames
+def _roofline_chips(hardware: pl.DataFrame, precisions: pl.DataFrame) -> pl.DataFrame:
+    """Peak and memory bandwidth of every (hardware, precision) pair, as :func:`phase_roofline` reads them."""
+    return peak_tflops(hardware, precisions).select("hardware", "precision", "peak_tflops").join(
+        hardware.select(pl.col("id").alias("hardware"), "memory_bandwidth_gb_per_s"), on="hardware", how="left")

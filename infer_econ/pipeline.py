@@ -40,6 +40,7 @@ from __future__ import annotations
 import polars as pl
 
 from . import cost, defaults, energy
+from ._memo import memo as _memo
 from .errors import ValidationError
 
 __all__ = ["add_economics", "evaluate", "ESTIMATE_COLUMNS", "ECONOMICS_COLUMNS"]
@@ -176,20 +177,12 @@ def add_economics(frame: pl.DataFrame | pl.LazyFrame, catalogs: dict[str, pl.Dat
           .with_columns(util.alias("utilization"), pm.alias("price_model")).collect(engine="in-memory"))
 
     # ---- hardware, model, precision facts for the power model
-    hw = _cat("hardware", catalogs)
-    peak_cols = [c for c in hw.columns if c.endswith(("_tflops", "_tops"))]
-    hwf = hw.select(pl.col("id").alias("hardware"), *peak_cols, pl.col("tdp_w").alias("_tdp_w"), pl.col("idle_w").alias("_idle_w"),
-                    pl.col("family").alias("_family"), pl.col("category").alias("_category"))
-    md = _cat("models", catalogs).select(pl.col("id").alias("model"), pl.col("active_params_b").alias("_active_params_b"))
+    hw, models_cat = _cat("hardware", catalogs), _cat("models", catalogs)
+    precisions_cat, power_cat = _cat("precisions", catalogs), _cat("power_model", catalogs)
     keys3 = ["hardware", "model", "precision"]
-    w = df.select(keys3).unique().join(hwf, on="hardware", how="left").join(md, on="model", how="left")
-    w = energy.peak_tflops(w, hw.select("id", *peak_cols), _cat("precisions", catalogs)).select(
-        *keys3, "_tdp_w", "_idle_w", "_family", "_category", "_active_params_b", pl.col("peak_tflops").alias("_peak_tflops")
-    )
-    w = energy.power_parameters(w.rename({"_family": "family", "_category": "category"}), _cat("power_model", catalogs)).select(
-        *keys3, "_tdp_w", "_idle_w", "_active_params_b", "_peak_tflops",
-        pl.col("power_floor").alias("_floor"), pl.col("power_u_half").alias("_u_half"), pl.col("host_power_share"),
-    )
+    triples = df.select(keys3).unique(maintain_order=True)
+    w = _memo("power", (hw, models_cat, precisions_cat, power_cat), triples,
+              lambda: _power_facts(triples, hw, models_cat, precisions_cat, power_cat))
     lf = df.lazy().join(w.lazy(), on=keys3, how="left", nulls_equal=True, maintain_order="left")
 
     n = pl.col("n_devices")
@@ -250,9 +243,10 @@ def add_economics(frame: pl.DataFrame | pl.LazyFrame, catalogs: dict[str, pl.Dat
     need_rent = df.filter(rented)
     if need_rent.height:
         keys4 = ["hardware", "provider", "region", "price_model"]
-        rent = cost.rented_usd_per_device_hour(need_rent.select(keys4).unique(maintain_order=True), _cat("cloud_prices", catalogs)).select(
+        offers, prices = need_rent.select(keys4).unique(maintain_order=True), _cat("cloud_prices", catalogs)
+        rent = _memo("rent", (prices,), offers, lambda: cost.rented_usd_per_device_hour(offers, prices).select(
             *keys4, pl.col("rented_usd_per_device_hour").alias("_rent"), "price_id"
-        )
+        ))
         lf = lf.with_columns(rented.alias("_need_rent")).join(
             rent.lazy().with_columns(pl.lit(True).alias("_need_rent")), on=[*keys4, "_need_rent"], how="left",
             nulls_equal=True, maintain_order="left",
@@ -290,6 +284,24 @@ def add_economics(frame: pl.DataFrame | pl.LazyFrame, catalogs: dict[str, pl.Dat
     extra = [c for c in out.columns if c not in keep and not c.startswith("_") and c not in unasked]
     out = out.select(*keep, *extra)
     return out.lazy() if lazy else out
+
+
+def _power_facts(triples: pl.DataFrame, hw: pl.DataFrame, models: pl.DataFrame, precisions: pl.DataFrame,
+                 power_model: pl.DataFrame) -> pl.DataFrame:
+    """Per (hardware, model, precision): TDP, idle power, active parameters, peak and the power-model fit."""
+    keys3 = ["hardware", "model", "precision"]
+    peak_cols = [c for c in hw.columns if c.endswith(("_tflops", "_tops"))]
+    hwf = hw.select(pl.col("id").alias("hardware"), *peak_cols, pl.col("tdp_w").alias("_tdp_w"), pl.col("idle_w").alias("_idle_w"),
+                    pl.col("family").alias("_family"), pl.col("category").alias("_category"))
+    md = models.select(pl.col("id").alias("model"), pl.col("active_params_b").alias("_active_params_b"))
+    w = triples.join(hwf, on="hardware", how="left").join(md, on="model", how="left")
+    w = energy.peak_tflops(w, hw.select("id", *peak_cols), precisions).select(
+        *keys3, "_tdp_w", "_idle_w", "_family", "_category", "_active_params_b", pl.col("peak_tflops").alias("_peak_tflops")
+    )
+    return energy.power_parameters(w.rename({"_family": "family", "_category": "category"}), power_model).select(
+        *keys3, "_tdp_w", "_idle_w", "_active_params_b", "_peak_tflops",
+        pl.col("power_floor").alias("_floor"), pl.col("power_u_half").alias("_u_half"), pl.col("host_power_share"),
+    )
 
 
 def _add_owned(lf: pl.LazyFrame, df: pl.DataFrame, need_own: pl.DataFrame, catalogs: dict | None) -> pl.LazyFrame:
@@ -381,9 +393,9 @@ def _add_embodied(lf: pl.LazyFrame, catalogs: dict | None) -> pl.LazyFrame:
     emb = _cat("embodied_carbon", catalogs)
     if emb.height == 0:
         return lf.with_columns(pl.lit(None, pl.Float64).alias("g_co2e_per_request_embodied"))
-    e = emb.sort("id").group_by("hardware", maintain_order=True).first().select(
+    e = _memo("embodied", (emb,), None, lambda: emb.sort("id").group_by("hardware", maintain_order=True).first().select(
         "hardware", pl.col("kg_co2e_per_device").alias("_kg"), pl.col("lifetime_years_assumed").alias("_life")
-    )
+    ))
     lf = lf.join(e.lazy(), on="hardware", how="left", maintain_order="left")
     life = pl.coalesce(pl.col("lifetime_years").cast(pl.Float64), pl.col("_life"), pl.lit(defaults.value("lifetime_years")))
     return lf.with_columns(energy.g_co2e_per_request_embodied(pl.col("_kg"), lifetime_years=life))

@@ -443,11 +443,16 @@ def test_two_phase_path_equals_one_pass(monkeypatch):
              "n_devices": rng.choice([1, 2, 8]), "input_tokens": rng.randint(1, 30000),
              "output_tokens": rng.randint(1, 4000), "batch_size": rng.choice([None, 1, 64, 512])} for _ in range(400)]
     frame = pl.DataFrame(rows, schema_overrides={"batch_size": pl.Int64})
-    one = perf.estimate(frame)
+    one = perf.estimate(frame)  # 400 rows: the small-frame plan (perf._small_plan)
     monkeypatch.setattr(perf, "_SPLIT_ROWS", 1)
     two = perf.estimate(frame)
     assert 0 < one["fits"].sum() < frame.height  # both kinds of rows present
     assert_frame_equal(two, one)
+    # and the one-pass plan that frames between the two sizes take (catalog terms computed row by row)
+    monkeypatch.setattr(perf, "_SPLIT_ROWS", 10**9)
+    monkeypatch.setattr(perf, "_SERIES_CHECK_ROWS", 0)
+    assert_frame_equal(perf.estimate(frame), one)
+    monkeypatch.setattr(perf, "_SERIES_CHECK_ROWS", 1000)
     # the layout terms come from a table of (model, precision, tp_ok, kv precision, n_devices) where it is small,
     # row by row otherwise (tensor_parallel / pipeline_parallel columns, many devices, kv_precision and devices)
     kv = pl.Series([rng.choice([None, "fp8", "bf16"]) for _ in range(frame.height)], dtype=pl.String)
@@ -463,3 +468,20 @@ def test_two_phase_path_equals_one_pass(monkeypatch):
     out = perf.estimate(none_fit)
     assert not out["fits"].any() and out["tpot_s"].null_count() == out.height
     assert_frame_equal(out, perf.estimate(none_fit.head(3)).vstack(perf.estimate(none_fit[3:])))
+
+
+def test_allreduce_terms_are_allreduce_s():
+    # the estimator's per-token + fixed split of the all-reduce time is the documented formula
+    df = pl.DataFrame({"t": [1.0, 256.0, 4096.0, 7.0], "hidden_size": [8192, 8192, 4096, 4096],
+                       "tensor_parallel": [4, 4, 8, 1], "interconnect_gb_per_s": [900.0, 900.0, 64.0, 900.0],
+                       "allreduce_latency_s": [1e-5, 1e-5, 2e-5, 1e-5], "allreduce_bandwidth_efficiency": [0.8] * 4})
+    c = pl.col
+    per_token, fixed = perf._allreduce_terms(c("hidden_size"), c("tensor_parallel"),
+                                             c("interconnect_gb_per_s") / 2.0 * 1e9 * c("allreduce_bandwidth_efficiency"),
+                                             c("allreduce_latency_s"), 3.0, 2.0)
+    got = df.select(c("t") * per_token + fixed).to_series().to_list()
+    want = df.select(perf.allreduce_s("t", n_allreduce=3.0)).to_series().to_list()
+    assert got == pytest.approx(want, rel=1e-12)
+    assert got[3] == 0.0  # one device: no all-reduce
+    # 256 tokens x 8192 x 2 B = 4.19 MB; 1.5 x 4.19 MB / 360 GB/s + 10 us, three times
+    assert got[1] == pytest.approx(3 * (1.5 * 256 * 8192 * 2 / 360e9 + 1e-5))
