@@ -1057,6 +1057,8 @@ def _join_exprs(t: dict, derived: bool = False) -> tuple[list[pl.Expr], list[pl.
     ]
 
 
+#: the scenario columns the estimator reads (the others pass through)
+_ESTIMATOR_INPUTS = frozenset([*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS])
 #: eager frames with at most this many rows are checked with Series operations rather than a query
 _SERIES_CHECK_ROWS = 1000
 #: frames with at least this many rows take the two-phase path (:func:`_two_phase`)
@@ -1669,8 +1671,9 @@ def estimate(
         if frame.height >= _SPLIT_ROWS:
             out = _two_phase(frame, lf_d, t, input_columns)
         elif frame.height <= _SERIES_CHECK_ROWS:
-            # small frames (a slider move): planning dominates, skip the optimizer
-            out = _small_plan(lf_d, t, tuple(input_columns)).collect(optimizations=pl.QueryOptFlags.none())
+            # small frames (a slider move): planning dominates, skip the optimizer; the same estimator inputs
+            # (a knob that moves only the economics) give the kept answer
+            out = _small_estimate(frame, lf_d, t, input_columns, (models, hardware, precisions, engines, efficiency))
         else:
             out = _core(_join(lf_d, t), input_columns, flag_incomplete=True).collect()
     except pl.exceptions.PolarsError:  # an id not in its catalog fails the Enum cast: say which
@@ -1690,6 +1693,30 @@ def estimate(
         _raise_incomplete(t["models"].filter(~pl.col("_m_complete") & pl.col("_m_id").is_in(list(used))).rename(
             {"_m_id": "_key_model"}))
     return out
+
+
+def _small_estimate(frame: pl.DataFrame, lf_d: pl.LazyFrame, t: dict, input_columns: list[str],
+                    given: tuple) -> pl.DataFrame:
+    """:func:`_small_plan` collected, kept per estimator inputs (:mod:`infer_econ._memo`).
+
+    The answer is keyed on the values and dtypes of the estimator's own input columns and on the catalog
+    frames by identity; the scenario's other columns (prices, PUE, …) pass through from ``frame`` itself.
+    """
+    from ._memo import memo
+
+    own = [c for c in input_columns if c in _ESTIMATOR_INPUTS]
+    keys = frame.select(own)
+    frames = _catalogs(*given)
+    sig = tuple((c, str(frame.schema[c])) for c in own)
+
+    def build() -> pl.DataFrame:
+        sub = _with_defaults(keys.lazy(), keys.schema)
+        return _small_plan(sub, t, tuple(own)).collect(optimizations=pl.QueryOptFlags.none())
+
+    kept = memo(f"estimate:{sig}", frames, keys, build)
+    keep = [c for c in input_columns if c not in OUTPUT_COLUMNS]
+    outputs = [c for c in kept.columns if c not in own]
+    return pl.DataFrame([*(frame[c] for c in keep), *(kept[c] for c in outputs)])
 
 
 def _raise_divisible(frame: pl.DataFrame) -> None:

@@ -80,3 +80,35 @@ def test_add_economics_prices_follow_a_users_price_catalog():
     assert again["usd_per_device_hour"].item() == pytest.approx(2.0 * base["usd_per_device_hour"].item())
     same = pipeline.add_economics(est.with_columns(provider=pl.lit("aws"), price_model=pl.lit("on_demand")))
     assert same["usd_per_device_hour"].item() == base["usd_per_device_hour"].item()
+
+
+def test_estimate_keeps_answers_per_estimator_inputs_and_passes_the_rest_through():
+    # a knob that moves only the economics (PUE, a price) reuses the kept estimate; the other columns are the
+    # current frame's, and every value equals a fresh estimate's
+    rng = __import__("random").Random(3)
+    models = catalog.load("models")["id"].to_list()
+    hw = catalog.load("hardware")["id"].to_list()
+    rows = [{"model": rng.choice(models), "hardware": rng.choice(hw), "engine": rng.choice(["vllm", "llama.cpp"]),
+             "precision": rng.choice(["bf16", "fp8", "q4_k_m"]), "n_devices": rng.choice([1, 2]),
+             "input_tokens": rng.randint(1, 8000), "output_tokens": rng.randint(1, 2000),
+             "pue": 1.2, "note": "a"} for _ in range(200)]
+    frame = pl.DataFrame(rows)
+    first = perf.estimate(frame)
+    moved = frame.with_columns(pue=pl.lit(1.5), note=pl.lit("b"))
+    calls = []
+    real = perf._small_plan
+    perf._small_plan = lambda *a, **k: calls.append(1) or real(*a, **k)
+    try:
+        again = perf.estimate(moved)
+    finally:
+        perf._small_plan = real
+    assert calls == []  # the kept answer
+    assert again["pue"].unique().to_list() == [1.5] and again["note"].unique().to_list() == ["b"]
+    assert again.columns == first.columns
+    assert again.drop("pue", "note").equals(first.drop("pue", "note"))
+    _memo.clear()
+    fresh = perf.estimate(moved)
+    assert fresh.equals(again)
+    # another estimator input (the prompt) is another answer
+    longer = perf.estimate(moved.with_columns(pl.col("input_tokens") + 1))
+    assert not longer["prefill_s"].equals(again["prefill_s"])

@@ -18,6 +18,7 @@ from typing import Any
 import polars as pl
 
 from .. import catalog, plot
+from .._memo import memo
 from .cards import Card, Cards
 from .core import App, ChartView, Result, TableView
 from . import knobs as K
@@ -104,7 +105,12 @@ def _owned_hardware() -> list[str]:
 def _priced_fleet(values: Mapping[str, Any]) -> pl.DataFrame:
     """Every hardware that has a price under the chosen price model, with how it is priced."""
     pm = values["price_model"]
-    hw = catalog.load("hardware").select(pl.col("id").alias("hardware"), "category", "vendor", "memory_gb")
+    frames = tuple(catalog.load(n) for n in ("hardware", "cloud_prices", "hardware_prices"))
+    return memo("priced-fleet", frames, pl.DataFrame({"price_model": [pm]}), lambda: _priced_fleet_of(pm, frames[0]))
+
+
+def _priced_fleet_of(pm: str, hardware: pl.DataFrame) -> pl.DataFrame:
+    hw = hardware.select(pl.col("id").alias("hardware"), "category", "vendor", "memory_gb")
     if pm == "owned":
         return hw.filter(pl.col("hardware").is_in(_owned_hardware())).with_columns(
             pl.lit("owned").alias("price_model"), pl.lit(None, pl.String).alias("provider"),
