@@ -399,6 +399,13 @@ class _Problem:
         self.n = self.joined.height
         self.fixed = fixed
 
+    def log_errors(self, params: dict, log_measured=None) -> "object":
+        """``log(predicted / measured)`` per row (a row predicted at nothing counts as 1e-9)."""
+        import numpy as np
+
+        logm = np.log(self.measured) if log_measured is None else log_measured
+        return np.log(np.clip(np.nan_to_num(self.predict(params), nan=1e-9), 1e-9, None)) - logm
+
     def predict(self, params: dict) -> "object":
         import numpy as np
 
@@ -454,8 +461,7 @@ def _fit_group(problem: _Problem, start: dict, prior: dict, weight: float, max_n
         return {**fixed, **{p: _from_unit(p, v) for p, v in zip(free, x)}}
 
     def errors(params: dict) -> np.ndarray:
-        pred = problem.predict(params)
-        return np.log(np.clip(np.nan_to_num(pred, nan=1e-9), 1e-9, None)) - logm
+        return problem.log_errors(params, logm)
 
     if not free:
         params = dict(fixed)
@@ -468,8 +474,15 @@ def _fit_group(problem: _Problem, start: dict, prior: dict, weight: float, max_n
             x0, loss="soft_l1", f_scale=0.15, max_nfev=max_nfev, diff_step=1e-3,
         )
         params = params_of(res.x)
-    ape = np.abs(np.exp(errors(params)) - 1.0) * 100.0
-    return params, float(np.nanmedian(ape)) if len(ape) else float("nan")
+    return params, _median_ape(errors(params))
+
+
+def _median_ape(log_errors) -> float:
+    """Median absolute percentage error from ``log(predicted / measured)`` [%] (NaN for no rows)."""
+    import numpy as np
+
+    ape = np.abs(np.exp(log_errors) - 1.0) * 100.0
+    return float(np.nanmedian(ape)) if len(ape) else float("nan")
 
 
 #: hardware families an engine's measurements must span for an ``(engine, *)`` row of its own
@@ -548,11 +561,11 @@ def fit(
     is what :func:`infer_econ.perf.resolve_efficiency` falls back to for a
     family without rows of its own (a CPU that was never measured gets what
     other CPUs reached, not GPU figures). An engine measured on fewer than
-    :data:`MIN_ENGINE_FAMILIES` families gets no ``(engine, *)`` row: on one
-    family the engine's share and the chip's cannot be told apart, so its
-    ``(engine, family)`` row is pulled toward ``(*, *)`` and other chips keep
-    the shared parameters (vLLM measured on MI300X only must not slow vLLM
-    down on every other chip).
+    :data:`MIN_ENGINE_FAMILIES` families gets an ``(engine, *)`` row with the
+    ``(*, *)`` values (and its own settings): on one family the engine's share
+    and the chip's cannot be told apart, so its ``(engine, family)`` row is
+    pulled toward ``(*, *)`` and other chips keep the shared parameters (vLLM
+    measured on MI300X only must not slow vLLM down on every other chip).
 
     Examples
     --------
@@ -629,12 +642,9 @@ def fit(
             # measured on one chip family only: what is the engine's and what is the chip's cannot be told
             # apart, so its (engine, *) row keeps the shared (*, *) values (other chips get them, with the
             # engine's own settings) and its (engine, family) row below is pulled toward (*, *)
-            import numpy as np
-
             engine_params[engine] = dict(top)
             problem = _Problem(sub.drop("_family", "_category"), tables, fixed)
-            ape = np.abs(problem.predict(dict(top)) / problem.measured - 1.0) * 100.0
-            record(engine, "*", dict(top), sub.height, float(np.nanmedian(ape)) if len(ape) else float("nan"), pr)
+            record(engine, "*", dict(top), sub.height, _median_ape(problem.log_errors(dict(top))), pr)
             continue
         params, err = run(sub, top, top, prior_weight)
         engine_params[engine] = params

@@ -385,10 +385,9 @@ def allreduce_s(
 def _allreduce_s(tokens, hidden_size, tensor_parallel, link_bytes_per_s, allreduce_latency_s, n_allreduce,
                  bytes_per_element) -> pl.Expr:
     """:func:`allreduce_s` from the link's bytes per second each way (``interconnect / 2 × 1e9 × efficiency``)."""
-    tp = _f(tensor_parallel)
-    size = _f(tokens) * _f(hidden_size) * _f(bytes_per_element)
-    one = 2.0 * (tp - 1.0) / tp * size / _f(link_bytes_per_s) + _f(allreduce_latency_s)
-    return pl.when(tp > 1.0).then(_f(n_allreduce) * one).otherwise(0.0)
+    per_token, fixed = _allreduce_terms(hidden_size, tensor_parallel, link_bytes_per_s, allreduce_latency_s,
+                                        n_allreduce, bytes_per_element)
+    return _f(tokens) * per_token + fixed
 
 
 def _allreduce_terms(hidden_size, tensor_parallel, link_bytes_per_s, allreduce_latency_s, n_allreduce,
@@ -1025,8 +1024,7 @@ def _small_plan(lf: pl.LazyFrame, t: dict, input_columns: tuple[str, ...]) -> pl
         stages, final = _core_exprs(input_columns, False)
         stages, need = _prune(stages, [o for o in final if not isinstance(o, str)])
         gathers = [g for g in gathers if g.meta.output_name() in need]
-        codes = [e for e in codes if set(e.meta.root_names()) <= set(input_columns) | {"kv_precision"}
-                 and e.meta.output_name() in _roots(gathers)]
+        codes = [e for e in codes if e.meta.output_name() in _roots(gathers)]
         cache[input_columns] = (codes, gathers, stages, final)
     codes, gathers, stages, final = cache[input_columns]
     lf = lf.with_columns(codes).with_columns(gathers)
@@ -1653,7 +1651,7 @@ def estimate(
         return _core(_join(lf_d, t), input_columns)
 
     frame = scenarios
-    if frame.height <= _SERIES_CHECK_ROWS:  # a slider move: Series operations, no query to plan
+    if small:  # a slider move: Series operations, no query to plan
         for name in _numeric_columns(schema):
             if _any_bad_numbers(frame[name], *_NUMERIC[name]):
                 _raise_numeric(frame, name, _bad_numbers(pl.col(name), schema[name], *_NUMERIC[name]))
@@ -1670,10 +1668,10 @@ def estimate(
     try:
         if frame.height >= _SPLIT_ROWS:
             out = _two_phase(frame, lf_d, t, input_columns)
-        elif frame.height <= _SERIES_CHECK_ROWS:
+        elif small:
             # small frames (a slider move): planning dominates, skip the optimizer; the same estimator inputs
             # (a knob that moves only the economics) give the kept answer
-            out = _small_estimate(frame, lf_d, t, input_columns, (models, hardware, precisions, engines, efficiency))
+            out = _small_estimate(frame, t, input_columns, (models, hardware, precisions, engines, efficiency))
         else:
             out = _core(_join(lf_d, t), input_columns, flag_incomplete=True).collect()
     except pl.exceptions.PolarsError:  # an id not in its catalog fails the Enum cast: say which
@@ -1695,8 +1693,7 @@ def estimate(
     return out
 
 
-def _small_estimate(frame: pl.DataFrame, lf_d: pl.LazyFrame, t: dict, input_columns: list[str],
-                    given: tuple) -> pl.DataFrame:
+def _small_estimate(frame: pl.DataFrame, t: dict, input_columns: list[str], given: tuple) -> pl.DataFrame:
     """:func:`_small_plan` collected, kept per estimator inputs (:mod:`infer_econ._memo`).
 
     The answer is keyed on the values and dtypes of the estimator's own input columns and on the catalog
