@@ -53,30 +53,29 @@ MOVE_JS = """async ([sel, idx]) => {
 }"""
 
 
-#: what the figures mean, kept with them (figures of 2026-12-01; revise when they change)
+#: what the figures mean, kept with them (figures of 2026-12-02; revise when they change)
 ANALYSIS = """
-What the browser figures say (targets missed are stated here, with why; figures of 2026-12-01, 23:25 UTC, a slow spell of
-this shared machine: the estimator's one-row call of an older commit, 4.3 ms when that commit was measured, took 8.9-9.9 ms,
-so every figure here is up to twice what the same code gives on a quiet machine):
-- Knob → chart p95 is above the 50 ms target on every workbook (p50 44–91 ms, p95 61–143 ms). Per move the kernel computes
-  for 3–60 ms (01 hardware re-estimates and prices every accelerator; 03, 04, 06 and 09 re-run the pipeline), then the
-  messages cross Voila's relay (kernel → browser lag of 2–45 ms measured under load) and Vega redraws the SVG (8–14 ms).
-  Changes of 2026-12-01: `add_economics` is one lazy query (about 12 % faster on one row in interleaved runs), a chart whose rows change in number keeps
-  its live view (03 quantization: 12 → 3 rebuilds over 30 moves of its devices knob), and bar charts use a step height so
-  new rows need no new widget. The p95 outliers are the moves that still compute for 40–60 ms (01, 03, 06, 09).
-- Pre-heated first render is 2.9–4.0 s (target ≤ 2 s): about 1.3 s loading and compiling Voila's 5.5 MB of JavaScript (102
-  files, a fresh browser profile per page here, so no HTTP cache), then the widget state, the widgets and the charts. Each
-  chart widget used to carry the 0.9 MB Vega bundle (1.0–2.9 MB of websocket traffic per page, one compile per chart); it is
-  now served once per page by URL (0.13–0.17 MB). "Cold" is now really cold (`--preheat_kernel=False`; voila.json had turned
-  pre-heating on for the cold runs too): 7.2–9.2 s, a kernel start and the workbook's imports. The old "first page after
-  a server start ~25 s" was a page opened while Voila was still running all twelve workbooks in their new kernels (it says
-  "pool filled" when a kernel has started, not when its workbook has run); every pre-heated kernel now leaves a ready file
-  (`$INFER_ECON_READY_DIR`), `infer-econ serve` prints `ready` when all have, and the benchmark and tests wait for it.
-- Kernel peak memory is 191–208 MB per workbook (target ≤ 250 MB met; these are now fresh kernels of each workbook).
-- 20 simultaneous sessions miss the target badly in this slow spell (default pool: 20 of 20 sessions without a chart in time, p50 261 s; workshop pool of 20 pre-heated kernels: 18 of 20, p50 145 s; the previous run, on a quicker machine, had 10 of 20 and 0 of 20 (p95 72 s)). The test runs all 20 Chromium pages on
-  the server's own two cores: six pages opened together took 21–25 s each, so twenty need over a minute of the two cores for
-  the browsers' JavaScript alone, before the kernels. For a class of 20–40, use a bigger server (about 1 core per 4 users and
-  250 MB per kernel) or JupyterHub / BinderHub (README, *Deployment beyond one machine*).
+What the browser figures say (targets missed are stated here, with why; figures of 2026-12-02, in a slow spell of this
+shared machine: the estimator's 1,000,000-row sweep took 343-405 ms where it had taken 205-291 ms, so figures are up to
+twice what the same code gives on a quiet machine):
+- Knob → chart, single moves (as a person presses a key): p95 ≤ 50 ms on 00, 02, 06, 07, 08 and 10; above it on 01
+  hardware (72 ms: it re-estimates and prices every accelerator, 35 ms of kernel work per move), 03 quantization (178 ms:
+  a move that changes which devices fit rebuilds a chart), 04 (64), 05 (76: it recomputes the hour-by-hour fleet),
+  09 (59) and 11 (61). Moves sent back to back (the next key at the redraw, a key held down) queue behind the headline
+  cards and status the kernel sends after the chart: p50 35-64 ms on every workbook. Until 2026-12-01 only back-to-back
+  moves were measured (p50 44-91 ms, p95 61-143 ms). Changes of 2026-12-02: small `estimate` calls plan shallow
+  expressions and keep their answer per estimator inputs, `add_economics` and `phase_roofline` keep their catalog
+  answers (01 hardware's kernel work per move 74 → 35 ms, 09 sustainability 50 → 32 ms, 06 edge 45 → 30 ms, measured
+  in the kernel without the browser).
+- Pre-heated first render is 2.3-3.1 s (target ≤ 2 s): about 1.3 s loading and compiling Voila's 5.5 MB of JavaScript
+  (a fresh browser profile per page here, so no HTTP cache), then the widget state, the widgets and the charts. Cold
+  renders (`--preheat_kernel=False`: a kernel start and the workbook's imports) take 6.4-9.1 s.
+- Kernel peak memory is 192-207 MB per workbook (target ≤ 250 MB met).
+- 20 simultaneous sessions miss the target badly (default pool: 19 of 20 sessions without a chart in time, p50 266 s;
+  workshop pool of 20 pre-heated kernels: 19 of 20, p50 189 s). The test runs all 20 Chromium pages on the server's own
+  two cores: six pages opened together took 21-25 s each, so twenty need over a minute of the two cores for the
+  browsers' JavaScript alone, before the kernels. For a class of 20-40, use a bigger server (about 1 core per 4 users
+  and 250 MB per kernel) or JupyterHub / BinderHub (README, *Deployment beyond one machine*).
 """
 
 
