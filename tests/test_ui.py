@@ -10,7 +10,7 @@ import pytest
 
 from infer_econ import plot
 from infer_econ.errors import ValidationError
-from infer_econ.ui import knobs
+from infer_econ.ui import core, knobs
 from infer_econ.ui.cards import Card, Cards, fmt
 from infer_econ.ui.core import App, ChartView, Result, TableView, clean_frame, download_link
 from infer_econ.ui.offline import cache_path, enable_offline
@@ -238,6 +238,122 @@ def test_cache_serves_repeated_values():
     app.knobs["price"].value = 2.0
     assert len(calls) == 2  # initial 1.0 and 2.0; the returns were cached
     assert app.state.headline["usd_per_hour"] == 2.0
+
+
+def test_cache_key_is_the_slider_grid_position():
+    app = _app()
+    k = app.knobs["price"]
+    # 0.7 + 0.05 style sums differ from the grid value in the last bit: the same cache entry
+    a = core._key({"price": 1.0 + 0.1 + 0.2 + 0.2, "devices": 1, "hardware": "a"}, app.knobs)
+    b = core._key({"price": 1.5, "devices": 1, "hardware": "a"}, app.knobs)
+    assert a == b and a != core._key({"price": 2.0, "devices": 1, "hardware": "a"}, app.knobs)
+    assert core._grid_position(k, 1.5) == 2 and core._grid_position(k, 1.25) is None  # off the grid: exact value
+    log = knobs.log_slider("Volume", 1000.0, 10.0, 1e6, unit="requests/day")
+    nxt = core._neighbours(log, 1000.0, 1)
+    assert nxt[0] == pytest.approx(1000.0 * 10 ** log.step) and nxt[1] == pytest.approx(1000.0 / 10 ** log.step)
+    assert core._neighbours(k, 10.0, 1) == [9.5]  # at the top only the step down is left
+    assert core._neighbours(app.knobs["devices"], 3, -1) == [2, 4]
+
+
+def test_prefetch_computes_the_next_step_and_the_move_reuses_it():
+    calls = []
+    app = _app(calls)
+    app.knobs["price"].value = 1.5  # moved up
+    assert [c["price"] for c in app.prefetch_candidates()] == [2.0]  # 1.0 (back) is in the cache
+    n = len(calls)
+    assert app.prefetch_once() and len(calls) == n + 1 and app.prefetched == 1
+    assert not app.prefetch_once()  # nothing left one step away
+    app.knobs["price"].value = 2.0  # the user's move: served from the prefetched result
+    assert len(calls) == n + 1 and app.state.headline["usd_per_hour"] == 2.0
+    assert [r["usd_per_hour"] for r in app.chart("bars").rows()] == [2.0, 4.0, 6.0]
+    app.knobs["price"].value = 1.5  # moved down: 1.0 one step further is cached, 2.0 too
+    assert app.prefetch_candidates() == []
+
+
+def test_prefetch_skips_errors_and_keeps_none():
+    calls = []
+    app = _app(calls)
+    app.knobs["price"].value = 7.5  # moved up; 8.0 computes, 8.5 raises
+    app.knobs["price"].value = 8.0
+    n = len(calls)
+    assert app.prefetch_once() is False  # the one candidate (8.5; 7.5 is cached) failed: nothing kept
+    assert [c["price"] for c in calls[n:]] == [8.5] and app.prefetched == 0
+    assert core._key({**app.values(), "price": 8.5}, app.knobs) not in app._cache
+    m = len(calls)
+    app.knobs["price"].value = 8.5
+    assert len(calls) == m + 1 and "ZeroDivisionError" in app.state.error  # computed now, no cached error
+
+
+def test_prefetch_runs_on_the_kernel_loop_and_a_move_cancels_it():
+    import asyncio
+
+    async def scenario():
+        calls = []
+        app = _app(calls)
+        app.knobs["price"].value = 1.5  # in the loop: a prefetch is scheduled after the redraw
+        assert app._prefetch_handle is not None
+        app.knobs["price"].value = 1.0  # a move cancels what is pending and schedules anew
+        await asyncio.sleep(app.PREFETCH_DELAY_S + 0.2)
+        assert app.prefetched >= 1 and app._prefetch_handle is None
+        n = len(calls)
+        app.knobs["price"].value = 0.5  # one step down from 1.0 (moved down last)
+        assert len(calls) == n and app.state.headline["usd_per_hour"] == 0.5
+        no = _app()
+        no.prefetch = False
+        no.knobs["price"].value = 2.0
+        assert no._prefetch_handle is None
+
+    asyncio.run(scenario())
+
+
+def test_prefetch_order_moved_slider_first_other_primary_sliders_after_a_pause():
+    app = _app()
+    for name in ("price", "devices"):
+        app.knobs[name].add_class("ie-primary")
+    # before any move: every primary slider, one step either way (devices 1 is at the bottom)
+    assert [(r, c["price"], c["devices"]) for r, c in app._prefetch_plan()] == [(0, 1.5, 1), (0, 0.5, 1), (0, 1.0, 2)]
+    app.knobs["devices"].value = 4
+    app.knobs["devices"].value = 3  # moved down last: 2 first, then 4 (cached), then the price slider
+    plan = app._prefetch_plan()
+    assert [(r, c["devices"], c["price"]) for r, c in plan] == [(0, 2, 1.0), (1, 3, 1.5), (1, 3, 0.5)]
+    assert app.prefetch_once(max_rank=0) and not app.prefetch_once(max_rank=0)  # only the moved slider
+    assert app.prefetch_once(max_rank=1) and app.prefetched == 2
+    assert [c["price"] for c in app.prefetch_candidates()] == [0.5]
+
+
+def test_row_count_layouts_are_built_once_and_can_be_warmed_ahead():
+    calls = []
+
+    def build(f):
+        calls.append(f.height)
+        return plot.cost_vs_throughput(f)
+
+    view = ChartView("hw", build)
+    frames = {n: {"hw": _frame(1.0).head(n)} for n in (1, 2, 3)}
+    view.update(frames[3], {})
+    assert calls == [3]
+    view.update(frames[2], {})  # fewer rows, same layout: built once to compare, rows pushed
+    assert calls == [3, 2] and view.builds == 1 and len(view.rows()) == 2
+    view.update(frames[3], {})
+    view.update(frames[2], {})  # seen before: no altair build
+    assert calls == [3, 2] and len(view.rows()) == 2
+    view.warm(frames[1], {})  # built ahead (a prefetch), nothing drawn
+    assert calls == [3, 2, 1] and len(view.rows()) == 2
+    view.update(frames[1], {})
+    assert calls == [3, 2, 1] and [r["hardware"] for r in view.rows()] == ["a"]
+    bars = ChartView("bars", lambda f: plot.bars(f, "usd_per_hour", "hardware"))
+    big = {"bars": pl.DataFrame({"hardware": [f"h{i}" for i in range(30)], "usd_per_hour": [1.0] * 30})}
+    bars.update({"bars": big["bars"].head(2)}, {})
+    bars.update(big, {})  # a bar chart's height grows with its rows: a new layout, a new embed
+    assert bars.builds == 2 and len(bars.rows()) == 30
+
+
+def test_pushed_rows_are_in_the_widget_state_a_new_page_reads():
+    app = _app()
+    app.knobs["price"].value = 3.0
+    view = app.chart("hw")
+    state = view.jchart.get_state()
+    assert state["spec"]["datasets"][view._dataset][0]["usd_per_hour"] == 3.0
 
 
 def test_set_rejects_unknown_knob():

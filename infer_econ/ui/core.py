@@ -33,12 +33,14 @@ Examples
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import copy
 import html
 import json
 import logging
+import math
 import re
 import time
 import traceback
@@ -243,6 +245,7 @@ class ChartView:
         self.frame: pl.DataFrame | None = None
         self.builds = 0
         self._sig: tuple | None = None
+        self._layouts: dict[tuple, tuple] = {}
         self._dataset: str | None = None
         self._chart = None
         self.jchart = self._new_jchart(alt.Chart(pl.DataFrame({"x": [0]})).mark_point(opacity=0))
@@ -295,13 +298,15 @@ class ChartView:
         params = self._params(dict(values)) if self._params else {}
         sig = (tuple(frame.schema.items()), frame.height, repr(sorted(opts.items())))
         if self.spec is not None and self._sig is not None and sig[0::2] == self._sig[0::2] and sig != self._sig:
-            # only the number of rows changed: rebuild (without re-validating a structure already validated)
-            # and keep the live view if the layout is the same (a bar chart's height grows with its rows)
-            chart = self._build(frame, **opts)
-            spec = chart.to_dict(validate=False)
-            if self._dataset is not None and self._same_layout(spec):
+            # only the number of rows changed: keep the live view if the layout is the same (a bar chart's
+            # height grows with its rows). The layout of each row count is built once (without re-validating
+            # a structure already validated) and kept: altair takes ~100 ms to build a layered chart.
+            chart, spec, skeleton = self._layout_of(frame, opts, sig)
+            if self._dataset is not None and skeleton == self._skeleton(self.spec, self._dataset):
                 self._sig = sig
             else:
+                spec = {**spec, "datasets": {next(iter(spec["datasets"])): frame.to_dicts()}} if len(
+                    spec.get("datasets", {})) == 1 else chart.to_dict(validate=False)
                 self._show_new(chart, spec, params, sig, frame)
                 return
         if sig != self._sig or self.spec is None:
@@ -326,8 +331,7 @@ class ChartView:
             moved = self._param_changes(params)
             self._set_params_in(spec, params)
             self.spec = spec
-            with self.jchart._lock_property(spec=spec):
-                self.jchart.spec = spec
+            _keep_spec(self.jchart, spec)
             self.jchart._py_to_js_updates = [
                 {"namespace": "data", "name": self._dataset, "scope": [], "value": rows}
             ]
@@ -342,6 +346,8 @@ class ChartView:
     def _show_new(self, chart, spec: dict, params: Mapping[str, Any], sig: tuple, frame: pl.DataFrame) -> None:
         datasets = spec.get("datasets", {})
         self._dataset = next(iter(datasets)) if len(datasets) == 1 else None
+        if sig not in self._layouts:
+            self._layouts[sig] = (chart, spec, self._skeleton(spec, self._dataset) if self._dataset else None)
         self._set_params_in(spec, params)
         self.spec = spec
         self.builds += 1
@@ -350,19 +356,52 @@ class ChartView:
         self._chart = chart
         self._embed(chart, spec, params)
 
+    @staticmethod
+    def _skeleton(s: dict, name: str | None) -> str:
+        """The spec without its rows and param values (what decides whether a live view can take new rows)."""
+        body = {k: v for k, v in s.items() if k != "datasets"}
+        body["params"] = [{k: v for k, v in p.items() if k != "value"} for p in s.get("params", [])]
+        text = json.dumps(body, sort_keys=True, default=str)
+        text = text.replace(name, "<data>") if name else text
+        return _AUTO_NAMES.sub("<auto>", text)  # altair numbers its views and params per chart object
+
     def _same_layout(self, spec: dict) -> bool:
         """True if ``spec`` differs from the live spec only in its rows and param values."""
-        def skeleton(s: dict, name: str | None) -> str:
-            body = {k: v for k, v in s.items() if k != "datasets"}
-            body["params"] = [{k: v for k, v in p.items() if k != "value"} for p in s.get("params", [])]
-            text = json.dumps(body, sort_keys=True, default=str)
-            text = text.replace(name, "<data>") if name else text
-            return _AUTO_NAMES.sub("<auto>", text)  # altair numbers its views and params per chart object
-
         new = spec.get("datasets", {})
         if len(new) != 1:
             return False
-        return skeleton(spec, next(iter(new))) == skeleton(self.spec, self._dataset)
+        return self._skeleton(spec, next(iter(new))) == self._skeleton(self.spec, self._dataset)
+
+    #: layouts kept per chart (one per row count seen, for the same columns and options)
+    LAYOUTS_KEPT = 64
+
+    def _layout_of(self, frame: pl.DataFrame, opts: dict, sig: tuple) -> tuple[Any, dict, str | None]:
+        """(chart, spec, skeleton) built from ``frame`` for signature ``sig``, kept per signature."""
+        hit = self._layouts.get(sig)
+        if hit is None:
+            chart = self._build(frame, **opts)
+            spec = chart.to_dict(validate=False)
+            datasets = spec.get("datasets", {})
+            skeleton = self._skeleton(spec, next(iter(datasets))) if len(datasets) == 1 else None
+            hit = (chart, spec, skeleton)
+            self._layouts[sig] = hit
+            if len(self._layouts) > self.LAYOUTS_KEPT:
+                self._layouts.pop(next(iter(self._layouts)))
+        return hit
+
+    def warm(self, frames: Mapping[str, pl.DataFrame], values: Mapping[str, Any]) -> None:
+        """Build ahead the layout a later :meth:`update` with these frames would need (nothing is drawn).
+
+        Only when the number of rows differs from the live chart's (same columns and options): that is the
+        update that would otherwise build an altair chart while the user waits.
+        """
+        frame = frames.get(self.key)
+        if frame is None or self.spec is None or self._sig is None:
+            return
+        opts = self._options(dict(values)) if self._options else {}
+        sig = (tuple(frame.schema.items()), frame.height, repr(sorted(opts.items())))
+        if sig[0::2] == self._sig[0::2] and sig != self._sig and sig not in self._layouts:
+            self._layout_of(clean_frame(frame), opts, sig)
 
     @staticmethod
     def _set_params_in(spec: dict, params: Mapping[str, Any]) -> None:
@@ -388,11 +427,25 @@ class ChartView:
         spec = dict(self.spec)
         self._set_params_in(spec, changed)
         self.spec = spec
-        if hasattr(self.jchart, "_lock_property"):  # keep the kernel-side spec current without a re-embed
-            with self.jchart._lock_property(spec=spec):
-                self.jchart.spec = spec
+        _keep_spec(self.jchart, spec)
         for k, v in changed.items():
             setattr(self.jchart.params, k, v)
+
+
+def _keep_spec(jchart, spec: dict) -> None:
+    """Make ``spec`` the widget's kernel-side spec without sending it to the browser.
+
+    The browser already shows it (its rows were pushed into the live view); a page that connects later
+    reads the widget's state and gets this spec. Setting the trait would walk the whole spec looking for
+    binary buffers before deciding not to send it (a few ms per move for a chart of a few hundred rows), so
+    the value is stored as the trait's current value directly, which is what the widget's state reads.
+    """
+    values = getattr(jchart, "_trait_values", None)
+    if isinstance(values, dict) and "spec" in values:
+        values["spec"] = spec
+    elif hasattr(jchart, "_lock_property"):
+        with jchart._lock_property(spec=spec):
+            jchart.spec = spec
 
 
 class TableView:
@@ -457,13 +510,59 @@ def _friendly(exc: BaseException) -> str:
     return f"This combination could not be computed ({type(exc).__name__}{': ' + msg if msg else ''})."
 
 
-def _key(values: Mapping[str, Any]) -> tuple | None:
+def _key(values: Mapping[str, Any], knobs: Mapping[str, Any] | None = None) -> tuple | None:
+    """Cache key of knob values: a slider's value on its grid is keyed by its grid position.
+
+    The browser computes a slider's next value in JavaScript and Python computes a neighbour for
+    prefetching; the two may differ in the last bit (0.7 + 0.05), so a value within 1e-9 of a grid
+    position is keyed by that position. Values off the grid keep their exact value.
+    """
+    items = []
+    for name, value in sorted(values.items()):
+        pos = _grid_position(knobs.get(name), value) if knobs else None
+        items.append((name, ("grid", pos) if pos is not None else value))
     try:
-        k = tuple(sorted(values.items()))
+        k = tuple(items)
         hash(k)
         return k
     except TypeError:
         return None
+
+
+def _grid_position(knob: Any, value: Any) -> int | None:
+    """Position of ``value`` on a slider's grid (steps from ``min``; log sliders in steps of the exponent)."""
+    if not isinstance(knob, (w.FloatSlider, w.FloatLogSlider, w.IntSlider)) or isinstance(value, bool):
+        return None
+    if not isinstance(value, (int, float)) or not math.isfinite(value) or not knob.step:
+        return None
+    if isinstance(knob, w.FloatLogSlider):
+        if value <= 0:
+            return None
+        x = math.log(value, knob.base)
+    else:
+        x = float(value)
+    k = (x - knob.min) / knob.step
+    pos = round(k)
+    return pos if abs(k - pos) < 1e-9 * max(1.0, abs(k)) else None
+
+
+def _neighbours(knob: Any, value: Any, direction: int) -> list:
+    """The slider values one step from ``value`` (``direction`` first, then the other way), within range."""
+    pos = _grid_position(knob, value)
+    if pos is None:
+        return []
+    out = []
+    for d in (direction, -direction):
+        x = knob.min + (pos + d) * knob.step
+        if x < knob.min - 1e-12 or x > knob.max + 1e-12:
+            continue
+        if isinstance(knob, w.FloatLogSlider):
+            out.append(knob.base ** x)
+        elif isinstance(knob, w.IntSlider):
+            out.append(int(round(x)))
+        else:
+            out.append(float(x))
+    return out
 
 
 class App:
@@ -490,6 +589,11 @@ class App:
         A line under the title (e.g. that a user's calibration is in use).
     extras : list of widgets, optional
         Shown under the knobs (e.g. save / load / report buttons).
+    prefetch : bool
+        While the kernel is idle after a redraw, compute the results one step
+        away on the slider moved last (:meth:`prefetch_candidates`) and keep
+        them in the cache, so the next arrow-key move only redraws. One
+        compute per idle callback; a knob change cancels what is pending.
 
     Attributes
     ----------
@@ -507,12 +611,16 @@ class App:
     with the final values, so a storm of changes ends in the correct state.
     In the browser, ipywidgets also sends only the latest value of a knob
     while the kernel is busy.
+
+    Results are cached by knob values, a slider's value by its position on
+    the slider's grid (so a value computed in the browser and the same grid
+    point computed here share the entry).
     """
 
     def __init__(self, title: str, knobs: Mapping[str, Any], compute: Callable[[dict], Result],
                  views: Sequence[ChartView | TableView], *, cards: Cards | None = None,
                  groups: Sequence[tuple[str, Sequence[str]]] | None = None, cache_size: int = 64,
-                 extras: Sequence[Any] | None = None, note: str | None = None):
+                 extras: Sequence[Any] | None = None, note: str | None = None, prefetch: bool = True):
         enable_offline()
         self.title = title
         self.knobs = dict(knobs)
@@ -526,6 +634,12 @@ class App:
         self._busy = False
         self._dirty = False
         self._held = 0
+        self.prefetch = prefetch
+        self.prefetched = 0
+        self._prefetch_handle = None
+        self._last_moved: tuple[str, int] | None = None  # (knob, direction) of the latest move
+        self._failed: set = set()  # prefetch keys that raised (not retried until the knobs move)
+        self._last_redraw = time.monotonic()
         groups = groups or [("Knobs", list(self.knobs))]
         panels = []
         for gtitle, names in groups:
@@ -578,11 +692,125 @@ class App:
                 self.refresh()
 
     # -- wiring
-    def _on_change(self, _change=None) -> None:
+    def _on_change(self, change=None) -> None:
         self._dirty = True
+        self._cancel_prefetch()
+        if isinstance(change, Mapping) and change.get("owner") is not None:
+            name = next((n for n, k in self.knobs.items() if k is change["owner"]), None)
+            old, new = change.get("old"), change.get("new")
+            up = 1
+            if isinstance(old, (int, float)) and isinstance(new, (int, float)) and new < old:
+                up = -1
+            if name is not None:
+                self._last_moved = (name, up)
         if self._busy or self._held:
             return
         self.refresh()
+
+    # -- prefetch: while the kernel is idle, compute the results one slider step away
+    #: seconds after a redraw before the first prefetch (the browser draws meanwhile), between prefetches,
+    #: and of idleness before the sliders not moved last are prefetched
+    PREFETCH_DELAY_S = 0.05
+    PREFETCH_GAP_S = 0.01
+    PREFETCH_IDLE_S = 1.0
+
+    def prefetch_candidates(self) -> list[dict]:
+        """Knob values one slider step away from the current ones, most likely next move first.
+
+        First the slider moved last: one step further in the same direction, then back (usually in the
+        cache already); then one step either way on every primary slider. Only values not in the cache.
+        """
+        return [cand for _, cand in self._prefetch_plan()]
+
+    def _prefetch_plan(self) -> list[tuple[int, dict]]:
+        """(rank, values) pairs: rank 0 for the slider moved last, 1 for the other primary sliders."""
+        values = self.values()
+        order: list[tuple[int, str, int]] = []
+        if self._last_moved is not None:
+            order.append((0, *self._last_moved))
+        for n, k in self.knobs.items():
+            if "ie-primary" in getattr(k, "_dom_classes", ()) and (self._last_moved is None or n != self._last_moved[0]):
+                order.append((0 if self._last_moved is None else 1, n, 1))
+        out, seen = [], set()
+        for rank, name, direction in order:
+            for v in _neighbours(self.knobs[name], values[name], direction):
+                cand = {**values, name: v}
+                key = _key(cand, self.knobs)
+                if key is not None and key not in self._cache and key not in seen:
+                    seen.add(key)
+                    out.append((rank, cand))
+        return out
+
+    def prefetch_once(self, max_rank: int = 1) -> bool:
+        """Compute and keep the first prefetch candidate (of rank ≤ ``max_rank``); False when none is left."""
+        for rank, cand in self._prefetch_plan():
+            if rank > max_rank:
+                break
+            key = _key(cand, self.knobs)
+            try:
+                result = self.compute(dict(cand))
+            except Exception:  # an error is shown when the user gets there, not now
+                log.info("prefetch failed for %r", cand, exc_info=True)
+                self._failed.add(key)
+                continue
+            self._store(key, result)
+            self.prefetched += 1
+            self._warm(result, cand)
+            return True
+        return False
+
+    def _warm(self, result: Result, values: Mapping[str, Any]) -> None:
+        for view in self.views:
+            if isinstance(view, ChartView):
+                try:
+                    view.warm(result.frames, values)
+                except Exception:  # drawing errors are shown when the user gets there
+                    log.info("warming %s failed", view.name, exc_info=True)
+
+    def _store(self, key: tuple, result: Result) -> None:
+        self._cache[key] = result
+        self._cache.move_to_end(key)
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+
+    def _cancel_prefetch(self) -> None:
+        if self._prefetch_handle is not None:
+            self._prefetch_handle.cancel()
+            self._prefetch_handle = None
+
+    def _schedule_prefetch(self, delay_s: float) -> None:
+        if not self.prefetch or self.state.error is not None:
+            return
+        try:
+            loop = asyncio.get_running_loop()  # the kernel's loop; none in a plain script or test
+        except RuntimeError:
+            return
+        self._cancel_prefetch()
+        self._prefetch_handle = loop.call_later(delay_s, self._prefetch_step)
+
+    def _prefetch_step(self) -> None:
+        self._prefetch_handle = None
+        if self._busy or self._held or self._dirty:
+            return
+        idle = time.monotonic() - self._last_redraw
+        plan = [(r, c) for r, c in self._prefetch_plan() if _key(c, self.knobs) not in self._failed]
+        if not plan:
+            return
+        if plan[0][0] > 0 and idle < self.PREFETCH_IDLE_S:  # other sliders: only once the user paused
+            self._schedule_prefetch(self.PREFETCH_IDLE_S - idle)
+            return
+        rank, cand = plan[0]
+        key = _key(cand, self.knobs)
+        try:
+            result = self.compute(dict(cand))
+        except Exception:
+            log.info("prefetch failed for %r", cand, exc_info=True)
+            self._failed.add(key)
+        else:
+            self._store(key, result)
+            self.prefetched += 1
+            self._warm(result, cand)
+        self._schedule_prefetch(self.PREFETCH_GAP_S)
 
     def refresh(self) -> None:
         """Recompute from the current knob values and redraw (until no change is pending)."""
@@ -598,11 +826,14 @@ class App:
                     break
         finally:
             self._busy = False
+        self._last_redraw = time.monotonic()
+        self._failed.clear()
+        self._schedule_prefetch(self.PREFETCH_DELAY_S)
 
     def _run_once(self) -> None:
         values = self.values()
         self.state.values = values
-        key = _key(values)
+        key = _key(values, self.knobs)
         t0 = time.perf_counter()
         try:
             result = self._cache.get(key) if key is not None else None
@@ -610,9 +841,7 @@ class App:
                 result = self.compute(dict(values))
                 self.state.computes += 1
                 if key is not None:
-                    self._cache[key] = result
-                    if len(self._cache) > self._cache_size:
-                        self._cache.popitem(last=False)
+                    self._store(key, result)
             else:
                 self._cache.move_to_end(key)
         except Exception as exc:  # shown to the user as a message, never as a traceback
