@@ -35,11 +35,18 @@ from infer_econ.cli.serve import free_port, voila_command, voila_env  # noqa: E4
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, LOCAL_PREFIXES, _wait_http, workbooks  # noqa: E402
 from tests.browser import pagecheck  # noqa: E402
 
-MOVE_JS = """async ([sel, idx]) => {
+MOVE_JS = """async ([sel, idx, page]) => {
   const sliders = document.querySelectorAll(sel);
   const handle = sliders[idx].querySelector('.noUi-handle');
   const now = parseFloat(handle.getAttribute('aria-valuenow')), top = parseFloat(handle.getAttribute('aria-valuemax'));
-  const key = (now >= top) ? 'ArrowLeft' : 'ArrowRight';
+  const bottom = parseFloat(handle.getAttribute('aria-valuemin'));
+  // page: PageUp / PageDown (noUiSlider moves 5 steps), bouncing between the ends
+  window.__ieDir = window.__ieDir || 1;
+  if (now >= top) window.__ieDir = -1;
+  if (now <= bottom) window.__ieDir = 1;
+  const up = page ? window.__ieDir > 0 : now < top;
+  const key = page ? (up ? 'PageUp' : 'PageDown') : (up ? 'ArrowRight' : 'ArrowLeft');
+  const code = {ArrowRight: 39, ArrowLeft: 37, PageUp: 33, PageDown: 34}[key];
   const charts = () => Array.from(document.querySelectorAll('.vega-embed svg.marks')).map(s => s.innerHTML).join('|');
   const before = charts();
   return await new Promise((resolve) => {
@@ -48,7 +55,7 @@ MOVE_JS = """async ([sel, idx]) => {
     const obs = new MutationObserver(done);
     document.querySelectorAll('.vega-embed').forEach(e => obs.observe(e, {subtree: true, childList: true, attributes: true, characterData: true}));
     const to = setTimeout(() => { obs.disconnect(); resolve(-1); }, 10000);
-    handle.dispatchEvent(new KeyboardEvent('keydown', {key, keyCode: key === 'ArrowRight' ? 39 : 37, which: key === 'ArrowRight' ? 39 : 37, bubbles: true}));
+    handle.dispatchEvent(new KeyboardEvent('keydown', {key, keyCode: code, which: code, bubbles: true}));
   });
 }"""
 
@@ -168,13 +175,21 @@ def per_workbook(moves: int, only: list[str] | None = None) -> tuple[list[dict],
                     lat = []
                     for _ in range(moves):
                         time.sleep(PAUSE_S)
-                        lat.append(pg.evaluate(MOVE_JS, [sel, 0]))
+                        lat.append(pg.evaluate(MOVE_JS, [sel, 0, False]))
                     ok = [x for x in lat if x >= 0]
                     row.update(knob_p50_ms=pct(ok, 0.5), knob_p95_ms=pct(ok, 0.95), knob_n=len(ok), knob_timeouts=len(lat) - len(ok))
                     # back to back: the next key event right at the redraw, while the kernel still sends the
                     # headline cards and the browser lays them out (a key held down)
-                    b2b = [x for x in (pg.evaluate(MOVE_JS, [sel, 0]) for _ in range(moves)) if x >= 0]
+                    b2b = [x for x in (pg.evaluate(MOVE_JS, [sel, 0, False]) for _ in range(moves)) if x >= 0]
                     row.update(knob_b2b_p50_ms=pct(b2b, 0.5), knob_b2b_p95_ms=pct(b2b, 0.95))
+                    # jumps: five steps at once (PageUp / PageDown), each 300 ms after the previous redraw: values
+                    # the idle-time prefetch (one step away) has not computed, unless seen before
+                    jumps = []
+                    for _ in range(moves // 2):
+                        time.sleep(PAUSE_S)
+                        jumps.append(pg.evaluate(MOVE_JS, [sel, 0, True]))
+                    jumps = [x for x in jumps if x >= 0]
+                    row.update(knob_jump_p50_ms=pct(jumps, 0.5), knob_jump_p95_ms=pct(jumps, 0.95))
                     row["kernel_peak_mb"] = cold.kernel_peak_mb()
                 except Exception as exc:
                     errors.append(f"{nb.stem}: {exc}")
@@ -263,6 +278,24 @@ def concurrency(n: int, which: tuple[str, ...] = ("default", "workshop")) -> lis
     return out
 
 
+def _previous_concurrency_table() -> list[str]:
+    """The simultaneous-sessions table of docs/benchmarks.md as it stands (kept when the run skips it)."""
+    path = ROOT / "docs" / "benchmarks.md"
+    if not path.exists():
+        return []
+    lines = path.read_text().splitlines()
+    try:
+        start = next(i for i, ln in enumerate(lines) if ln.startswith("| configuration | sessions |"))
+    except StopIteration:
+        return []
+    out = []
+    for ln in lines[start:]:
+        if not ln.startswith("|"):
+            break
+        out.append(ln)
+    return out
+
+
 def import_time() -> dict:
     code = "import time; t=time.perf_counter(); import infer_econ; a=time.perf_counter()-t; import polars as pl; t=time.perf_counter(); from infer_econ import estimate; b=time.perf_counter()-t; print(a, b)"
     runs = [tuple(map(float, subprocess.check_output([sys.executable, "-c", code], cwd="/tmp").split())) for _ in range(5)]
@@ -302,21 +335,30 @@ def main() -> int:
         "",
         f"Knob → chart redrawn: time from the slider's key event to the chart's svg changing, {args.moves} single moves of "
         f"the first primary slider, each {PAUSE_S * 1000:.0f} ms after the previous redraw (target p95 ≤ 50 ms); then "
-        f"{args.moves} moves back to back (the next key event at the redraw, as with a key held down). First render: page "
+        f"{args.moves} moves back to back (the next key event at the redraw, as with a key held down); then "
+        f"{args.moves // 2} jumps of five steps (PageUp / PageDown, {PAUSE_S * 1000:.0f} ms apart: values the idle-time "
+        "prefetch, one step away, has not computed unless seen before). First render: page "
         "request to every chart drawn, cold (fresh kernel) and pre-heated (target ≤ 2 s). Kernel peak: VmHWM of the "
         "workbook's kernel (target ≤ 250 MB).",
         "",
-        "| workbook | knob p50 ms | knob p95 ms | back to back p50 / p95 ms | cold render s | pre-heated render s | kernel peak MB |",
-        "|---|---|---|---|---|---|---|",
+        "| workbook | knob p50 ms | knob p95 ms | back to back p50 / p95 ms | jumps p50 / p95 ms | cold render s | "
+        "pre-heated render s | kernel peak MB |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
             f"| {r['workbook']} | {f(r.get('knob_p50_ms'))} | {f(r.get('knob_p95_ms'))} | "
-            f"{f(r.get('knob_b2b_p50_ms'))} / {f(r.get('knob_b2b_p95_ms'))} | {f(r.get('cold_s'), 2)} | "
+            f"{f(r.get('knob_b2b_p50_ms'))} / {f(r.get('knob_b2b_p95_ms'))} | "
+            f"{f(r.get('knob_jump_p50_ms'))} / {f(r.get('knob_jump_p95_ms'))} | {f(r.get('cold_s'), 2)} | "
             f"{f(r.get('preheated_s'), 2)} | {f(r.get('kernel_peak_mb'))} |"
         )
     if errors:
         lines += ["", "Errors: " + "; ".join(errors)]
+    if not conc and args.skip_concurrency:
+        kept = _previous_concurrency_table()
+        if kept:
+            lines += ["", "Simultaneous sessions: not re-run this time (`--skip-concurrency`); the table of the last run:",
+                      "", *kept]
     if conc:
         lines += ["", f"{args.sessions} simultaneous sessions (each opens the workbook and turns a knob; target 0 errors, first render p95 ≤ 5 s):", "",
                   "| configuration | sessions | first render p50 s | p95 s | errors |", "|---|---|---|---|---|"]

@@ -590,10 +590,11 @@ class App:
     extras : list of widgets, optional
         Shown under the knobs (e.g. save / load / report buttons).
     prefetch : bool
-        While the kernel is idle after a redraw, compute the results one step
-        away on the slider moved last (:meth:`prefetch_candidates`) and keep
-        them in the cache, so the next arrow-key move only redraws. One
-        compute per idle callback; a knob change cancels what is pending.
+        While the kernel is idle after a redraw that followed a user's move,
+        compute the results one step away on the slider moved last
+        (:meth:`prefetch_candidates`) and keep them in the cache, so the next
+        arrow-key move only redraws. One compute per idle callback; a knob
+        change cancels what is pending.
 
     Attributes
     ----------
@@ -719,18 +720,20 @@ class App:
 
         First the slider moved last: one step further in the same direction, then back (usually in the
         cache already); then one step either way on every primary slider. Only values not in the cache.
+        Nothing before the user's first move: a pre-heated kernel waiting for its page (a workshop pool
+        of 20) must not spend the machine's cores on guesses.
         """
         return [cand for _, cand in self._prefetch_plan()]
 
     def _prefetch_plan(self) -> list[tuple[int, dict]]:
         """(rank, values) pairs: rank 0 for the slider moved last, 1 for the other primary sliders."""
+        if self._last_moved is None:
+            return []
         values = self.values()
-        order: list[tuple[int, str, int]] = []
-        if self._last_moved is not None:
-            order.append((0, *self._last_moved))
+        order: list[tuple[int, str, int]] = [(0, *self._last_moved)]
         for n, k in self.knobs.items():
-            if "ie-primary" in getattr(k, "_dom_classes", ()) and (self._last_moved is None or n != self._last_moved[0]):
-                order.append((0 if self._last_moved is None else 1, n, 1))
+            if "ie-primary" in getattr(k, "_dom_classes", ()) and n != self._last_moved[0]:
+                order.append((1, n, 1))
         out, seen = [], set()
         for rank, name, direction in order:
             for v in _neighbours(self.knobs[name], values[name], direction):
@@ -779,7 +782,7 @@ class App:
             self._prefetch_handle = None
 
     def _schedule_prefetch(self, delay_s: float) -> None:
-        if not self.prefetch or self.state.error is not None:
+        if not self.prefetch or self.state.error is not None or self._last_moved is None:
             return
         try:
             loop = asyncio.get_running_loop()  # the kernel's loop; none in a plain script or test
