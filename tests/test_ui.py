@@ -361,6 +361,19 @@ def test_row_count_layouts_are_built_once_and_can_be_warmed_ahead():
     assert bars.builds == 2 and len(bars.rows()) == 30
 
 
+def test_a_chart_with_several_data_sets_shows_this_frames_rows_at_a_row_count_seen_before():
+    def build(f):
+        return alt.layer(alt.Chart(f).mark_point().encode(x="a:Q"),
+                         alt.Chart(f.with_columns(b=pl.col("a") * 2)).mark_point().encode(x="b:Q"))
+
+    view = ChartView("two", build)
+    view.update({"two": pl.DataFrame({"a": [1.0, 2.0, 3.0]})}, {})
+    view.update({"two": pl.DataFrame({"a": [1.0, 2.0]})}, {})
+    view.update({"two": pl.DataFrame({"a": [7.0, 8.0, 9.0]})}, {})  # three rows again, other values
+    shown = sorted(r.get("a") for rows in view.spec["datasets"].values() for r in rows)
+    assert shown == [7.0, 7.0, 8.0, 8.0, 9.0, 9.0]
+
+
 def test_pushed_rows_are_in_the_widget_state_a_new_page_reads():
     app = _app()
     app.knobs["price"].value = 3.0

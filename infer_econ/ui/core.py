@@ -296,7 +296,7 @@ class ChartView:
         frame = clean_frame(frame)
         opts = self._options(dict(values)) if self._options else {}
         params = self._params(dict(values)) if self._params else {}
-        sig = (tuple(frame.schema.items()), frame.height, repr(sorted(opts.items())))
+        sig = self._signature(frame, opts)
         if self.spec is not None and self._sig is not None and sig[0::2] == self._sig[0::2] and sig != self._sig:
             # only the number of rows changed: keep the live view if the layout is the same (a bar chart's
             # height grows with its rows). The layout of each row count is built once (without re-validating
@@ -305,8 +305,11 @@ class ChartView:
             if self._dataset is not None and skeleton == self._skeleton(self.spec, self._dataset):
                 self._sig = sig
             else:
-                spec = {**spec, "datasets": {next(iter(spec["datasets"])): frame.to_dicts()}} if len(
-                    spec.get("datasets", {})) == 1 else chart.to_dict(validate=False)
+                if skeleton is not None:  # one data set: the kept layout takes this frame's rows
+                    spec = {**spec, "datasets": {next(iter(spec["datasets"])): frame.to_dicts()}}
+                else:  # several data sets hold the rows the kept chart was built from: build from this frame
+                    chart = self._build(frame, **opts)
+                    spec = chart.to_dict(validate=False)
                 self._show_new(chart, spec, params, sig, frame)
                 return
         if sig != self._sig or self.spec is None:
@@ -357,6 +360,11 @@ class ChartView:
         self._embed(chart, spec, params)
 
     @staticmethod
+    def _signature(frame: pl.DataFrame, opts: Mapping[str, Any]) -> tuple:
+        """(columns and types, number of rows, build options): what decides whether the chart is rebuilt."""
+        return (tuple(frame.schema.items()), frame.height, repr(sorted(opts.items())))
+
+    @staticmethod
     def _skeleton(s: dict, name: str | None) -> str:
         """The spec without its rows and param values (what decides whether a live view can take new rows)."""
         body = {k: v for k, v in s.items() if k != "datasets"}
@@ -364,13 +372,6 @@ class ChartView:
         text = json.dumps(body, sort_keys=True, default=str)
         text = text.replace(name, "<data>") if name else text
         return _AUTO_NAMES.sub("<auto>", text)  # altair numbers its views and params per chart object
-
-    def _same_layout(self, spec: dict) -> bool:
-        """True if ``spec`` differs from the live spec only in its rows and param values."""
-        new = spec.get("datasets", {})
-        if len(new) != 1:
-            return False
-        return self._skeleton(spec, next(iter(new))) == self._skeleton(self.spec, self._dataset)
 
     #: layouts kept per chart (one per row count seen, for the same columns and options)
     LAYOUTS_KEPT = 64
@@ -399,7 +400,7 @@ class ChartView:
         if frame is None or self.spec is None or self._sig is None:
             return
         opts = self._options(dict(values)) if self._options else {}
-        sig = (tuple(frame.schema.items()), frame.height, repr(sorted(opts.items())))
+        sig = self._signature(frame, opts)
         if sig[0::2] == self._sig[0::2] and sig != self._sig and sig not in self._layouts:
             self._layout_of(clean_frame(frame), opts, sig)
 
@@ -739,7 +740,7 @@ class App:
             for v in _neighbours(self.knobs[name], values[name], direction):
                 cand = {**values, name: v}
                 key = _key(cand, self.knobs)
-                if key is not None and key not in self._cache and key not in seen:
+                if key is not None and key not in self._cache and key not in self._failed and key not in seen:
                     seen.add(key)
                     out.append((rank, cand))
         return out
@@ -749,26 +750,28 @@ class App:
         for rank, cand in self._prefetch_plan():
             if rank > max_rank:
                 break
-            key = _key(cand, self.knobs)
-            try:
-                result = self.compute(dict(cand))
-            except Exception:  # an error is shown when the user gets there, not now
-                log.info("prefetch failed for %r", cand, exc_info=True)
-                self._failed.add(key)
-                continue
-            self._store(key, result)
-            self.prefetched += 1
-            self._warm(result, cand)
-            return True
+            if self._prefetch_one(cand):
+                return True
         return False
 
-    def _warm(self, result: Result, values: Mapping[str, Any]) -> None:
+    def _prefetch_one(self, values: dict) -> bool:
+        """Compute ``values`` and keep the result with its chart layouts; False (and not retried) if it raised."""
+        key = _key(values, self.knobs)
+        try:
+            result = self.compute(dict(values))
+        except Exception:  # an error is shown when the user gets there, not now
+            log.info("prefetch failed for %r", values, exc_info=True)
+            self._failed.add(key)
+            return False
+        self._store(key, result)
+        self.prefetched += 1
         for view in self.views:
             if isinstance(view, ChartView):
                 try:
                     view.warm(result.frames, values)
                 except Exception:  # drawing errors are shown when the user gets there
                     log.info("warming %s failed", view.name, exc_info=True)
+        return True
 
     def _store(self, key: tuple, result: Result) -> None:
         self._cache[key] = result
@@ -795,24 +798,14 @@ class App:
         self._prefetch_handle = None
         if self._busy or self._held or self._dirty:
             return
-        idle = time.monotonic() - self._last_redraw
-        plan = [(r, c) for r, c in self._prefetch_plan() if _key(c, self.knobs) not in self._failed]
+        plan = self._prefetch_plan()
         if not plan:
             return
+        idle = time.monotonic() - self._last_redraw
         if plan[0][0] > 0 and idle < self.PREFETCH_IDLE_S:  # other sliders: only once the user paused
             self._schedule_prefetch(self.PREFETCH_IDLE_S - idle)
             return
-        rank, cand = plan[0]
-        key = _key(cand, self.knobs)
-        try:
-            result = self.compute(dict(cand))
-        except Exception:
-            log.info("prefetch failed for %r", cand, exc_info=True)
-            self._failed.add(key)
-        else:
-            self._store(key, result)
-            self.prefetched += 1
-            self._warm(result, cand)
+        self._prefetch_one(plan[0][1])
         self._schedule_prefetch(self.PREFETCH_GAP_S)
 
     def refresh(self) -> None:
