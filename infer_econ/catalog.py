@@ -267,6 +267,10 @@ def _parse(raw: pl.DataFrame, sch: pl.DataFrame, where: str, *, user: bool) -> p
     return frame
 
 
+#: string columns that hold semicolon-separated ``a=b`` pairs of referenced ids
+_PAIR_COLUMNS = frozenset({"kv_precision_defaults"})
+
+
 def _check_references(
     name: str, frame: pl.DataFrame, where: str, extra_ids: dict[str, set[str]], skip: tuple[str, ...] = ()
 ) -> None:
@@ -279,6 +283,15 @@ def _check_references(
         vals = frame[row["column"]].drop_nulls()
         if row["dtype"] == "str":
             vals = vals.str.split(";").explode().str.strip_chars()
+            if row["column"] in _PAIR_COLUMNS:  # "weights=kv" pairs: both sides are ids
+                pairs = vals.str.split("=")
+                odd = vals.filter(pairs.list.len() != 2)
+                if odd.len():
+                    raise CatalogError(
+                        f"{where}: column {row['column']!r}: {odd[0]!r} is not a pair of ids 'a=b' "
+                        "(semicolon-separated, e.g. fp8=fp8)"
+                    )
+                vals = pairs.explode().str.strip_chars()
         bad = sorted(set(vals.to_list()) - valid)
         if bad:
             raise CatalogError(

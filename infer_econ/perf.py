@@ -77,7 +77,7 @@ REQUIRED_COLUMNS = ["model", "hardware", "precision", "engine", "n_devices", "in
 OPTIONAL_COLUMNS = {
     "batch_size": "largest batch that fits and the engine runs (offline max throughput)",
     "context_depth": "0 tokens already cached",
-    "kv_precision": "the precision's default_kv_precision",
+    "kv_precision": "the engine's kv_precision_defaults for the weights' precision, else the precision's default_kv_precision",
     "tensor_parallel": "n_devices / pipeline_parallel when the engine has tensor parallelism, else 1",
     "pipeline_parallel": "1 when the engine has tensor parallelism, else n_devices (layer split)",
 }
@@ -761,6 +761,28 @@ def _build_tables(models, hardware, precisions, engines, efficiency) -> dict:
         on="_kvd",
         how="left",
     )
+    # an engine's own default KV precision for some weight precisions (engines.kv_precision_defaults, "fp8=fp8":
+    # TensorRT-LLM's FP8 checkpoints carry an FP8 KV cache) before the precision's default_kv_precision
+    pairs = (engines.select(pl.col("id").alias("engine"), pl.col("kv_precision_defaults").cast(pl.String))
+             if "kv_precision_defaults" in engines.columns else pl.DataFrame(schema={"engine": pl.String,
+                                                                                    "kv_precision_defaults": pl.String}))
+    pairs = pairs.drop_nulls().with_columns(pl.col("kv_precision_defaults").str.split(";")).explode(
+        "kv_precision_defaults").with_columns(pl.col("kv_precision_defaults").str.strip_chars().str.split("=").alias("_kv"))
+    bad = pairs.filter((pl.col("_kv").list.len() != 2) | pl.col("kv_precision_defaults").is_null())
+    if bad.height:
+        raise ValidationError(f"engines: kv_precision_defaults of {bad['engine'][0]!r}: {bad['kv_precision_defaults'][0]!r} "
+                              "is not a weights=kv pair of precision ids (e.g. fp8=fp8)")
+    kv_engine = pairs.select(
+        "engine",
+        pl.col("_kv").list.get(0).str.strip_chars().alias("precision"),
+        pl.col("_kv").list.get(1).str.strip_chars().alias("_kvd_e"),
+    )
+    unknown = sorted(set(kv_engine["precision"].to_list() + kv_engine["_kvd_e"].to_list()) - set(precisions["id"].to_list()))
+    if unknown:
+        raise UnknownIdError("precision (engines.kv_precision_defaults)", unknown, precisions["id"].to_list())
+    kv_engine = kv_engine.unique(["engine", "precision"], keep="last", maintain_order=True).join(
+        precisions.select(pl.col("id").alias("_kvd_e"), pl.col("kv_bytes_per_element").cast(f).alias("_c_kvb_engine")),
+        on="_kvd_e", how="left").select("engine", "precision", "_c_kvb_engine")
     eff = resolve_efficiency(efficiency, engines, hardware)
     eng = engines.select(
         pl.col("id").alias("engine"),
@@ -787,6 +809,8 @@ def _build_tables(models, hardware, precisions, engines, efficiency) -> dict:
         .join(eng, how="cross")
         .join(peaks, on=["hardware", "precision"], how="left")
         .join(kv_default.select("precision", "_c_kvb_default"), on="precision", how="left")
+        .join(kv_engine, on=["engine", "precision"], how="left")
+        .with_columns(pl.coalesce("_c_kvb_engine", "_c_kvb_default").alias("_c_kvb_default"))
         .join(eff, on=["engine", "hardware"], how="left")
         .select(
             "hardware",
@@ -1088,9 +1112,9 @@ def _prune(stages: list[list[pl.Expr]], outputs: list[pl.Expr]) -> tuple[list[li
 
 
 #: terms of the parallel layout that depend on the model, precision, KV precision, engine and n_devices only
-_LAYOUT_TERMS = ("_tp", "_pp", "_kvb", "_w_gb", "_dev", "replicas_f", "weights_gb_per_device", "_kv_tok", "_wpt")
+_LAYOUT_TERMS = ("_tp", "_pp", "_w_gb", "_dev", "replicas_f", "weights_gb_per_device", "_kv_tok1", "_wpt")
 #: the catalog and scenario columns they read
-_LAYOUT_INPUTS = {"n_devices", "_c_tp_ok", "_k_kvb", "_c_kvb_default", "_c_bpw", "_m_total", "_m_layers", "_m_kvh",
+_LAYOUT_INPUTS = {"n_devices", "_c_tp_ok", "_c_bpw", "_m_total", "_m_layers", "_m_kvh",
                   "_m_hd", "_m_latent", "_m_4h", "_m_2f"}
 #: largest n_devices, and most rows, of a layout table (else the layout terms are computed row by row)
 _LAYOUT_MAX_DEVICES = 64
@@ -1148,53 +1172,48 @@ def _split_plan(input_columns: tuple[str, ...], gathered: tuple[str, ...], layou
             "gather_a": gather_a, "select_a": select_a, "keep": keep, "order": order, "inputs_b": inputs_b}
 
 
-def _layout_table(t: dict, max_devices: int, kv: bool) -> pl.DataFrame:
-    """The :data:`_LAYOUT_TERMS` of every (model, precision, engine has tensor parallelism, KV precision, n_devices).
+def _layout_table(t: dict, max_devices: int) -> pl.DataFrame:
+    """The :data:`_LAYOUT_TERMS` of every (model, precision, engine has tensor parallelism, n_devices).
 
-    Row ``(((model × n_precisions + precision) × 2 + tp_ok) × n_kv + kv) × max_devices + n_devices − 1``, with
-    ``kv`` 0 for the precision's default and ``1 + code`` for a ``kv_precision``. The same expressions as the
-    row-by-row plan (:func:`_core_exprs`, without tensor_parallel / pipeline_parallel columns), so the same values.
+    Row ``((model × n_precisions + precision) × 2 + tp_ok) × max_devices + n_devices − 1``. The KV precision is
+    not a dimension: the KV bytes per token are linear in the bytes per element, so the table holds them per byte
+    (``_kv_tok1``) and each row multiplies by its own (the scenario's ``kv_precision`` or the engine's default).
+    The same expressions as the row-by-row plan (:func:`_core_exprs`, without tensor_parallel /
+    pipeline_parallel columns), so the same values.
     """
-    key = (max_devices, kv)
     cache = t.setdefault("_layout", {})
-    if key in cache:
-        return cache[key]
+    if max_devices in cache:
+        return cache[max_devices]
     en = t["enums"]
     n_m, n_p, n_e = t["models"].height, len(en["precision"].categories), len(en["engine"].categories)
-    n_kv = n_p + 1 if kv else 1
     model, _ = _catalog_terms()
     mt = t["models"].with_columns(model)
-    i = pl.int_range(n_m * n_p * 2 * n_kv * max_devices, dtype=pl.UInt32)
+    i = pl.int_range(n_m * n_p * 2 * max_devices, dtype=pl.UInt32)
     r = i // max_devices
     idx = pl.select(
         (i % max_devices + 1).cast(pl.Int64).alias("n_devices"),
-        (r // n_kv % 2 == 1).alias("_c_tp_ok"),
-        (r % n_kv).alias("_kvc"),
-        (r // (n_kv * 2) % n_p).alias("_p"),
-        (r // (n_kv * 2 * n_p)).alias("_im"),
+        (r % 2 == 1).alias("_c_tp_ok"),
+        (r // 2 % n_p).alias("_p"),
+        (r // (2 * n_p)).alias("_im"),
     )
     cb = t["combo"]
     cols = {
         "n_devices": idx["n_devices"],
         "_c_tp_ok": idx["_c_tp_ok"],
-        # bits per weight and the default KV bytes depend on the precision only: any (hardware, engine) row
+        # bits per weight depend on the precision only: any (hardware, engine) row
         "_c_bpw": cb["_c_bpw"].gather(idx["_p"] * n_e),
-        "_c_kvb_default": cb["_c_kvb_default"].gather(idx["_p"] * n_e),
         **{x: mt[x].gather(idx["_im"]) for x in ("_m_total", "_m_layers", "_m_kvh", "_m_hd", "_m_latent", "_m_4h",
                                                   "_m_2f")},
     }
-    if kv:
-        kvb = t["kv"]["_k_kvb"]
-        cols["_k_kvb"] = pl.concat([pl.Series([None], dtype=kvb.dtype), kvb]).gather(idx["_kvc"])
     lf = pl.DataFrame(cols).lazy()
-    stages, _ = _core_exprs(("n_devices", *(["kv_precision"] if kv else [])), False)
+    stages, _ = _core_exprs(("n_devices",), False)
     for stage in stages:
         st = [e for e in stage if e.meta.output_name() in _LAYOUT_TERMS]
         assert set(_roots(st)) <= _LAYOUT_INPUTS | set(_LAYOUT_TERMS), _roots(st)
         if st:
             lf = lf.with_columns(st)
     table = lf.select(_LAYOUT_TERMS).collect()
-    cache[key] = table
+    cache[max_devices] = table
     return table
 
 
@@ -1214,8 +1233,8 @@ def _two_phase(frame: pl.DataFrame, lf_d: pl.LazyFrame, t: dict, input_columns: 
     layout = None
     if "tensor_parallel" not in input_columns and "pipeline_parallel" not in input_columns:
         max_devices = int(frame["n_devices"].max())
-        if max_devices <= _LAYOUT_MAX_DEVICES and n_m * n_p * 2 * (n_p + 1 if kv else 1) * max_devices <= _LAYOUT_MAX_ROWS:
-            layout = _layout_table(t, max_devices, kv)
+        if max_devices <= _LAYOUT_MAX_DEVICES and n_m * n_p * 2 * max_devices <= _LAYOUT_MAX_ROWS:
+            layout = _layout_table(t, max_devices)
     plan = _split_plan(tuple(input_columns), tuple(by_name), layout is not None)
     code = lambda col, kind: pl.col(col).cast(pl.String).cast(en[kind]).to_physical().cast(pl.UInt32)  # noqa: E731
     # without a kv_precision column: the precision's default KV precision (see _core_exprs)
@@ -1226,9 +1245,8 @@ def _two_phase(frame: pl.DataFrame, lf_d: pl.LazyFrame, t: dict, input_columns: 
     lf = lf.with_columns((c("_ih") * (n_p * n_e) + c("_ip") * n_e + c("_ie")).alias("_ic"))
     if layout is not None:
         tp_ok = t["combo"]["_c_tp_ok"].fill_null(False).cast(pl.UInt32)  # by (hardware, precision, engine) row
-        kvc = (c("_ik") + 1).fill_null(0) if kv else pl.lit(0, pl.UInt32)
         lay = (c("_im") * n_p + c("_ip")) * 2 + pl.lit(tp_ok).gather(c("_ic"))
-        lay = (lay * (n_p + 1 if kv else 1) + kvc) * max_devices + (c("n_devices").cast(pl.UInt32) - 1)
+        lay = lay * max_devices + (c("n_devices").cast(pl.UInt32) - 1)
         lf = lf.with_columns(lay.alias("_lay"))
         by_name.update((x, pl.lit(layout[x]).gather(c("_lay")).alias(x)) for x in _LAYOUT_TERMS)
     lf = lf.with_columns(by_name[n] for n in plan["gather_a"])
@@ -1345,13 +1363,15 @@ def _core_exprs(input_columns: tuple[str, ...], flag_incomplete: bool) -> tuple[
         (c("_tp") * c("_pp")).alias("_dev"),
         (n / (c("_tp") * c("_pp"))).alias("replicas_f"),
         (c("_w_gb") / (c("_tp") * c("_pp"))).alias("weights_gb_per_device"),
+        # per byte of KV element: the bytes per element (which may depend on the engine) multiply it below
         mem.kv_cache_bytes_per_token_per_device(
-            c("_m_layers"), c("_m_kvh"), c("_m_hd"), c("_kvb"), c("_m_latent"), c("_tp"), c("_pp")
-        ).alias("_kv_tok"),
+            c("_m_layers"), c("_m_kvh"), c("_m_hd"), 1.0, c("_m_latent"), c("_tp"), c("_pp")
+        ).alias("_kv_tok1"),
         (c("_D") + c("_I") + c("_O") - 1.0).alias("_L"),  # the last output token is never fed back
         mem._workspace_elements_per_token(c("_m_4h"), c("_m_2f"), c("_tp")).alias("_wpt"),
     ]
-    stage2b = [mem._workspace_gb(c("_c_wst"), c("_wpt"), 2.0).fill_null(0.0).alias("_ws")]
+    stage2b = [mem._workspace_gb(c("_c_wst"), c("_wpt"), 2.0).fill_null(0.0).alias("_ws"),
+               (c("_kv_tok1") * c("_kvb")).alias("_kv_tok")]
     stage3 = [
         (c("_kv_tok") * mem._cached_tokens(c("_L"), c("_m_win"), c("_m_fracf"), c("_m_1mf"), c("_m_nowin")))
         .alias("_kv_seq"),
@@ -1526,7 +1546,9 @@ def estimate(
         ``batch_size`` (concurrent sequences per replica; null = the largest
         batch that fits and the engine runs), ``context_depth`` (tokens
         already cached before the prompt, default 0), ``kv_precision``
-        (default: the precision's ``default_kv_precision``),
+        (default: the engine's ``kv_precision_defaults`` entry for the
+        weights' precision, e.g. TensorRT-LLM ``fp8=fp8``, else the
+        precision's ``default_kv_precision``),
         ``tensor_parallel`` / ``pipeline_parallel`` (default: every device
         tensor-parallel, or a layer split for engines without tensor
         parallelism). ``n_devices`` may be a multiple of ``tp × pp``: the

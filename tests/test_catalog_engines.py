@@ -10,7 +10,7 @@ from infer_econ.errors import CatalogError, UnknownIdError
 
 COLUMNS = [
     "id", "name", "continuous_batching", "paged_kv", "precisions", "hardware_vendors", "max_batch_size",
-    "memory_utilization", "overhead_gb", "tensor_parallel", "source", "source_detail", "as_of", "notes",
+    "memory_utilization", "overhead_gb", "tensor_parallel", "kv_precision_defaults", "source", "source_detail", "as_of", "notes",
 ]
 REQUIRED_IDS = ["tensorrt-llm", "vllm", "sglang", "llama.cpp", "transformers", "mlx", "onnxruntime", "jax", "tgi"]
 # engine ids the measurement references use (lmdeploy: serving tables)
@@ -123,3 +123,25 @@ def test_extra_bad_value_names_column(over, column):
     with pytest.raises(CatalogError) as err:
         catalog.load("engines", extra=_user(**over))
     assert repr(column) in str(err.value), str(err.value)
+
+
+def test_kv_precision_defaults_are_documented_pairs(eng):
+    # TensorRT-LLM runs FP8 checkpoints with an FP8 KV cache (Model Optimizer's default); vLLM / SGLang keep the
+    # model dtype, so they list nothing and the precision's default_kv_precision applies
+    assert _row(eng, "tensorrt-llm")["kv_precision_defaults"] == "fp8=fp8"
+    assert _row(eng, "vllm")["kv_precision_defaults"] is None and _row(eng, "sglang")["kv_precision_defaults"] is None
+    assert "--kv_cache_qformat" in _row(eng, "tensorrt-llm")["notes"]
+
+
+@pytest.mark.parametrize("value, message", [
+    ("fp8", "is not a pair of ids"),
+    ("fp8=fp8=fp8", "is not a pair of ids"),
+    ("fp8=fp9", "unknown precisions id(s) ['fp9']"),
+    ("fp7=fp8", "unknown precisions id(s) ['fp7']"),
+])
+def test_kv_precision_defaults_bad_values_are_refused(eng, value, message):
+    mine = eng.drop("origin").filter(pl.col("id") == "vllm").with_columns(
+        pl.lit("my-engine").alias("id"), pl.lit(value).alias("kv_precision_defaults"))
+    with pytest.raises(CatalogError, match="kv_precision_defaults") as err:
+        catalog.load("engines", extra=mine)
+    assert message in str(err.value)

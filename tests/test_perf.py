@@ -196,6 +196,49 @@ def test_fp8_kv_halves_kv_cache():
     assert b["kv_cache_gb_per_device"] == pytest.approx(a["kv_cache_gb_per_device"] / 2)
 
 
+def test_engine_kv_default_before_precision_default():
+    # the engine's own default for fp8 weights (kv_precision_defaults "fp8=fp8") halves the KV cache of the
+    # precision's bf16 default: dense-8b holds 32 layers × 8 KV heads × 128 × 2 (K and V) × bytes per token,
+    # 131,072 B at 2 bytes and 65,536 B at 1; 8 sequences × (1000 + 2 − 1) tokens
+    prec = PREC.with_columns(default_kv_precision=pl.Series(["bf16", "bf16"]),
+                             kv_bytes_per_element=pl.Series([2.0, 1.0]))
+    eng = ENG.with_columns(kv_precision_defaults=pl.Series(["fp8=fp8", None, None], dtype=pl.String))
+    cats = {**CATS, "precisions": prec, "engines": eng}
+    frame = pl.concat([scen(batch_size=8, precision="fp8", engine=e) for e in ("eng", "static")])
+    out = perf.estimate(frame, **cats)
+    assert out["kv_cache_gb_per_device"].to_list() == pytest.approx([8 * 1001 * 65_536 / 1e9,
+                                                                    8 * 1001 * 131_072 / 1e9])
+    # a kv_precision in the scenario wins over either default; bf16 weights keep the precision's default
+    given = perf.estimate(frame.with_columns(kv_precision=pl.lit("bf16")), **cats)
+    assert given["kv_cache_gb_per_device"].to_list() == pytest.approx([8 * 1001 * 131_072 / 1e9] * 2)
+    bf16 = perf.estimate(scen(batch_size=8, engine="eng"), **cats)
+    assert bf16["kv_cache_gb_per_device"][0] == pytest.approx(8 * 1001 * 131_072 / 1e9)
+    # an engines frame without the column (a user's own) keeps the precision's default
+    plain = perf.estimate(frame, **{**cats, "engines": ENG})
+    assert plain["kv_cache_gb_per_device"].to_list() == pytest.approx([8 * 1001 * 131_072 / 1e9] * 2)
+
+
+def test_engine_kv_default_bad_pair_is_refused():
+    eng = ENG.with_columns(kv_precision_defaults=pl.Series(["fp8", None, None], dtype=pl.String))
+    with pytest.raises(ValidationError, match="kv_precision_defaults of 'eng': 'fp8' is not a weights=kv pair"):
+        perf.estimate(scen(), **{**CATS, "engines": eng})
+    eng = ENG.with_columns(kv_precision_defaults=pl.Series(["fp8=int3", None, None], dtype=pl.String))
+    with pytest.raises(UnknownIdError, match="'int3'"):
+        perf.estimate(scen(), **{**CATS, "engines": eng})
+
+
+def test_shipped_tensorrt_fp8_uses_fp8_kv_by_default():
+    # Llama-2-70B FP8 on one H200 at batch 192 × (128 + 2048) tokens, as the TensorRT-LLM Falcon-180B blog ran it:
+    # 80 layers × 8 KV heads × 128 × 2 = 163,840 B per token at FP8 → 192 × 2175 × 163,840 B = 68.4 GB, which fits
+    # beside the 70 GB of weights; at 16 bits (vLLM's default, the model dtype) it is 136.8 GB and does not
+    base = dict(model="llama-2-70b", hardware="h200", precision="fp8", n_devices=1, batch_size=192,
+                input_tokens=128, output_tokens=2048)
+    frame = pl.DataFrame([{**base, "engine": "tensorrt-llm"}, {**base, "engine": "vllm"}])
+    out = perf.estimate(frame)
+    assert out["kv_cache_gb_per_device"][0] == pytest.approx(192 * 2175 * 163_840 / 1e9)
+    assert out["fits"].to_list() == [True, False] and out["limit"][1] == "kv_cache"
+
+
 # ------------------------------------------------------------------------------------------
 # shape of the result
 
@@ -453,7 +496,8 @@ def test_two_phase_path_equals_one_pass(monkeypatch):
     monkeypatch.setattr(perf, "_SERIES_CHECK_ROWS", 0)
     assert_frame_equal(perf.estimate(frame), one)
     monkeypatch.setattr(perf, "_SERIES_CHECK_ROWS", 1000)
-    # the layout terms come from a table of (model, precision, tp_ok, kv precision, n_devices) where it is small,
+    # the layout terms come from a table of (model, precision, tp_ok, n_devices) where it is small (KV bytes per
+    # token per byte of element: each row multiplies by its own KV precision's or its engine's default bytes),
     # row by row otherwise (tensor_parallel / pipeline_parallel columns, many devices, kv_precision and devices)
     kv = pl.Series([rng.choice([None, "fp8", "bf16"]) for _ in range(frame.height)], dtype=pl.String)
     for variant in (frame.with_columns(kv_precision=kv, n_devices=pl.lit(1)), frame.with_columns(kv_precision=kv),
