@@ -47,14 +47,32 @@ MOVE_JS = """async ([sel, idx, page]) => {
   const up = page ? window.__ieDir > 0 : now < top;
   const key = page ? (up ? 'PageUp' : 'PageDown') : (up ? 'ArrowRight' : 'ArrowLeft');
   const code = {ArrowRight: 39, ArrowLeft: 37, PageUp: 33, PageDown: 34}[key];
-  const charts = () => Array.from(document.querySelectorAll('.vega-embed svg.marks')).map(s => s.innerHTML).join('|');
-  const before = charts();
+  // SVG charts: their markup changes (a MutationObserver sees it). Canvas charts (the live charts): Vega clears the
+  // canvas at the start of each render and draws in the same task, so the redraw has ended when a task queued from
+  // its clearRect runs. The first render after the key is the move's redraw (a canvas's pixels may not change at
+  // all: 05's fleet of whole replicas often stays the same for one step, where the SVG's aria labels still did).
+  if (!window.__ieHooked) {
+    window.__ieHooked = true;
+    const clear = CanvasRenderingContext2D.prototype.clearRect;
+    CanvasRenderingContext2D.prototype.clearRect = function (...a) {
+      if (this.canvas.classList.contains('marks') && window.__ieOnDraw) setTimeout(window.__ieOnDraw, 0, true);
+      return clear.apply(this, a);
+    };
+  }
+  const svgs = () => Array.from(document.querySelectorAll('.vega-embed svg.marks')).map(s => s.innerHTML).join('|');
+  const before = svgs();
   return await new Promise((resolve) => {
     const t0 = performance.now();
-    const done = () => { if (charts() !== before) { obs.disconnect(); clearTimeout(to); resolve(performance.now() - t0); } };
+    const done = (drawn) => {
+      const t = performance.now() - t0;
+      if (drawn === true || svgs() !== before) {
+        obs.disconnect(); window.__ieOnDraw = null; clearTimeout(to); resolve(t);
+      }
+    };
     const obs = new MutationObserver(done);
     document.querySelectorAll('.vega-embed').forEach(e => obs.observe(e, {subtree: true, childList: true, attributes: true, characterData: true}));
-    const to = setTimeout(() => { obs.disconnect(); resolve(-1); }, 10000);
+    window.__ieOnDraw = done;
+    const to = setTimeout(() => { obs.disconnect(); window.__ieOnDraw = null; resolve(-1); }, 10000);
     handle.dispatchEvent(new KeyboardEvent('keydown', {key, keyCode: code, which: code, bubbles: true}));
   });
 }"""
@@ -228,12 +246,13 @@ async def _session(browser, url: str) -> tuple[float, str | None]:
         await pg.goto(url, wait_until="domcontentloaded", timeout=180000)
         await pg.wait_for_selector(pagecheck.CHART, timeout=180000)
         first = time.perf_counter() - t0
-        before = await pg.evaluate("() => Array.from(document.querySelectorAll('.vega-embed svg.marks')).map(s => s.innerHTML).join('|')")
+        charts = f"Array.from(document.querySelectorAll('{pagecheck.CHART}')).map({pagecheck.CHART_CONTENT_JS}).join('|')"
+        before = await pg.evaluate(f"() => {charts}")
         handle = pg.locator(".widget-slider .noUi-handle").first
         await handle.focus()
         await handle.press("ArrowRight")
         await pg.wait_for_function(
-            "(b) => Array.from(document.querySelectorAll('.vega-embed svg.marks')).map(s => s.innerHTML).join('|') !== b",
+            f"(b) => {charts} !== b",
             arg=before, timeout=60000,
         )
         text = await pg.inner_text("body")

@@ -98,18 +98,27 @@ def main() -> None:
     one = frame.head(1).with_columns(
         model=pl.lit("llama-3.1-8b"), hardware=pl.lit("h100-sxm"), precision=pl.lit("bf16"), engine=pl.lit("vllm")
     )
+    # a slider move asks for a new value each time: every call gets other token counts, so none is answered from
+    # the estimator's memo (infer_econ._memo); the same row asked again is timed separately
     single, single_cpu = [], []
-    for _ in range(200):
+    for i in range(200):
+        moved = one.with_columns(input_tokens=pl.lit(1000 + 7 * i, one["input_tokens"].dtype))
         t0, c0 = time.perf_counter(), time.process_time()
-        perf.estimate(one)
+        perf.estimate(moved)
         single.append(time.perf_counter() - t0)
         single_cpu.append(time.process_time() - c0)
     med = statistics.median(single) * 1000
     med_cpu = statistics.median(single_cpu) * 1000
+    again = []
+    for _ in range(200):
+        t0 = time.process_time()
+        perf.estimate(one)
+        again.append(time.process_time() - t0)
     say(
-        f"- one row (a slider move): median **{med:.2f} ms**, p95 {sorted(single)[int(0.95 * len(single))] * 1000:.2f} ms "
-        f"over {len(single)} calls; CPU time median {med_cpu:.2f} ms (target ≤ 5 ms: "
-        f"{'met' if min(med, med_cpu) <= 5 else 'not met'})"
+        f"- one row (a slider move: a new input every call): median **{med:.2f} ms**, "
+        f"p95 {sorted(single)[int(0.95 * len(single))] * 1000:.2f} ms over {len(single)} calls; CPU time median "
+        f"{med_cpu:.2f} ms (target ≤ 5 ms: {'met' if min(med, med_cpu) <= 5 else 'not met'}); the same row asked "
+        f"again (answered from the memo): {statistics.median(again) * 1000:.2f} ms CPU"
     )
     if not args.no_write:
         import datetime

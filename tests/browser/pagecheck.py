@@ -5,16 +5,33 @@ from __future__ import annotations
 
 import time
 
-CHART = ".vega-embed svg.marks"
+#: a drawn chart: Vega's SVG or canvas renderer (the live charts use canvas: see infer_econ.ui.core.ChartView)
+CHART = ".vega-embed svg.marks, .vega-embed canvas.marks"
 SLIDER = ".widget-slider"
 PRIMARY = ".ie-primary"
 HEADLINE = ".ie-headline"
 
-_SNAPSHOT_JS = """() => ({
-  charts: Array.from(document.querySelectorAll('.vega-embed svg.marks')).map(s => s.innerHTML),
+#: what a chart shows, as a string that changes when the drawing does (an SVG's markup, a canvas's pixels)
+CHART_CONTENT_JS = """(el) => el.tagName.toLowerCase() === 'canvas' ? el.toDataURL() : el.innerHTML"""
+
+_SNAPSHOT_JS = f"""() => ({{
+  charts: Array.from(document.querySelectorAll('{CHART}')).map({CHART_CONTENT_JS}),
   headlines: Array.from(document.querySelectorAll('.ie-headline, .widget-html, .widget-htmlmath'))
       .map(h => h.innerText),
-})"""
+}})"""
+
+#: every chart is laid out and has marks: SVG elements, or canvas pixels other than the background
+_DRAWN_JS = f"""() => {{ const s = Array.from(document.querySelectorAll('{CHART}'));
+  const marked = (x) => {{
+    if (x.tagName.toLowerCase() !== 'canvas') return x.querySelectorAll('path, rect, line, circle, text').length > 3;
+    const d = x.getContext('2d').getImageData(0, 0, x.width, x.height).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4)
+      if (d[i] !== d[0] || d[i + 1] !== d[1] || d[i + 2] !== d[2] || d[i + 3] !== d[3]) n++;
+    return n > 200;
+  }};
+  return s.length > 0 && s.every(x => x.getBoundingClientRect().width > 50 && x.getBoundingClientRect().height > 30
+                                      && marked(x)); }}"""
 
 _ERROR_MARKERS = ["Traceback (most recent call last)", "There was an error when executing cell", "Error in callback"]
 
@@ -28,15 +45,11 @@ def wait_for_charts(page, timeout_s: float = 90) -> int:
     page.wait_for_selector(CHART, timeout=timeout_s * 1000)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        ok = page.evaluate(
-            """() => { const s = Array.from(document.querySelectorAll('.vega-embed svg.marks'));
-                 return s.length > 0 && s.every(x => x.getBoundingClientRect().width > 50
-                   && x.getBoundingClientRect().height > 30 && x.querySelectorAll('path, rect, line, circle, text').length > 3); }"""
-        )
+        ok = page.evaluate(_DRAWN_JS)
         if ok:
             return page.locator(CHART).count()
         time.sleep(0.2)
-    raise AssertionError("charts did not draw: an svg is empty or has no marks")
+    raise AssertionError("charts did not draw: a chart is empty or has no marks")
 
 
 def assert_no_error_output(page) -> None:
