@@ -1111,7 +1111,8 @@ def _prune(stages: list[list[pl.Expr]], outputs: list[pl.Expr]) -> tuple[list[li
     return kept, need - set().union(*(_names(st) for st in kept))
 
 
-#: terms of the parallel layout that depend on the model, precision, KV precision, engine and n_devices only
+#: terms of the parallel layout that depend on the model, the precision, the engine's tensor parallelism and n_devices
+#: only (KV bytes per token per byte of element: each row multiplies by its own KV bytes, see _layout_table)
 _LAYOUT_TERMS = ("_tp", "_pp", "_w_gb", "_dev", "replicas_f", "weights_gb_per_device", "_kv_tok1", "_wpt")
 #: the catalog and scenario columns they read
 _LAYOUT_INPUTS = {"n_devices", "_c_tp_ok", "_c_bpw", "_m_total", "_m_layers", "_m_kvh",
@@ -1237,7 +1238,8 @@ def _two_phase(frame: pl.DataFrame, lf_d: pl.LazyFrame, t: dict, input_columns: 
             layout = _layout_table(t, max_devices)
     plan = _split_plan(tuple(input_columns), tuple(by_name), layout is not None)
     code = lambda col, kind: pl.col(col).cast(pl.String).cast(en[kind]).to_physical().cast(pl.UInt32)  # noqa: E731
-    # without a kv_precision column: the precision's default KV precision (see _core_exprs)
+    # without a kv_precision column (or where it is null): the engine's default for the weights, else the
+    # precision's (the combo column _c_kvb_default, see _build_tables and _core_exprs)
     lf = lf_d.with_columns(code("model", "model").alias("_im"), code("hardware", "hardware").alias("_ih"),
                            code("precision", "precision").alias("_ip"), code("engine", "engine").alias("_ie"),
                            *([code("kv_precision", "precision").alias("_ik")] if kv else []))
