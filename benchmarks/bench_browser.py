@@ -49,16 +49,9 @@ MOVE_JS = """async ([sel, idx, page]) => {
   const code = {ArrowRight: 39, ArrowLeft: 37, PageUp: 33, PageDown: 34}[key];
   // SVG charts: their markup changes (a MutationObserver sees it). Canvas charts (the live charts): Vega clears the
   // canvas at the start of each render and draws in the same task, so the redraw has ended when a task queued from
-  // its clearRect runs. The first render after the key is the move's redraw (a canvas's pixels may not change at
-  // all: 05's fleet of whole replicas often stays the same for one step, where the SVG's aria labels still did).
-  if (!window.__ieHooked) {
-    window.__ieHooked = true;
-    const clear = CanvasRenderingContext2D.prototype.clearRect;
-    CanvasRenderingContext2D.prototype.clearRect = function (...a) {
-      if (this.canvas.classList.contains('marks') && window.__ieOnDraw) setTimeout(window.__ieOnDraw, 0, true);
-      return clear.apply(this, a);
-    };
-  }
+  // its clearRect runs (DRAW_HOOK_JS). The first render after the key is the move's redraw (a canvas's pixels may
+  // not change at all: 05's fleet of whole replicas often stays the same for one step, where the SVG's aria labels
+  // still did).
   const svgs = () => Array.from(document.querySelectorAll('.vega-embed svg.marks')).map(s => s.innerHTML).join('|');
   const before = svgs();
   return await new Promise((resolve) => {
@@ -76,6 +69,19 @@ MOVE_JS = """async ([sel, idx, page]) => {
     handle.dispatchEvent(new KeyboardEvent('keydown', {key, keyCode: code, which: code, bubbles: true}));
   });
 }"""
+
+
+#: installed in every page before its scripts: counts the renders of Vega's canvas charts and tells MOVE_JS when one
+#: has run (a task queued from the clearRect that starts each render runs after the render)
+DRAW_HOOK_JS = """(() => { window.__ieDraws = 0; window.__ieOnDraw = null;
+  const clear = CanvasRenderingContext2D.prototype.clearRect;
+  CanvasRenderingContext2D.prototype.clearRect = function (...a) {
+    if (this.canvas.classList.contains('marks')) {
+      window.__ieDraws++;
+      if (window.__ieOnDraw) setTimeout(window.__ieOnDraw, 0, true);
+    }
+    return clear.apply(this, a);
+  }; })();"""
 
 
 #: what the figures mean, kept with them (figures of 2026-12-02; revise when they change)
@@ -165,6 +171,14 @@ class Voila:
         self.log.close()
 
 
+def new_context(browser, **kw):
+    """A browser context that reaches only this server and counts canvas renders (DRAW_HOOK_JS)."""
+    ctx = browser.new_context(**kw)
+    ctx.add_init_script(DRAW_HOOK_JS)
+    ctx.route(lambda u: not u.startswith(LOCAL_PREFIXES), lambda r: r.abort())
+    return ctx
+
+
 def render_s(page, url: str) -> float:
     t0 = time.perf_counter()
     page.goto(url, wait_until="domcontentloaded")
@@ -182,8 +196,7 @@ def per_workbook(moves: int, only: list[str] | None = None) -> tuple[list[dict],
         cold = Voila(preheat=False)
         try:
             for nb in chosen:
-                ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-                ctx.route(lambda u: not u.startswith(LOCAL_PREFIXES), lambda r: r.abort())
+                ctx = new_context(browser, viewport={"width": 1400, "height": 1000})
                 pg = ctx.new_page()
                 row = {"workbook": nb.stem}
                 try:
@@ -220,34 +233,40 @@ def per_workbook(moves: int, only: list[str] | None = None) -> tuple[list[dict],
             cold.stop()
         warm = Voila(preheat=True)
         try:
-            n = len(workbooks())
-            warm.wait_pools(n)
-            for i, (row, nb) in enumerate(zip(rows, chosen)):
-                warm.wait_pools(n + i)  # every pool full again (each page used a kernel, refilled after it)
-                ctx = browser.new_context()
-                ctx.route(lambda u: not u.startswith(LOCAL_PREFIXES), lambda r: r.abort())
-                pg = ctx.new_page()
-                try:
-                    row["preheated_s"] = render_s(pg, f"{warm.base}/voila/render/workbooks/{nb.name}")
-                except Exception as exc:
-                    errors.append(f"{nb.stem} preheated: {exc}")
-                ctx.close()
+            # each page takes a pre-heated kernel and its pool refills: wait for every pool to be full again
+            pages = 0
+
+            def preheated(key: str, label: str, page) -> None:
+                nonlocal pages
+                for row, nb in zip(rows, chosen):
+                    warm.wait_pools(len(workbooks()) + pages)
+                    pg, close = page()
+                    try:
+                        row[key] = render_s(pg, f"{warm.base}/voila/render/workbooks/{nb.name}")
+                    except Exception as exc:
+                        errors.append(f"{nb.stem} {label}: {exc}")
+                    close()
+                    pages += 1
+
+            def fresh():  # a new browser profile per page: nothing cached
+                ctx = new_context(browser)
+                return ctx.new_page(), ctx.close
+
+            preheated("preheated_s", "preheated", fresh)
             # a browser that has opened a page of the app before (a user who came from the gallery or another
             # workbook): one context for every page, so Voila's JavaScript comes from the HTTP cache
-            shared = browser.new_context(viewport={"width": 1400, "height": 1000})
-            shared.route(lambda u: not u.startswith(LOCAL_PREFIXES), lambda r: r.abort())
-            warm.wait_pools(2 * n)
+            shared = new_context(browser, viewport={"width": 1400, "height": 1000})
+            warm.wait_pools(len(workbooks()) + pages)
             first = shared.new_page()  # fills the cache (not measured): the gallery
             render_s(first, f"{warm.base}/voila/render/workbooks/{workbooks()[0].name}")
             first.close()
-            for i, (row, nb) in enumerate(zip(rows, chosen)):
-                warm.wait_pools(2 * n + 1 + i)
+            pages += 1
+
+            def cached():
                 pg = shared.new_page()
-                try:
-                    row["preheated_cached_s"] = render_s(pg, f"{warm.base}/voila/render/workbooks/{nb.name}")
-                except Exception as exc:
-                    errors.append(f"{nb.stem} preheated, cached: {exc}")
-                pg.close()
+                return pg, pg.close
+
+            preheated("preheated_cached_s", "preheated, cached", cached)
             shared.close()
         finally:
             warm.stop()
@@ -255,18 +274,9 @@ def per_workbook(moves: int, only: list[str] | None = None) -> tuple[list[dict],
     return rows, errors
 
 
-#: counts the renders of Vega's canvas charts (a canvas may show the same pixels after a move; see MOVE_JS)
-COUNT_DRAWS_JS = """(() => { window.__ieDraws = 0;
-  const clear = CanvasRenderingContext2D.prototype.clearRect;
-  CanvasRenderingContext2D.prototype.clearRect = function (...a) {
-    if (this.canvas.classList.contains('marks')) window.__ieDraws++;
-    return clear.apply(this, a);
-  }; })();"""
-
-
 async def _session(browser, url: str) -> tuple[float, str | None]:
     ctx = await browser.new_context()
-    await ctx.add_init_script(COUNT_DRAWS_JS)
+    await ctx.add_init_script(DRAW_HOOK_JS)
     await ctx.route(lambda u: not u.startswith(LOCAL_PREFIXES), lambda r: r.abort())
     pg = await ctx.new_page()
     errs: list[str] = []

@@ -271,6 +271,29 @@ def _parse(raw: pl.DataFrame, sch: pl.DataFrame, where: str, *, user: bool) -> p
 _PAIR_COLUMNS = frozenset({"kv_precision_defaults"})
 
 
+def _id_pairs(frame: pl.DataFrame, key: str, column: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Split a column of semicolon-separated ``a=b`` pairs (``engines.kv_precision_defaults``: ``fp8=fp8``).
+
+    Returns ``(pairs, bad)``: ``pairs`` has ``key``, ``a``, ``b`` (stripped), one row per well-formed item;
+    ``bad`` has ``key`` and ``item`` for each item that is not exactly two ``=``-separated parts. Null cells
+    give no rows.
+
+    Examples
+    --------
+    >>> f = pl.DataFrame({"id": ["x", "y"], "p": ["fp8=fp8; fp4 = fp8", "fp8"]})
+    >>> pairs, bad = _id_pairs(f, "id", "p")
+    >>> pairs.rows(), bad.rows()
+    ([('x', 'fp8', 'fp8'), ('x', 'fp4', 'fp8')], [('y', 'fp8')])
+    """
+    items = (frame.select(key, pl.col(column).cast(pl.String).alias("item")).drop_nulls("item")
+             .with_columns(pl.col("item").str.split(";")).explode("item")
+             .with_columns(pl.col("item").str.strip_chars(), pl.col("item").str.split("=").alias("_parts")))
+    ok = pl.col("_parts").list.len() == 2
+    pairs = items.filter(ok).select(key, pl.col("_parts").list.get(0).str.strip_chars().alias("a"),
+                                    pl.col("_parts").list.get(1).str.strip_chars().alias("b"))
+    return pairs, items.filter(~ok).select(key, "item")
+
+
 def _check_references(
     name: str, frame: pl.DataFrame, where: str, extra_ids: dict[str, set[str]], skip: tuple[str, ...] = ()
 ) -> None:
@@ -281,17 +304,16 @@ def _check_references(
         target = row["references"]
         valid = set(ids(target)) | extra_ids.get(target, set())
         vals = frame[row["column"]].drop_nulls()
-        if row["dtype"] == "str":
+        if row["column"] in _PAIR_COLUMNS:  # "weights=kv" pairs: both sides are ids
+            pairs, odd = _id_pairs(frame, "id", row["column"])
+            if odd.height:
+                raise CatalogError(
+                    f"{where}: column {row['column']!r}: {odd['item'][0]!r} is not a pair of ids 'a=b' "
+                    "(semicolon-separated, e.g. fp8=fp8)"
+                )
+            vals = pl.concat([pairs["a"], pairs["b"]])
+        elif row["dtype"] == "str":
             vals = vals.str.split(";").explode().str.strip_chars()
-            if row["column"] in _PAIR_COLUMNS:  # "weights=kv" pairs: both sides are ids
-                pairs = vals.str.split("=")
-                odd = vals.filter(pairs.list.len() != 2)
-                if odd.len():
-                    raise CatalogError(
-                        f"{where}: column {row['column']!r}: {odd[0]!r} is not a pair of ids 'a=b' "
-                        "(semicolon-separated, e.g. fp8=fp8)"
-                    )
-                vals = pairs.explode().str.strip_chars()
         bad = sorted(set(vals.to_list()) - valid)
         if bad:
             raise CatalogError(

@@ -763,20 +763,16 @@ def _build_tables(models, hardware, precisions, engines, efficiency) -> dict:
     )
     # an engine's own default KV precision for some weight precisions (engines.kv_precision_defaults, "fp8=fp8":
     # TensorRT-LLM's FP8 checkpoints carry an FP8 KV cache) before the precision's default_kv_precision
-    pairs = (engines.select(pl.col("id").alias("engine"), pl.col("kv_precision_defaults").cast(pl.String))
-             if "kv_precision_defaults" in engines.columns else pl.DataFrame(schema={"engine": pl.String,
-                                                                                    "kv_precision_defaults": pl.String}))
-    pairs = pairs.drop_nulls().with_columns(pl.col("kv_precision_defaults").str.split(";")).explode(
-        "kv_precision_defaults").with_columns(pl.col("kv_precision_defaults").str.strip_chars().str.split("=").alias("_kv"))
-    bad = pairs.filter((pl.col("_kv").list.len() != 2) | pl.col("kv_precision_defaults").is_null())
-    if bad.height:
-        raise ValidationError(f"engines: kv_precision_defaults of {bad['engine'][0]!r}: {bad['kv_precision_defaults'][0]!r} "
-                              "is not a weights=kv pair of precision ids (e.g. fp8=fp8)")
-    kv_engine = pairs.select(
-        "engine",
-        pl.col("_kv").list.get(0).str.strip_chars().alias("precision"),
-        pl.col("_kv").list.get(1).str.strip_chars().alias("_kvd_e"),
-    )
+    from .catalog import _id_pairs
+
+    kv_engine = pl.DataFrame(schema={"engine": pl.String, "precision": pl.String, "_kvd_e": pl.String})
+    if "kv_precision_defaults" in engines.columns:
+        pairs, bad = _id_pairs(engines.select(pl.col("id").alias("engine"), "kv_precision_defaults"), "engine",
+                              "kv_precision_defaults")
+        if bad.height:
+            raise ValidationError(f"engines: kv_precision_defaults of {bad['engine'][0]!r}: {bad['item'][0]!r} "
+                                  "is not a weights=kv pair of precision ids (e.g. fp8=fp8)")
+        kv_engine = pairs.select("engine", pl.col("a").alias("precision"), pl.col("b").alias("_kvd_e"))
     unknown = sorted(set(kv_engine["precision"].to_list() + kv_engine["_kvd_e"].to_list()) - set(precisions["id"].to_list()))
     if unknown:
         raise UnknownIdError("precision (engines.kv_precision_defaults)", unknown, precisions["id"].to_list())
