@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks._report import write_section  # noqa: E402
 from infer_econ._paths import new_ready_dir, ready_count  # noqa: E402
-from infer_econ.cli.serve import free_port, voila_command, voila_env  # noqa: E402
+from infer_econ.cli.serve import REFILL_DELAY_S, free_port, voila_command, voila_env  # noqa: E402
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, LOCAL_PREFIXES, _wait_http, workbooks  # noqa: E402
 from tests.browser import pagecheck  # noqa: E402
 
@@ -127,7 +127,7 @@ def pct(xs: list[float], q: float) -> float:
 
 
 class Voila:
-    def __init__(self, preheat: bool, pool: int = 1, only: str | None = None, fill_delay_s: float = 1.0):
+    def __init__(self, preheat: bool, pool: int = 1, only: str | None = None, fill_delay_s: float = REFILL_DELAY_S):
         self.port = free_port()
         cmd = voila_command(ROOT, self.port, preheat=preheat, pool_size=pool, fill_delay_s=fill_delay_s)
         if preheat:
@@ -180,10 +180,9 @@ def new_context(browser, **kw):
 
 
 def render_s(page, url: str) -> float:
-    t0 = time.perf_counter()
+    """Page request to every chart drawn [s], on the page's clock (pagecheck.drawn_at_s)."""
     page.goto(url, wait_until="domcontentloaded")
-    pagecheck.wait_for_charts(page, timeout_s=120)
-    return time.perf_counter() - t0
+    return pagecheck.drawn_at_s(page, timeout_s=120)
 
 
 def per_workbook(moves: int, only: list[str] | None = None) -> tuple[list[dict], list[str]]:
@@ -274,6 +273,56 @@ def per_workbook(moves: int, only: list[str] | None = None) -> tuple[list[dict],
     return rows, errors
 
 
+def during_refill(stems: list[str], moves_after_s: float = 6.0) -> list[dict]:
+    """Knob → chart on a pre-heated page while Voila refills the pool it took a kernel from.
+
+    Opens each workbook on a pre-heated server, then moves its first primary
+    slider every PAUSE_S: the moves before the refill starts (REFILL_DELAY_S
+    after the page's request), those while the new kernel starts and runs the
+    workbook (until it reports ready), and ``moves_after_s`` seconds of moves
+    after. Returns the first render and p50 / p95 per window [s, ms].
+    """
+    from playwright.sync_api import sync_playwright
+
+    out = []
+    srv = Voila(preheat=True)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            for n, stem in enumerate(stems):
+                srv.wait_pools(len(workbooks()) + n)
+                ctx = new_context(browser, viewport={"width": 1400, "height": 1000})
+                pg = ctx.new_page()
+                t0 = time.monotonic()
+                row = {"workbook": stem, "render_s": render_s(pg, f"{srv.base}/voila/render/workbooks/{stem}.ipynb")}
+                sel = ".ie-primary.widget-slider, .ie-primary .widget-slider"
+                if pg.locator(sel).count() == 0:
+                    sel = ".widget-slider"
+                win = {"before": [], "refill": [], "after": []}
+                refilled_at = None
+                while refilled_at is None or time.monotonic() < refilled_at + moves_after_s:
+                    time.sleep(PAUSE_S)
+                    t = time.monotonic() - t0
+                    lat = pg.evaluate(MOVE_JS, [sel, 0, False])
+                    if refilled_at is None and ready_count(srv.ready_dir) > len(workbooks()) + n:
+                        refilled_at = time.monotonic()
+                    key = "before" if t < REFILL_DELAY_S else "refill" if refilled_at is None else "after"
+                    if lat >= 0:
+                        win[key].append(lat)
+                    if t > REFILL_DELAY_S + 120:
+                        break
+                row["refill_s"] = (refilled_at - t0 - REFILL_DELAY_S) if refilled_at else float("nan")
+                for key, xs in win.items():
+                    row.update({f"{key}_n": len(xs), f"{key}_p50_ms": pct(xs, 0.5), f"{key}_p95_ms": pct(xs, 0.95)})
+                out.append(row)
+                print(row, flush=True)
+                ctx.close()
+            browser.close()
+    finally:
+        srv.stop()
+    return out
+
+
 async def _session(browser, url: str) -> tuple[float, str | None]:
     ctx = await browser.new_context()
     await ctx.add_init_script(DRAW_HOOK_JS)
@@ -319,7 +368,7 @@ async def _concurrent(url: str, n: int) -> list[tuple[float, str | None]]:
 def concurrency(n: int, which: tuple[str, ...] = ("default", "workshop")) -> list[dict]:
     nb = workbooks()[0].name
     out = []
-    configs = (("default", "default pool (1 pre-heated kernel per workbook)", 1, 1.0),
+    configs = (("default", f"default pool (1 pre-heated kernel per workbook, refills after {REFILL_DELAY_S:g} s)", 1, REFILL_DELAY_S),
                ("workshop", f"workshop pool ({n} pre-heated kernels of {nb}, refills after 120 s)", n, 120.0))
     for key, label, pool, delay in configs:
         if key not in which:
@@ -367,6 +416,8 @@ def main() -> int:
     ap.add_argument("--moves", type=int, default=20)
     ap.add_argument("--sessions", type=int, default=20)
     ap.add_argument("--skip-concurrency", action="store_true")
+    ap.add_argument("--refill", nargs="*", default=["00_start_here", "05_autoscaling"], metavar="WORKBOOK",
+                    help="workbooks whose knobs are also timed while Voila refills the pre-heated pool")
     ap.add_argument("--only", nargs="+", metavar="WORKBOOK",
                     help="measure these workbooks (stems) only and print the figures; docs/benchmarks.md is not written")
     args = ap.parse_args()
@@ -376,6 +427,7 @@ def main() -> int:
     rows, errors = per_workbook(args.moves, args.only)
     for r in rows:
         print(r, flush=True)
+    refill = during_refill(args.refill) if args.refill else []
     if args.only:
         return 0
     conc = [] if args.skip_concurrency else concurrency(args.sessions)
@@ -414,6 +466,18 @@ def main() -> int:
             f"{f(r.get('knob_jump_p50_ms'))} / {f(r.get('knob_jump_p95_ms'))} | {f(r.get('cold_s'), 2)} | "
             f"{f(r.get('preheated_s'), 2)} / {f(r.get('preheated_cached_s'), 2)} | {f(r.get('kernel_peak_mb'))} |"
         )
+    if refill:
+        lines += ["", f"Knob → chart on a pre-heated page while Voila replaces the kernel it took (the refill starts "
+                  f"{REFILL_DELAY_S:g} s after the page's request: `infer_econ.cli.serve.REFILL_DELAY_S`; single moves "
+                  f"{PAUSE_S * 1000:.0f} ms apart, before the refill, while the new kernel starts and runs the "
+                  "workbook, and after it is ready):", "",
+                  "| workbook | pre-heated render s | before refill p50 / p95 ms | during refill p50 / p95 ms (refill s) "
+                  "| after p50 / p95 ms |", "|---|---|---|---|---|"]
+        for r in refill:
+            lines.append(
+                f"| {r['workbook']} | {f(r['render_s'], 2)} | {f(r['before_p50_ms'])} / {f(r['before_p95_ms'])} | "
+                f"{f(r['refill_p50_ms'])} / {f(r['refill_p95_ms'])} ({f(r['refill_s'], 1)}) | "
+                f"{f(r['after_p50_ms'])} / {f(r['after_p95_ms'])} |")
     if errors:
         lines += ["", "Errors: " + "; ".join(errors)]
     if not conc and args.skip_concurrency:

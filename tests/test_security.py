@@ -218,6 +218,17 @@ def test_serve_command_strips_sources_and_hides_tracebacks():
     assert "--Voila.ip=127.0.0.1" in cmd, "serve listens on localhost by default"
 
 
+def test_serve_delays_the_pool_refill():
+    """A page that takes a pre-heated kernel renders before its replacement starts (about 4 s of a core)."""
+    from infer_econ.cli.serve import REFILL_DELAY_S, voila_command
+
+    assert REFILL_DELAY_S >= 5.0
+    assert f"--VoilaKernelManager.fill_delay={REFILL_DELAY_S}" in voila_command(REPO, 8866)
+    assert "--VoilaKernelManager.fill_delay=120" in voila_command(REPO, 8866, fill_delay_s=120)
+    cfg = json.loads((REPO / "voila.json").read_text())  # a plain `voila` in the checkout does the same
+    assert cfg["VoilaKernelManager"]["fill_delay"] == REFILL_DELAY_S
+
+
 def test_voila_accepts_only_widget_messages():
     """The Voila server forwards comm (widget) messages to kernels, never execute requests."""
     from voila import app

@@ -48,8 +48,15 @@ def free_port(host: str = "127.0.0.1") -> int:
         return s.getsockname()[1]
 
 
+#: seconds Voila waits before it replaces a pre-heated kernel a page has taken [s]. The replacement starts a
+#: kernel and runs the workbook in it: about 4 s of a core. Started 1 s after the page's request (Voila's
+#: default), it ran while that page's JavaScript loaded and took the pre-heated first render from about 1.5 s to
+#: 2.5-3.1 s on two cores; ten seconds lets the page draw and the user's first moves run first.
+REFILL_DELAY_S = 10.0
+
+
 def voila_command(root: Path, port: int, *, host: str = "127.0.0.1", preheat: bool = True, pool_size: int = 1,
-                  fill_delay_s: float = 1.0) -> list[str]:
+                  fill_delay_s: float = REFILL_DELAY_S) -> list[str]:
     """The Voila command line ``serve`` runs (also used by the browser tests).
 
     ``pool_size`` pre-heated kernels per workbook (a workshop sets it to the
@@ -150,8 +157,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-preheat", action="store_true", help="don't keep a pre-heated kernel per workbook")
     p.add_argument("--pool-size", type=int, default=1,
                    help="pre-heated kernels per workbook (default 1; a workshop: the class size)")
-    p.add_argument("--fill-delay", type=float, default=1.0,
-                   help="seconds before a used pre-heated kernel is replaced (default 1; longer on small servers)")
+    p.add_argument("--fill-delay", type=float, default=REFILL_DELAY_S,
+                   help=f"seconds before a used pre-heated kernel is replaced (default {REFILL_DELAY_S:g}: the page "
+                        "that took it renders first)")
     p.set_defaults(run=run)
 
 

@@ -52,6 +52,20 @@ def wait_for_charts(page, timeout_s: float = 90) -> int:
     raise AssertionError("charts did not draw: a chart is empty or has no marks")
 
 
+def drawn_at_s(page, timeout_s: float = 90, poll_ms: int = 50) -> float:
+    """Wait until every chart has drawn (as :func:`wait_for_charts`); return when it first had [s].
+
+    The time is the page's own clock (``performance.now()``: seconds since its
+    navigation started), checked every ``poll_ms`` in the page, so it carries
+    neither a Python polling interval nor a round trip to the browser.
+    """
+    page.wait_for_function(
+        f"() => {{ if (!({_DRAWN_JS})()) return false; window.__ieDrawnAt ??= performance.now(); return true; }}",
+        polling=poll_ms, timeout=timeout_s * 1000,
+    )
+    return page.evaluate("() => window.__ieDrawnAt") / 1000.0
+
+
 def assert_no_error_output(page) -> None:
     text = page.inner_text("body")
     for marker in _ERROR_MARKERS:
