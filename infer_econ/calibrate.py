@@ -111,7 +111,7 @@ CATEGORY_ROWS = ("cpu",)
 _COLUMNS = [
     "id", "model", "hardware", "precision", "kv_precision", "engine", "n_devices", "tensor_parallel",
     "pipeline_parallel", "batch_size", "input_tokens", "context_depth", "output_tokens", "request_rate_per_s",
-    "kind", "measured", "unit", "use_in_fit",
+    "kind", "measured", "unit", "use_in_fit", "continuous_batching",
 ]
 _INT = ["n_devices", "tensor_parallel", "pipeline_parallel", "batch_size", "input_tokens", "context_depth",
         "output_tokens"]
@@ -119,6 +119,26 @@ _INT = ["n_devices", "tensor_parallel", "pipeline_parallel", "batch_size", "inpu
 
 # --------------------------------------------------------------------------------------------
 # measurements
+
+
+def _booleans(frame: pl.DataFrame, name: str) -> pl.Series:
+    """Column ``name`` as booleans: true / false / empty in CSV text (1 / 0 too) or booleans already.
+
+    Raises
+    ------
+    ValidationError
+        Naming the first measurement ``id`` whose value is anything else.
+    """
+    col = frame[name]
+    if col.dtype in (pl.Boolean, pl.Null):
+        return col.cast(pl.Boolean)
+    text = col.cast(pl.String).str.strip_chars().str.to_lowercase()
+    known = {"true": True, "1": True, "false": False, "0": False, "": None}
+    bad = text.is_not_null() & ~text.is_in(list(known))
+    if bad.any():
+        i = bad.arg_true()[0]
+        raise ValidationError(f"measurements: {name} of {frame['id'][i]!r} is {col[i]!r}; expected true, false or empty")
+    return text.replace_strict(known, default=None, return_dtype=pl.Boolean).alias(name)
 
 
 def normalize_measurements(frame: pl.DataFrame) -> pl.DataFrame:
@@ -176,6 +196,7 @@ def normalize_measurements(frame: pl.DataFrame) -> pl.DataFrame:
             if c in ("id", "model", "hardware", "precision", "engine", "n_devices", "kind", "measured"):
                 raise ValidationError(f"measurements lack column {c!r}")
             f = f.with_columns(pl.lit(None, pl.String).alias(c))
+    f = f.with_columns(_booleans(f, "continuous_batching"))
     f = f.with_columns(
         pl.col("use_in_fit").cast(pl.String).str.to_lowercase().is_in(["false", "0", "no"]).fill_null(False).not_()
         .alias("use_in_fit"),
@@ -255,6 +276,7 @@ def _scenarios(meas: pl.DataFrame) -> pl.DataFrame:
         pl.col("input_tokens").fill_null(0).clip(lower_bound=1).alias("input_tokens"),
         pl.col("output_tokens").fill_null(0).clip(lower_bound=1).alias("output_tokens"),
         pl.col("context_depth").fill_null(0).alias("context_depth"),
+        "continuous_batching",
     )
 
 

@@ -80,6 +80,7 @@ OPTIONAL_COLUMNS = {
     "kv_precision": "the engine's kv_precision_defaults for the weights' precision, else the precision's default_kv_precision",
     "tensor_parallel": "n_devices / pipeline_parallel when the engine has tensor parallelism, else 1",
     "pipeline_parallel": "1 when the engine has tensor parallelism, else n_devices (layer split)",
+    "continuous_batching": "the engine's continuous_batching (engines.csv)",
 }
 #: columns :func:`estimate` adds
 OUTPUT_COLUMNS = [
@@ -989,6 +990,12 @@ def _check_columns(schema: pl.Schema) -> None:
             raise ValidationError(f"column {c!r} must hold catalog ids (strings), got dtype {schema[c]}")
 
 
+    if "continuous_batching" in schema and schema["continuous_batching"] not in (pl.Boolean, pl.Null):
+        raise ValidationError("column 'continuous_batching' must be boolean (true: sequences join and leave the "
+                              "running batch at every step; false: static batches, prefilled together and decoded "
+                              f"to the end; null: the engine's default), got dtype {schema['continuous_batching']}")
+
+
 def _unknown(values: pl.Series, kind: str, valid: list[str], catalog_name: str) -> None:
     bad = set(values.drop_nulls().unique().to_list()) - set(valid)
     if values.null_count():
@@ -1494,6 +1501,9 @@ def _core_exprs(input_columns: tuple[str, ...], flag_incomplete: bool) -> tuple[
     llm_ok = c("fits") & c("_m_llm")
     item_ok = c("fits") & ~c("_m_llm")
     out_static = c("_B") * c("_O") / (c("_prefill") + c("_O") * c("_tpot"))
+    # a scenario's own continuous_batching (a static-batch benchmark or batch job on an engine that can batch
+    # continuously) before the engine's
+    cb = pl.coalesce(c("continuous_batching"), c("_c_cb")) if "continuous_batching" in input_columns else c("_c_cb")
     reps = c("replicas_f")
     outputs = [
         c("_tp").cast(pl.Int64).alias("tensor_parallel_used"),
@@ -1512,7 +1522,7 @@ def _core_exprs(input_columns: tuple[str, ...], flag_incomplete: bool) -> tuple[
         pl.when(llm_ok).then(c("_B") * c("_I") / c("_prefill")).alias("prefill_tokens_per_s"),
         pl.when(llm_ok).then(c("_B") / c("_tpot")).alias("decode_tokens_per_s"),
         pl.when(llm_ok)
-        .then(reps * pl.when(c("_c_cb")).then(c("_B") / c("_mix_round")).otherwise(out_static))
+        .then(reps * pl.when(cb).then(c("_B") / c("_mix_round")).otherwise(out_static))
         .alias("output_tokens_per_s"),
         pl.when(item_ok).then(reps * c("_items")).alias("items_per_s"),
         pl.when(llm_ok).then(c("_bound")).alias("decode_bound"),
@@ -1549,8 +1559,12 @@ def estimate(
         precision's ``default_kv_precision``),
         ``tensor_parallel`` / ``pipeline_parallel`` (default: every device
         tensor-parallel, or a layer split for engines without tensor
-        parallelism). ``n_devices`` may be a multiple of ``tp × pp``: the
-        rest are data-parallel replicas. Other columns are kept.
+        parallelism), ``continuous_batching`` (bool; default: the engine's:
+        false models static batches, each prefilled together and decoded to
+        the end, as a static-batch benchmark or batch job runs them even on
+        an engine that can batch continuously). ``n_devices`` may be a
+        multiple of ``tp × pp``: the rest are data-parallel replicas. Other
+        columns are kept.
     efficiency : polars.DataFrame, optional
         Efficiency parameters in the schema of ``data/efficiency.csv``, e.g.
         the result of :func:`infer_econ.calibrate.fit` on your own
@@ -1584,7 +1598,10 @@ def estimate(
     - ``prefill_tokens_per_s`` (``batch × input_tokens / prefill_s``),
       ``decode_tokens_per_s`` (``batch / tpot_s``), both per replica;
       ``output_tokens_per_s``: the whole deployment serving requests of this
-      shape back to back at ``batch_size_used`` with prefill included [tokens/s]
+      shape back to back at ``batch_size_used`` with prefill included
+      (continuous batching: ``batch / mixed step``, prompts piggybacked on
+      decode steps; static: ``batch × output_tokens / (prefill_s +
+      output_tokens × tpot_s)``) [tokens/s]
     - ``items_per_s``: models whose task is not text generation (images,
       embeddings, audio seconds, denoising steps from ``gflops_per_item``);
       LLM columns stay null for them, and ``items_per_s`` is null for LLMs

@@ -227,6 +227,44 @@ def test_engine_kv_default_bad_pair_is_refused():
         perf.estimate(scen(), **{**CATS, "engines": eng})
 
 
+def test_scenario_continuous_batching_overrides_the_engine():
+    # a static batch (the whole batch prefilled, then decoded to the end) on an engine that batches continuously:
+    # B × O / (prefill_s + O × tpot_s), the engine "static"'s formula; null keeps the engine's own
+    frame = pl.concat([scen(batch_size=8, output_tokens=100, engine=e) for e in ("eng", "static")])
+    default = perf.estimate(frame, **CATS)
+    flags = pl.Series("continuous_batching", [False, None], dtype=pl.Boolean)
+    given = perf.estimate(frame.with_columns(flags), **CATS)
+    r = given.row(0, named=True)
+    assert r["output_tokens_per_s"] == pytest.approx(8 * 100 / (r["prefill_s"] + 100 * r["tpot_s"]))
+    assert default["output_tokens_per_s"][0] > r["output_tokens_per_s"]  # continuous: prefill overlaps decoding
+    assert given["output_tokens_per_s"][1] == pytest.approx(default["output_tokens_per_s"][1])
+    assert_frame_equal(given.drop("continuous_batching"), default.with_columns(
+        output_tokens_per_s=pl.Series([r["output_tokens_per_s"], default["output_tokens_per_s"][1]])))
+    # true on the static engine: the continuous formula, as the engine "eng" gets it
+    both = perf.estimate(frame.with_columns(continuous_batching=pl.lit(True)), **CATS)
+    assert both["output_tokens_per_s"][1] == pytest.approx(default["output_tokens_per_s"][0])
+    with pytest.raises(ValidationError, match="'continuous_batching' must be boolean"):
+        perf.estimate(frame.with_columns(continuous_batching=pl.lit("no")), **CATS)
+
+
+def test_static_batch_measurements_are_predicted_as_static():
+    # the holdout's TensorRT-LLM v0.5-0.7 tables ran static batches (gptSessionBenchmark): calibrate.predict passes
+    # the measurement's continuous_batching to the estimator, from CSV text or booleans; other text is refused
+    from infer_econ import calibrate
+
+    h = catalog.load("holdout_performance").filter(pl.col("id") == "ho-trt06-007")
+    assert h["continuous_batching"].to_list() == [False]
+    static = calibrate.predict(h).row(0, named=True)
+    cont = calibrate.predict(h.with_columns(continuous_batching=pl.lit(None, pl.Boolean))).row(0, named=True)
+    text = calibrate.predict(h.with_columns(continuous_batching=pl.lit("false"))).row(0, named=True)
+    e = perf.estimate(calibrate._scenarios(calibrate.normalize_measurements(h)).drop("id", "kind", "measured"))
+    b, o = 80, 128
+    assert static["predicted"] == pytest.approx(b * o / (e["prefill_s"][0] + o * e["tpot_s"][0]))
+    assert text["predicted"] == pytest.approx(static["predicted"]) and cont["predicted"] > static["predicted"]
+    with pytest.raises(ValidationError, match="continuous_batching of 'ho-trt06-007' is 'sometimes'"):
+        calibrate.predict(h.with_columns(continuous_batching=pl.lit("sometimes")))
+
+
 def test_shipped_tensorrt_fp8_uses_fp8_kv_by_default():
     # Llama-2-70B FP8 on one H200 at batch 192 × (128 + 2048) tokens, as the TensorRT-LLM Falcon-180B blog ran it:
     # 80 layers × 8 KV heads × 128 × 2 = 163,840 B per token at FP8 → 192 × 2175 × 163,840 B = 68.4 GB, which fits
@@ -502,7 +540,9 @@ def test_two_phase_path_equals_one_pass(monkeypatch):
     kv = pl.Series([rng.choice([None, "fp8", "bf16"]) for _ in range(frame.height)], dtype=pl.String)
     for variant in (frame.with_columns(kv_precision=kv, n_devices=pl.lit(1)), frame.with_columns(kv_precision=kv),
                     frame.with_columns(n_devices=pl.col("n_devices") * 16),
-                    frame.with_columns(tensor_parallel=pl.lit(None, pl.Int64), context_depth=pl.lit(512))):
+                    frame.with_columns(tensor_parallel=pl.lit(None, pl.Int64), context_depth=pl.lit(512)),
+                    frame.with_columns(continuous_batching=pl.Series(
+                        [rng.choice([None, True, False]) for _ in range(frame.height)], dtype=pl.Boolean))):
         monkeypatch.setattr(perf, "_SPLIT_ROWS", 10**9)
         one = perf.estimate(variant)
         monkeypatch.setattr(perf, "_SPLIT_ROWS", 1)
