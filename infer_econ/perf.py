@@ -15,12 +15,14 @@ The model, per replica of ``tensor_parallel × pipeline_parallel`` devices:
   (FlashAttention-style kernels, not the dequantizing matmuls), so they count
   ``peak / min(peak, 16-bit peak) × prefill_compute_efficiency /
   attention_efficiency`` times (decode: ``decode_compute_efficiency``).
-- **Decode** (one token for each of ``B`` sequences) is
-  ``max(bytes / (bandwidth × decode_bandwidth_efficiency),
-  FLOPs / (peak × decode_compute_efficiency)) + step_overhead_s +
-  B × step_overhead_per_sequence_s + tensor-parallel all-reduce``, where bytes
-  are the weights the batch touches (MoE: only the experts some token routes
-  to) plus every sequence's KV cache.
+- **Decode** (one token for each of ``B`` sequences) is one roofline per
+  kernel group, ``max(weight bytes / R, matmul FLOPs / P) + max(KV bytes / R,
+  attention FLOPs / P) + step_overhead_s + B × step_overhead_per_sequence_s +
+  tensor-parallel all-reduce`` with ``R = bandwidth ×
+  decode_bandwidth_efficiency`` and ``P = peak × decode_compute_efficiency``:
+  the matmuls read the weights the batch touches (MoE: only the experts some
+  token routes to), the attention every sequence's KV cache, and each is
+  bound by its own roof (:func:`decode_step_s`).
 - **Pipeline parallelism** splits layers into stages; ``min(B, pp)``
   micro-batches keep stages busy, and a round (every sequence one token) takes
   ``pp`` stage times (a single sequence walks through every stage in turn, as
@@ -464,29 +466,46 @@ def decode_step_s(
     decode_compute_efficiency: pl.Expr | str = "decode_compute_efficiency",
     step_overhead_s: pl.Expr | str = "step_overhead_s",
     comm_s: pl.Expr | str | float = 0.0,
+    kv_bytes: pl.Expr | str | float = 0.0,
+    attention_flops: pl.Expr | str | float = 0.0,
 ) -> pl.Expr:
     """Time of one decode step on one device [s].
 
     Parameters
     ----------
     bytes_read : expr [byte]
-        Weights the batch touches plus the KV cache of every sequence, this
-        device's share.
+        What the matmul kernels read: the weights the batch touches, this
+        device's share (with ``kv_bytes`` left at 0: everything the step
+        reads, weights and KV cache, as one roofline).
     flops : expr [FLOP]
-        This device's share of :func:`decode_flops`.
+        The matmul kernels' FLOPs, this device's share (``batch × 2 ×
+        matmul params``; with ``attention_flops`` at 0: all of
+        :func:`decode_flops`).
     comm_s : expr [s]
         Tensor-parallel all-reduce time of the step (:func:`allreduce_s`).
+    kv_bytes : expr [byte]
+        What the attention kernels read: the KV cache of every sequence.
+    attention_flops : expr [FLOP]
+        Their FLOPs (``batch × 4 × layers × q_dim × mean context``), restated
+        at the matmuls' rate as the module notes say (× ``peak / min(peak,
+        16-bit peak) × decode_compute_efficiency / attention_efficiency``).
 
     Notes
     -----
-    ``max(bytes / (bandwidth × 1e9 × decode_bandwidth_efficiency),
-    flops / (peak × 1e12 × decode_compute_efficiency)) + step_overhead_s +
-    comm_s``. The overhead (kernel launches, scheduling, sampling) is what
-    dominates batch-1 decode of small models on big GPUs.
+    ``max(bytes_read / R, flops / P) + max(kv_bytes / R, attention_flops / P)
+    + step_overhead_s + comm_s`` with ``R = bandwidth × 1e9 ×
+    decode_bandwidth_efficiency`` and ``P = peak × 1e12 ×
+    decode_compute_efficiency``. The matmuls and the attention are separate
+    kernels, each bound by its own roof: at a large batch the matmuls turn
+    compute-bound while the attention still streams the KV cache, and the
+    step takes both times, not the larger of the summed bytes and FLOPs. The
+    overhead (kernel launches, scheduling, sampling) is what dominates
+    batch-1 decode of small models on big GPUs.
 
     References
     ----------
-    Pope et al. 2023 (arXiv:2211.05102), section 3.
+    Pope et al. 2023 (arXiv:2211.05102), section 3; Williams, Waterman,
+    Patterson 2009 (one roofline per kernel).
 
     Examples
     --------
@@ -496,16 +515,28 @@ def decode_step_s(
     ...     "step_overhead_s": [0.0005]})
     >>> round(df.select(decode_step_s("b", "f")).item() * 1000, 3)  # 16.19 GB / 2680 GB/s + 0.5 ms
     6.54
+
+    Batch 256 of the same 8B model at 1,000 tokens of context: its 4.1 TFLOP of matmuls take 8.3 ms at
+    494.7 TFLOP/s (compute-bound; the weights alone would take 6.0 ms), its 33.6 GB of KV cache 12.5 ms at
+    2,680 GB/s (memory-bound); one roofline over the sums would say max(18.5, 8.3) = 18.5 ms:
+
+    >>> df = pl.DataFrame({"w": [16.06e9], "f": [256 * 1.6e10], "kv": [256 * 131072 * 1000], "a": [0.0],
+    ...     "memory_bandwidth_gb_per_s": [3350.0], "peak_tflops": [989.4],
+    ...     "decode_bandwidth_efficiency": [0.8], "decode_compute_efficiency": [0.5], "step_overhead_s": [0.0]})
+    >>> round(df.select(decode_step_s("w", "f", kv_bytes="kv", attention_flops="a")).item() * 1000, 2)
+    20.8
     """
-    return _decode_step_s(bytes_read, flops, _f(memory_bandwidth_gb_per_s) * 1e9 * _f(decode_bandwidth_efficiency),
+    return _decode_step_s(bytes_read, flops, kv_bytes, attention_flops,
+                          _f(memory_bandwidth_gb_per_s) * 1e9 * _f(decode_bandwidth_efficiency),
                           _f(peak_tflops) * 1e12 * _f(decode_compute_efficiency), step_overhead_s, comm_s)
 
 
-def _decode_step_s(bytes_read, flops, bytes_per_s: pl.Expr, flops_per_s: pl.Expr, step_overhead_s, comm_s) -> pl.Expr:
+def _decode_step_s(weight_bytes, matmul_flops, kv_bytes, attention_flops, bytes_per_s: pl.Expr, flops_per_s: pl.Expr,
+                   step_overhead_s, comm_s) -> pl.Expr:
     """:func:`decode_step_s` from the attained rates ``bandwidth × 1e9 × efficiency`` and ``peak × 1e12 × efficiency``."""
-    read = _f(bytes_read) / bytes_per_s
-    compute = _f(flops) / flops_per_s
-    return pl.max_horizontal(read, compute) + _f(step_overhead_s) + _f(comm_s)
+    matmuls = pl.max_horizontal(_f(weight_bytes) / bytes_per_s, _f(matmul_flops) / flops_per_s)
+    attention = pl.max_horizontal(_f(kv_bytes) / bytes_per_s, _f(attention_flops) / flops_per_s)
+    return matmuls + attention + _f(step_overhead_s) + _f(comm_s)
 
 
 def roofline(
@@ -1451,10 +1482,12 @@ def _core_exprs(input_columns: tuple[str, ...], flag_incomplete: bool) -> tuple[
         (c("_I") / c("_c_chunk")).ceil().clip(lower_bound=1.0).alias("_chunks1"),
     ]
     stage7b = [
-        (touched(b) * c("_wbd") + b * c("_kv_tok") * c("_ctx_dec")).alias("_dec_bytes"),
-        (_decode_flops(b, c("_ctx_dec"), c("_m_2mm"), c("_m_4l") * (c("_m_qdim") * c("_c_aw_dc"))) / dev).alias(
-            "_dec_flops"
-        ),
+        # the matmul kernels (weights the batch touches) and the attention kernels (every sequence's KV cache),
+        # each under its own roofline (decode_step_s)
+        (touched(b) * c("_wbd")).alias("_dec_wbytes"),
+        (b * c("_kv_tok") * c("_ctx_dec")).alias("_dec_kvbytes"),
+        (b * c("_m_2mm") / dev).alias("_dec_mflops"),
+        (b * c("_ctx_dec") * (c("_m_4l") * (c("_m_qdim") * c("_c_aw_dc"))) / dev).alias("_dec_aflops"),
         ar(b).alias("_ar_dec"),
         ar(b * (1.0 + c("_I") / c("_O"))).alias("_ar_mix"),
         (c("_c_step") + c("_c_step_seq") * b).alias("_step_s"),  # fixed + per-sequence (scheduling, sampling)
@@ -1468,11 +1501,11 @@ def _core_exprs(input_columns: tuple[str, ...], flag_incomplete: bool) -> tuple[
         (c("_c_step") + c("_c_step_seq") * c(p) + ar(c(p) * c("_I"))).alias(f"{name}_fixed"),
     ]
     stage7c = [
-        (c("_dec_bytes") / c("_c_rd")).alias("_read_s"),
-        (c("_dec_flops") / c("_c_dcr")).alias("_dcomp_s"),
+        (c("_dec_wbytes") + c("_dec_kvbytes")).alias("_dec_bytes"),
+        (c("_dec_mflops") + c("_dec_aflops")).alias("_dec_flops"),
         # continuous batching, steady state: each step also carries b·I/O prefill tokens (chunked prefill), the
-        # prompt share's FLOPs restated at the decode compute efficiency so one decode step holds both
-        (c("_dec_flops") + (b / c("_O")) * c("_pf_prompt") / dev * c("_c_dcpf")).alias("_mix_flops"),
+        # prompt share's FLOPs restated at the decode compute efficiency and run with the matmuls
+        (c("_dec_mflops") + (b / c("_O")) * c("_pf_prompt") / dev * c("_c_dcpf")).alias("_mix_mflops"),
         *pf_parts("_pf_p", "_pfs"),
         *pf_parts("_pf1_p", "_pf1s"),
     ]
@@ -1480,11 +1513,14 @@ def _core_exprs(input_columns: tuple[str, ...], flag_incomplete: bool) -> tuple[
         _prefill_time_s(c("_pfs_flops"), c("_pfs_bytes"), c("_c_pfr"), c("_c_rd"), c("_pfs_fixed")).alias("_pf_stage"),
         _prefill_time_s(c("_pf1s_flops"), c("_pf1s_bytes"), c("_c_pfr"), c("_c_rd"), c("_pf1s_fixed"))
         .alias("_pf1_stage"),
-        (c("_pp") * _decode_step_s(c("_dec_bytes"), c("_mix_flops"), c("_c_rd"), c("_c_dcr"), c("_step_s"),
-                                   c("_ar_mix"))).alias("_mix_round"),
+        (c("_pp") * _decode_step_s(c("_dec_wbytes"), c("_mix_mflops"), c("_dec_kvbytes"), c("_dec_aflops"),
+                                   c("_c_rd"), c("_c_dcr"), c("_step_s"), c("_ar_mix"))).alias("_mix_round"),
+        (c("_pp") * _decode_step_s(c("_dec_wbytes"), c("_dec_mflops"), c("_dec_kvbytes"), c("_dec_aflops"),
+                                   c("_c_rd"), c("_c_dcr"), c("_step_s"), c("_ar_dec"))).alias("_tpot"),
+        (c("_dec_bytes") / c("_c_rd")).alias("_read_s"),
+        (c("_dec_flops") / c("_c_dcr")).alias("_dcomp_s"),
     ]
     stage8 = [
-        (c("_pp") * (pl.max_horizontal(c("_read_s"), c("_dcomp_s")) + c("_step_s") + c("_ar_dec"))).alias("_tpot"),
         ((c("_chunks") + c("_pp") - 1.0) * c("_pf_stage")).alias("_prefill"),
         ((c("_chunks1") + c("_pp") - 1.0) * c("_pf1_stage")).alias("_prefill1"),
         pl.when(c("_dcomp_s") > c("_read_s")).then(pl.lit("compute", _BOUND)).otherwise(pl.lit("memory", _BOUND))

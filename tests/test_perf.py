@@ -116,10 +116,17 @@ def test_output_throughput_continuous_vs_static_batching():
     tpot = 16.131203072e-3
     # static batches: 1 × 2 tokens / (prefill + 2 × tpot)
     assert est(engine="static")["output_tokens_per_s"] == pytest.approx(2 / (pf + 2 * tpot), rel=1e-9)
-    # continuous batching: each step carries half a prompt (B × I / O = 500 tokens) on top of the decode:
-    # compute 1.6524812288e10 / 500e12 + pf / 2 beats the 16.13 ms weight read
-    step = 1.6524812288e10 / 500e12 + pf / 2
-    assert est()["output_tokens_per_s"] == pytest.approx(1 / max(step, tpot), rel=1e-9)
+    # continuous batching: each step carries half a prompt (B × I / O = 500 tokens) on top of the decode. The
+    # matmul kernels: their 1.6e10 FLOPs / 500e12 + pf / 2 beat the 16 ms weight read; the attention kernels: the
+    # 131,203,072 B of KV cache at 1000 GB/s beat their 5.248e8 FLOPs (decode_step_s: one roofline per kernel)
+    step = max(16e-3, 1.6e10 / 500e12 + pf / 2) + max(131_203_072 / 1e12, 5.248e8 / 500e12)
+    assert est()["output_tokens_per_s"] == pytest.approx(1 / step, rel=1e-9)
+    # the matmuls' and the attention's times add up (each kernel under its own roof). Batch 256: 256 × 1.6e10 /
+    # 500e12 = 8.192 ms of matmuls under the 16 ms weight read; 256 × 131,203,072 B = 33.588 GB of KV cache:
+    # 33.588 ms, against its 256 × 5.248e8 / 500e12 = 0.27 ms of FLOPs
+    big = est(batch_size=256)
+    assert big["tpot_s"] == pytest.approx(16e-3 + 256 * 131_203_072 / 1e12, rel=1e-9)
+    assert big["decode_bound"] == "memory"
 
 
 def test_tensor_parallel_halves_weights_and_adds_allreduce():
