@@ -511,6 +511,31 @@ def _median_ape(log_errors) -> float:
 MIN_ENGINE_FAMILIES = 2
 
 
+def _on_native_peak(sc: pl.DataFrame, special: dict[str, str], hw: pl.DataFrame, catalogs: dict) -> pl.Series:
+    """Rows whose engine's ``peak_column`` is the precision's own peak on their chip (or absent from it).
+
+    Such a row measures its compute shares against the peak any engine would run at (llama.cpp on an Apple
+    GPU, whose int8 and 16-bit figures are one number), so it can inform the wildcard-engine rows.
+    """
+    from . import catalog
+
+    if not special:
+        return pl.Series([False] * sc.height)
+    precisions = catalogs.get("precisions") if catalogs.get("precisions") is not None else catalog.load("precisions")
+    native = perf.peak_tflops(hw, precisions)
+    cols = sorted(set(special.values()) & set(hw.columns))
+    chips = hw.select(pl.col("id").alias("hardware"), *[pl.col(c).cast(pl.Float64).alias(f"_pc_{c}") for c in cols])
+    rows = sc.select("hardware", "precision", "engine").join(native, on=["hardware", "precision"], how="left",
+                                                            maintain_order="left")
+    rows = rows.join(chips, on="hardware", how="left", maintain_order="left")
+    own = pl.lit(None, pl.Float64)
+    for e, c in special.items():
+        if c in cols:
+            own = pl.when(pl.col("engine") == e).then(pl.col(f"_pc_{c}")).otherwise(own)
+    same = own.is_null() | ((own - pl.col("peak_tflops")).abs() <= 1e-9 * pl.col("peak_tflops").abs())
+    return rows.select((pl.col("engine").is_in(list(special)) & same).fill_null(False)).to_series()
+
+
 def fit(
     meas: pl.DataFrame,
     *,
@@ -574,6 +599,11 @@ def fit(
     larger ones count linearly, so a few odd rows do not drag the fit) over
     logit-transformed parameters ``θ`` that keep each one inside its physical
     bounds (efficiencies in (0, 1], step overhead 1 µs – 50 ms).
+
+    The wildcard-engine rows are fitted on the rows whose kernels run at the
+    precision's own peak: every engine without a ``peak_column``, and an
+    engine with one on the chips where that column is the native peak or
+    absent (:func:`_on_native_peak`).
 
     Hierarchy (parent = the row a group is pulled toward): ``(engine, *)``,
     ``(*, family)`` and ``(*, category)`` toward ``(*, *)``; ``(engine,
@@ -640,11 +670,13 @@ def fit(
             "n_measurements": n, "median_abs_pct_error": round(err, 2),
         })
 
-    # wildcard-engine rows stand in for engines without measurements, so they are fitted on engines whose
-    # kernels run on the precision's own peak (an engine with a peak_column override, like llama.cpp's
-    # int8 MMQ path, measures efficiency against a different peak)
-    special = {e for e in sc["engine"].unique().to_list() if prior_row(e, "*").get("peak_column")}
-    generic = sc.filter(~pl.col("engine").is_in(list(special)))
+    # wildcard-engine rows stand in for engines without measurements, so they are fitted on rows whose kernels
+    # run on the precision's own peak: an engine with a peak_column override (llama.cpp's int8 MMQ path)
+    # measures efficiency against a different peak, except on chips where that column is the native peak
+    # (Apple GPUs: int8 = 16-bit) or absent
+    special = {e: prior_row(e, "*").get("peak_column") for e in sc["engine"].unique().to_list()}
+    special = {e: col for e, col in special.items() if col}
+    generic = sc.filter(~pl.col("engine").is_in(list(special)) | _on_native_peak(sc, special, hw, catalogs))
     if generic.height < min_rows:
         generic = sc
     start = {p: base[p] for p in FITTED_PARAMETERS}
@@ -720,12 +752,14 @@ def fit(
         pl.lit(f"infer_econ.calibrate.fit on {label} ({sc.height} rows)").alias("source_detail"),
         pl.lit(today).alias("as_of"),
     )
+    # the columns in the order of data/columns/efficiency.csv, whatever parameters each group fitted first
+    order = [c for c in catalog.schema("efficiency")["column"].to_list() if c in out.columns or c == "notes"]
     notes = prior.select("id", pl.col("notes").cast(pl.String)) if "notes" in prior.columns else None
     if notes is not None:
         out = out.join(notes, on="id", how="left", maintain_order="left")
     else:
         out = out.with_columns(pl.lit(None, pl.String).alias("notes"))
-    return out
+    return out.select(*order, *[c for c in out.columns if c not in order])
 
 
 # --------------------------------------------------------------------------------------------
