@@ -86,30 +86,34 @@ DRAW_HOOK_JS = """(() => { window.__ieDraws = 0; window.__ieOnDraw = null;
 
 #: what the figures mean, kept with them (figures of 2026-12-02; revise when they change)
 ANALYSIS = """
-What the browser figures say (targets missed are stated here, with why; figures of 2026-12-02, second session, in a
-fast spell of this shared machine: the estimator's 1,000,000-row sweep took 225 ms, against 343-405 ms in the slow
-spell of the morning):
-- Knob → chart, single moves (as a person presses a key): p95 ≤ 50 ms on every workbook (21-46 ms; p50 14-30 ms). Since
-  this run the charts draw on Vega's canvas renderer: a redraw repaints pixels instead of updating hundreds of SVG nodes
-  (05 autoscaling draws 336 step points, 11 calibrate 768 points and band lines; their p95 went 52 → 45 ms and 48 →
-  32 ms in the same hour). The idle-time prefetch (results one slider step away computed while the kernel waits) took
-  01 hardware and 03 quantization from 131 and 176 ms to 60 and 54 ms in the morning's slow spell. Moves sent back to
-  back (the next key at the redraw, a key held down) queue behind the headline cards and status the kernel sends after
-  the chart: p50 50-68 ms, p95 53-78 ms. Five-step jumps, which the prefetch has not computed: p95 19-52 ms (01 at 52).
-- Pre-heated first render is 2.4-3.3 s in a new browser profile and 2.6-4.0 s in a browser that has opened the other
-  workbooks before (target ≤ 2 s, not met): the HTTP cache does not shorten it here. Of a fresh page's 2.5-3 s, the
-  JavaScript arrives in 0.9 s (its files over HTTP/1.1; then the lab extensions at 1.2-1.6 s, the widget chunks at 2.0 s,
-  the 0.9 MB chart module at 2.05 s) and the rest is the browser compiling and running it, the widget state and the
-  first chart render, on the two cores the Voila server and the kernels share. Cold renders
-  (`--preheat_kernel=False`: a kernel start and the workbook's imports) take 5.6-7.1 s.
-- Kernel peak memory is 200-216 MB per workbook (target ≤ 250 MB met).
-- 20 simultaneous sessions miss the target badly (default pool: 20 of 20 sessions without a knob answered in time, p50
-  246 s; workshop pool of 20 pre-heated kernels: 11 of 20, p50 134 s). The test runs all 20 Chromium pages on the
-  server's own two cores: six pages opened together took 21-25 s each, so twenty need over a minute of the two cores
-  for the browsers' JavaScript alone, before the kernels. For a class of 20-40, use a bigger server (about 1 core per
-  4 users and 250 MB per kernel) or JupyterHub / BinderHub (README, *Deployment beyond one machine*). The sessions'
-  knob check counts a canvas chart's next render (its pixels may not change for one step); with the first canvas run
-  it compared pixels and counted 20 of 20 as errors in both pools.
+What the browser figures say (targets missed are stated here, with why; figures of 2026-12-02, third session):
+- Knob → chart, single moves (as a person presses a key): p95 ≤ 50 ms on every workbook (16-45 ms; p50 11-31 ms).
+  The charts draw on Vega's canvas renderer: a redraw repaints pixels instead of updating hundreds of SVG nodes.
+  The idle-time prefetch (results one slider step away computed while the kernel waits) makes an arrow-key move a
+  redraw. Moves sent back to back (the next key at the redraw, a key held down) queue behind the headline cards
+  and status the kernel sends after the chart: p50 50-67 ms, p95 54-85 ms. Five-step jumps, which the prefetch
+  has not computed: p95 14-47 ms.
+- Pre-heated first render (page request to every chart drawn, on the page's own clock) is 1.95-2.57 s in a new
+  browser profile and 1.73-2.51 s in a browser that opened the other workbooks before (target ≤ 2 s: met by 2 and
+  3 workbooks, missed by the others by up to 0.6 s). It was 2.4-3.3 s: Voila replaced a pre-heated kernel 1 s
+  after the page took it, and the replacement's kernel start and workbook run (about 4 s of a core) ran while
+  the page's JavaScript loaded. It now waits 10 s (`infer_econ.cli.serve.REFILL_DELAY_S`); in isolated runs the
+  same pages then drew in 1.45-2.05 s. The rest is the browser fetching about 80 JavaScript files (the server
+  answers each in 1.4 ms when idle, yet they take 1.2 s to arrive while the page compiles what came first),
+  compiling them, the widget state and the first chart render, all on the two cores the Voila server shares.
+  Preloading the chart bundle and the lab extensions (`<link rel=modulepreload>`) was tried in alternating runs
+  and changed nothing measurable. Cold renders (`--preheat_kernel=False`: a kernel start and the workbook's
+  imports) take 4.8-5.9 s.
+- Knobs while the pool refills (the new kernel starts 10 s after the page's request and runs the workbook for
+  4-4.5 s): 00 start here p95 22 → 28 ms, 05 autoscaling 40 → 68 ms during the refill, back to 15 and 37 ms after.
+  A user moving the heaviest workbook's slider in those seconds sees up to 70 ms.
+- Kernel peak memory is 193-207 MB per workbook (target ≤ 250 MB met).
+- 20 simultaneous sessions miss the target (default pool: 17 of 20 sessions without a knob answered in time,
+  p50 253 s; workshop pool of 20 pre-heated kernels: 2 of 20, p50 68 s, p95 123 s; it was 11 of 20 and 134 s).
+  The test runs all 20 Chromium pages on the server's own two cores: six pages opened together took 21-25 s each,
+  so twenty need over a minute of the two cores for the browsers' JavaScript alone, before the kernels. For a
+  class of 20-40, use a bigger server (about 1 core per 4 users and 250 MB per kernel) or JupyterHub / BinderHub
+  (README, *Deployment beyond one machine*).
 """
 
 
