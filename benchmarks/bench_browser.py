@@ -204,9 +204,7 @@ def per_workbook(moves: int, only: list[str] | None = None) -> tuple[list[dict],
                 row = {"workbook": nb.stem}
                 try:
                     row["cold_s"] = render_s(pg, f"{cold.base}/voila/render/workbooks/{nb.name}")
-                    sel = ".ie-primary.widget-slider, .ie-primary .widget-slider"
-                    if pg.locator(sel).count() == 0:
-                        sel = ".widget-slider"
+                    sel = pagecheck.knob_selector(pg)
                     # one move at a time, as a person presses a key: the page and the kernel have settled
                     # (PAUSE_S after the previous redraw) before the next key event
                     lat = []
@@ -299,9 +297,7 @@ def during_refill(stems: list[str], moves_after_s: float = 6.0) -> list[dict]:
                 pg = ctx.new_page()
                 t0 = time.monotonic()
                 row = {"workbook": stem, "render_s": render_s(pg, f"{srv.base}/voila/render/workbooks/{stem}.ipynb")}
-                sel = ".ie-primary.widget-slider, .ie-primary .widget-slider"
-                if pg.locator(sel).count() == 0:
-                    sel = ".widget-slider"
+                sel = pagecheck.knob_selector(pg)
                 win = {"before": [], "refill": [], "after": []}
                 refilled_at = None
                 while refilled_at is None or time.monotonic() < refilled_at + moves_after_s:

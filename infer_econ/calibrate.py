@@ -122,23 +122,26 @@ _INT = ["n_devices", "tensor_parallel", "pipeline_parallel", "batch_size", "inpu
 
 
 def _booleans(frame: pl.DataFrame, name: str) -> pl.Series:
-    """Column ``name`` as booleans: true / false / empty in CSV text (1 / 0 too) or booleans already.
+    """Column ``name`` as booleans: booleans already, or CSV text read as the catalogs read it (empty = null).
 
     Raises
     ------
     ValidationError
         Naming the first measurement ``id`` whose value is anything else.
     """
+    from .catalog import _booleans_from_text
+
     col = frame[name]
     if col.dtype in (pl.Boolean, pl.Null):
         return col.cast(pl.Boolean)
-    text = col.cast(pl.String).str.strip_chars().str.to_lowercase()
-    known = {"true": True, "1": True, "false": False, "0": False, "": None}
-    bad = text.is_not_null() & ~text.is_in(list(known))
+    text = col.cast(pl.String).str.strip_chars()
+    out = _booleans_from_text(text)
+    bad = (text.is_not_null() & (text != "") & out.is_null()).fill_null(False)
     if bad.any():
         i = bad.arg_true()[0]
-        raise ValidationError(f"measurements: {name} of {frame['id'][i]!r} is {col[i]!r}; expected true, false or empty")
-    return text.replace_strict(known, default=None, return_dtype=pl.Boolean).alias(name)
+        raise ValidationError(f"measurements: {name} of {frame['id'][i]!r} is {col[i]!r}; "
+                              "expected true, false (1, 0, yes, no) or empty")
+    return out.alias(name)
 
 
 def normalize_measurements(frame: pl.DataFrame) -> pl.DataFrame:

@@ -181,6 +181,21 @@ def _to_strings(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _booleans_from_text(s: pl.Series) -> pl.Series:
+    """Text ``true`` / ``1`` / ``yes`` and ``false`` / ``0`` / ``no`` (any case) as booleans; anything else null.
+
+    Examples
+    --------
+    >>> _booleans_from_text(pl.Series(["TRUE", "0", "yes", "maybe", None])).to_list()
+    [True, False, True, None, None]
+    """
+    low = s.cast(pl.String).str.to_lowercase()
+    return pl.select(
+        pl.when(low.is_in(["true", "1", "yes"])).then(True).when(low.is_in(["false", "0", "no"])).then(False)
+        .otherwise(None).alias(s.name)
+    ).to_series()
+
+
 def _parse(raw: pl.DataFrame, sch: pl.DataFrame, where: str, *, user: bool) -> pl.DataFrame:
     """Cast, check and return one catalog frame; ``raw`` holds strings."""
     columns = sch["column"].to_list()
@@ -205,18 +220,7 @@ def _parse(raw: pl.DataFrame, sch: pl.DataFrame, where: str, *, user: bool) -> p
         c, dtype = row["column"], _DTYPES[row["dtype"]]
         s = raw[c]
         if dtype == pl.Boolean:
-            low = s.str.to_lowercase()
-            cast = (
-                pl.select(
-                    pl.when(low.is_in(["true", "1", "yes"]))
-                    .then(True)
-                    .when(low.is_in(["false", "0", "no"]))
-                    .then(False)
-                    .otherwise(None)
-                    .alias(c)
-                )
-                .to_series()
-            )
+            cast = _booleans_from_text(s).alias(c)
         elif dtype == pl.Int64:
             as_float = s.cast(pl.Float64, strict=False)
             integral = (as_float.is_not_null() & as_float.is_finite() & (as_float.abs() < 2.0**63)

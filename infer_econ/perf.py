@@ -1019,8 +1019,6 @@ def _check_columns(schema: pl.Schema) -> None:
             schema[c], pl.Enum
         ):
             raise ValidationError(f"column {c!r} must hold catalog ids (strings), got dtype {schema[c]}")
-
-
     if "continuous_batching" in schema and schema["continuous_batching"] not in (pl.Boolean, pl.Null):
         raise ValidationError("column 'continuous_batching' must be boolean (true: sequences join and leave the "
                               "running batch at every step; false: static batches, prefilled together and decoded "

@@ -74,10 +74,15 @@ def assert_no_error_output(page) -> None:
     assert page.locator(".ie-error:visible").count() == 0, "the app shows an error message"
 
 
+def knob_selector(page) -> str:
+    """CSS selector of the sliders the checks turn: those marked primary (class ie-primary), else all sliders."""
+    primary = f"{PRIMARY}{SLIDER}, {PRIMARY} {SLIDER}"
+    return primary if page.locator(primary).count() else SLIDER
+
+
 def knobs(page):
-    """The sliders the test turns: those marked primary (class ie-primary), else all sliders."""
-    primary = page.locator(f"{PRIMARY}{SLIDER}, {PRIMARY} {SLIDER}")
-    return primary if primary.count() else page.locator(SLIDER)
+    """The sliders the test turns (:func:`knob_selector`)."""
+    return page.locator(knob_selector(page))
 
 
 def turn(page, slider, presses: int = 3) -> None:
