@@ -723,13 +723,18 @@ def fit(
         category_params[category] = params
         record("*", CATEGORY_PREFIX + category, params, sub.height, err, prior_row("*", None, category))
 
-    def native_parent(engine: str, chips: pl.Expr, native: dict) -> dict:
-        """The (engine, *) row, with the wildcard-engine compute shares where the chips lack its peak_column."""
+    def native_parent(engine: str, chips: pl.Expr, native: dict, column: str | None) -> dict:
+        """The (engine, *) row, with the wildcard-engine compute shares where its shares are of another peak.
+
+        ``column`` is the ``peak_column`` of the row being fitted. The (engine, *) row's compute shares are of
+        its own ``peak_column``: where these chips lack that peak (the kernels run on the native one), or where
+        the row being fitted names another (llama.cpp's CPU row: the FP32 vector peak), they are no start, so
+        start from (and pull toward) the wildcard-engine row of the same chips, as estimate falls back.
+        """
         parent = engine_params[engine]
-        column = prior_row(engine, "*").get("peak_column")
-        if column and column in hw.columns and hw.filter(chips)[column].is_null().all():
-            # the engine's compute efficiencies are shares of a peak these chips lack: its kernels run on the
-            # native peak here, so start from (and pull toward) the wildcard-engine row, as estimate falls back
+        wide = prior_row(engine, "*").get("peak_column")
+        lacks = bool(wide) and wide in hw.columns and hw.filter(chips)[wide].is_null().all()
+        if lacks or column != wide:
             parent = {**parent, **{p: native[p] for p in _COMPUTE_PARAMETERS}}
         return parent
 
@@ -737,15 +742,20 @@ def fit(
             ["engine", "_category"]), key=lambda g: g[0]):
         if sub.height < min_rows or engine not in engine_params:
             continue
-        parent = native_parent(engine, pl.col("category") == category, category_params.get(category, top))
+        settings = prior_row(engine, None, category)
+        parent = native_parent(engine, pl.col("category") == category, category_params.get(category, top),
+                               settings.get("peak_column"))
         params, err = run(sub, parent, parent, prior_weight)
-        record(engine, CATEGORY_PREFIX + category, params, sub.height, err, prior_row(engine, None, category))
+        record(engine, CATEGORY_PREFIX + category, params, sub.height, err, settings)
     for (engine, family), sub in sorted(sc.group_by(["engine", "_family"]), key=lambda g: g[0]):
         if sub.height < min_rows or engine not in engine_params:
             continue
-        parent = native_parent(engine, pl.col("family") == family, family_params.get(family, top))
+        # a family's settings come from its (engine, category) row where there is one (as estimate resolves)
+        settings = prior_row(engine, family, sub["_category"][0])
+        parent = native_parent(engine, pl.col("family") == family, family_params.get(family, top),
+                               settings.get("peak_column"))
         params, err = run(sub, parent, parent, prior_weight)
-        record(engine, family, params, sub.height, err, prior_row(engine, family))
+        record(engine, family, params, sub.height, err, settings)
     today = _dt.date.today().isoformat()
     out = pl.DataFrame(rows).with_columns(
         *(pl.col(p).round(4 if p.endswith("efficiency") else 9) for p in FITTED_PARAMETERS),

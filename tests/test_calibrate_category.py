@@ -132,3 +132,87 @@ def test_fit_makes_a_category_row_that_carries_to_an_unmeasured_cpu(cpu_catalog)
     far = calibrate.predict(probe, efficiency=params.filter(~pl.col("hardware_family").str.starts_with("category:")),
                             hardware=cpu_catalog)
     assert far["error_pct"].median() > 100.0
+
+
+def test_engine_category_row_may_name_its_own_peak_column():
+    """llama.cpp's CPU row is a share of the FP32 vector peak (a column every CPU has), while its engine-wide row
+    is a share of the int8 tensor peak: every CPU, with or without AMX, then takes the CPU row's compute shares."""
+    eff = eff_rows([("*", "*", 0.5, None), ("*", "category:cpu", 0.1, None),
+                    ("llama.cpp", "*", 0.6, "int8_tops"), ("llama.cpp", "category:cpu", 0.3, "fp32_tflops")])
+    out = perf.resolve_efficiency(eff, pl.DataFrame({"id": ["llama.cpp"]}), HW)
+    by_hw = {r["hardware"]: r for r in out.iter_rows(named=True)}
+    assert by_hw["xeon-a"]["prefill_compute_efficiency"] == 0.3
+    assert by_hw["zen-b"]["prefill_compute_efficiency"] == 0.3  # lacks int8_tops, has fp32_tflops
+    assert by_hw["xeon-a"]["peak_column"] == by_hw["zen-b"]["peak_column"] == "fp32_tflops"
+    assert by_hw["gpu-c"]["prefill_compute_efficiency"] == 0.6 and by_hw["gpu-c"]["peak_column"] == "int8_tops"
+
+
+def test_shipped_llama_cpp_cpu_row_runs_on_the_vector_peak():
+    """On the Xeon (AMX int8 524 TOPS, FP32 vector 16.4 TFLOPS) a compute-bound llama.cpp prefill is a share of
+    16.4 TFLOPS: 2 x 8B params x 2048 tokens at the row's share, not the int8 tensor peak."""
+    eff = catalog.load("efficiency")
+    row = eff.filter(pl.col("id") == "llama.cpp/category:cpu").row(0, named=True)
+    assert row["peak_column"] == "fp32_tflops" and row["n_measurements"] >= 15
+    hw = catalog.load("hardware").filter(pl.col("id") == "xeon-6980p").row(0, named=True)
+    sc = pl.DataFrame({"model": ["llama-3.1-8b"], "hardware": ["xeon-6980p"], "precision": ["q8_0"],
+                       "engine": ["llama.cpp"], "n_devices": [1], "batch_size": [1], "input_tokens": [2048],
+                       "output_tokens": [1]})
+    est = perf.estimate(sc).row(0, named=True)
+    linear_flops = 2 * 7.5e9 * 2048  # non-embedding weights (8.03 B - 0.525 B embedding table) x tokens
+    # the linear layers alone at the share of the FP32 peak: the prefill takes at least that, and not 30 x less
+    floor_s = linear_flops / (row["prefill_compute_efficiency"] * hw["fp32_tflops"] * 1e12)
+    assert floor_s <= est["prefill_s"] < 2 * floor_s
+    assert est["prefill_s"] > 10 * linear_flops / (hw["int8_tops"] * 1e12)
+
+
+def test_cpu_calibration_rows_are_predicted_from_the_cpu_rows():
+    """Regression guard on the shipped CPU measurements (llama.cpp on a Ryzen 9 7950X and Threadripper PROs):
+    median 12.3 %, 84 % within 25 %, over the fitted rows on 2026-12-03 (15.3 % and 58 % on the GPU-fitted
+    fallbacks, before they had rows of their own)."""
+    cpus = catalog.load("hardware").filter(pl.col("category") == "cpu")["id"]
+    meas = calibrate.measurements().filter(pl.col("hardware").is_in(cpus.implode()))
+    assert meas.height >= 20 and meas["hardware"].n_unique() >= 3
+    pred = calibrate.predict(meas)
+    fitted = pred.filter(pl.col("use_in_fit"))
+    assert fitted["abs_error_pct"].median() <= 14.0
+    assert (fitted["abs_error_pct"] <= 25).mean() >= 0.75
+
+
+def test_fit_keeps_a_category_rows_peak_column_for_it_and_its_families():
+    """Synthetic llama.cpp measurements on CPUs made with a CPU row on the FP32 peak: the fitted category row and
+    the family row below it keep that peak_column (a family's settings come from its category's row), and the
+    shares come back."""
+    def row(engine: str, family: str, share: float, column: str | None) -> dict:
+        return {"id": f"{engine}/{family}", "engine": engine, "hardware_family": family,
+                "prefill_compute_efficiency": share, "decode_bandwidth_efficiency": 0.7,
+                "decode_compute_efficiency": 0.4, "attention_efficiency": 0.2, "step_overhead_s": 0.001,
+                "step_overhead_per_sequence_s": 1e-5, "allreduce_latency_s": 1e-5,
+                "allreduce_bandwidth_efficiency": 0.7, "workspace_tokens": 2048, "prefill_chunk_tokens": 512,
+                "kv_memory_basis": "total", "peak_column": column, "n_measurements": 0,
+                "source": "infer-econ-conventions", "as_of": "2026"}
+
+    truth = pl.DataFrame([row("*", "*", 0.6, None), row("llama.cpp", "*", 0.2, "int8_tops"),
+                          row("llama.cpp", "category:cpu", 0.4, "fp32_tflops")],
+                         schema_overrides={"peak_column": pl.String})
+    rows = []
+    for model in ("llama-3.2-3b", "llama-3.1-8b"):
+        for hw in ("ryzen-9-7950x", "threadripper-pro-5995wx", "rtx-4090", "h100-sxm"):
+            for kind, i, o in [("decode_tps_bs1", 0, 128), ("prefill_tps_bs1", 512, 0), ("prefill_tps_bs1", 1024, 0),
+                               ("prefill_tps_bs1", 256, 0)]:
+                rows.append(dict(id=f"{model}-{hw}-{kind}-{i}", model=model, hardware=hw, precision="q8_0",
+                                 engine="llama.cpp", n_devices=1, batch_size=1, input_tokens=i, output_tokens=o,
+                                 kind=kind, measured=1.0, unit="tok/s"))
+    meas = pl.DataFrame(rows)
+    synth = calibrate.predict(meas, efficiency=truth)
+    meas = meas.with_columns(measured=synth["predicted"])
+    params = calibrate.fit(meas, prior=truth, min_rows=8, max_nfev=80)
+    by_id = {r["id"]: r for r in params.iter_rows(named=True)}
+    for key in ("llama.cpp/category:cpu", "llama.cpp/zen4"):
+        assert by_id[key]["peak_column"] == "fp32_tflops", key
+        assert by_id[key]["prefill_compute_efficiency"] == pytest.approx(0.4, rel=0.1), key
+    # the Xeon, never measured here, is predicted on the same basis as the truth (its int8 tensor peak unused)
+    probe = meas.filter(pl.col("hardware") == "ryzen-9-7950x", pl.col("kind") == "prefill_tps_bs1").with_columns(
+        hardware=pl.lit("xeon-6980p"))
+    want = calibrate.predict(probe, efficiency=truth)["predicted"]
+    got = calibrate.predict(probe, efficiency=params)["predicted"]
+    assert ((got / want - 1).abs() < 0.05).all()

@@ -25,6 +25,8 @@ from infer_econ.errors import InferEconError
 CONFIG = ["model", "hardware", "precision", "engine", "n_devices", "batch_size", "input_tokens", "context_depth",
           "output_tokens", "kind"]
 
+# 2026-12-03, with the CPU calibration rows (llama.cpp on Ryzen / Threadripper CPUs) and the refit: median 16.8 %,
+# within 25 %: 67.6 %, accelerators 15.8 %; llama.cpp's Xeon prefill rows +67 % to +314 % (were 10-22x).
 # Figures measured on 2026-12-02 (third session) with the shipped data/efficiency.csv (docs/validation.md,
 # "Out-of-sample check"), refitted with the per-kernel decode roofline (perf.decode_step_s) and with llama.cpp's
 # Apple rows in the wildcard-engine rows (calibrate._on_native_peak), the static-batch rows saying so
@@ -203,3 +205,13 @@ def test_bad_row_gets_a_clear_error():
     )
     with pytest.raises(InferEconError, match="not-a-gpu"):
         catalog.load("holdout_performance", extra=bad)
+
+
+def test_llama_cpp_on_a_cpu_is_not_run_on_its_matrix_peak(predictions):
+    """llama.cpp's Xeon prefill rows: on the FP32 vector peak with the shares fitted on other CPUs they are
+    +67 % to +314 % (2026-12-03); on the AMX int8 peak with the GPU-fitted share they were 10-22x too fast."""
+    hw = catalog.load("hardware").filter(pl.col("category") == "cpu")["id"]
+    rows = predictions.filter(pl.col("engine") == "llama.cpp", pl.col("kind") == "prefill_tps_bs1",
+                              pl.col("hardware").is_in(hw.implode()), pl.col("predicted").is_not_null())
+    assert rows.height >= 4
+    assert rows["error_pct"].max() < 400.0
