@@ -539,6 +539,22 @@ def _on_native_peak(sc: pl.DataFrame, special: dict[str, str], hw: pl.DataFrame,
     return rows.select((pl.col("engine").is_in(list(special)) & same).fill_null(False)).to_series()
 
 
+def _on_engine_peak(sub: pl.DataFrame, engine: str, column: str | None, prior: pl.DataFrame,
+                    hw: pl.DataFrame) -> pl.DataFrame:
+    """The rows of ``sub`` whose kernels run on the engine-wide row's ``peak_column``.
+
+    Those whose chip has a value in that column and whose resolved row (:func:`infer_econ.perf.resolve_efficiency`
+    on ``prior``) names the same column: an ``(engine, category)`` row may name another (llama.cpp on CPUs:
+    ``fp32_tflops``), and a chip without the column runs on its native peak. All rows where ``column`` is null.
+    """
+    if not column or column not in hw.columns:
+        return sub
+    res = perf.resolve_efficiency(prior, pl.DataFrame({"id": [engine]}), hw)
+    ok = res.join(hw.select(pl.col("id").alias("hardware"), pl.col(column).alias("_peak")), on="hardware").filter(
+        (pl.col("peak_column") == column) & pl.col("_peak").is_not_null())["hardware"]
+    return sub.filter(pl.col("hardware").is_in(ok.implode()))
+
+
 def fit(
     meas: pl.DataFrame,
     *,
@@ -703,7 +719,17 @@ def fit(
             problem = _Problem(sub.drop("_family", "_category"), tables, fixed)
             record(engine, "*", dict(top), sub.height, _median_ape(problem.log_errors(dict(top))), pr)
             continue
-        params, err = run(sub, top, top, prior_weight)
+        on_peak = _on_engine_peak(sub, engine, pr.get("peak_column"), prior, hw)
+        if min_rows <= on_peak.height < sub.height:
+            # the (engine, *) row's compute shares are of its peak_column: fitted on the rows that run on that
+            # peak (not llama.cpp's CPU rows, shares of the FP32 vector peak through their category row); its
+            # bandwidth share and step overheads on all the engine's rows, as for (*, *) above
+            params, _ = run(on_peak, top, top, prior_weight)
+            shared, _ = run(sub, params, top, prior_weight)
+            params.update({p: shared[p] for p in FITTED_PARAMETERS if p not in _COMPUTE_PARAMETERS})
+            err = _median_ape(_Problem(sub.drop("_family", "_category"), tables, fixed).log_errors(params))
+        else:
+            params, err = run(sub, top, top, prior_weight)
         engine_params[engine] = params
         record(engine, "*", params, sub.height, err, pr)
     for (family,), sub in sorted(generic.group_by(["_family"]), key=lambda g: g[0]):
@@ -751,7 +777,8 @@ def fit(
         if sub.height < min_rows or engine not in engine_params:
             continue
         # a family's settings come from its (engine, category) row where there is one (as estimate resolves)
-        settings = prior_row(engine, family, sub["_category"][0])
+        cats = sub["_category"].drop_nulls().unique()
+        settings = prior_row(engine, family, cats[0] if cats.len() == 1 else None)
         parent = native_parent(engine, pl.col("family") == family, family_params.get(family, top),
                                settings.get("peak_column"))
         params, err = run(sub, parent, parent, prior_weight)

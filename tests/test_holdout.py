@@ -214,4 +214,4 @@ def test_llama_cpp_on_a_cpu_is_not_run_on_its_matrix_peak(predictions):
     rows = predictions.filter(pl.col("engine") == "llama.cpp", pl.col("kind") == "prefill_tps_bs1",
                               pl.col("hardware").is_in(hw.implode()), pl.col("predicted").is_not_null())
     assert rows.height >= 4
-    assert rows["error_pct"].max() < 400.0
+    assert rows["error_pct"].max() < 400.0 and rows["error_pct"].min() > -50.0
