@@ -200,7 +200,11 @@ def main() -> None:
             "7,920); the one-row line above times a new input on every call (token counts move by 7 per call): "
             "repeating the same row, as this script did before, measured the estimator's memo (0.5-0.6 ms), not a "
             "slider move. The same script three times that day: mixed sweep 3.70, 4.45 and 3.28 million/s, one row "
-            "5.08, 4.23 and 5.20 ms: both targets are met in the machine's fast spells and missed in its slow ones."
+            "5.08, 4.23 and 5.20 ms: both targets are met in the machine's fast spells and missed in its slow ones. On "
+            "2026-12-03 (three CPU rows added to the catalogs: 80 chips) the script and the previous commit's code, "
+            "alternated three times: mixed sweep 251-350 ms against 235-327 ms process CPU, one row 4.0-5.8 ms against "
+            "4.6-5.7 ms: no difference beyond the machine's spells; this script's runs that day 3.3-4.3 million/s and "
+            "4.4-6.6 ms."
         )
         write_section("Estimator", head + "\n\n" + "\n".join(lines) + "\n\n" + note)
 
