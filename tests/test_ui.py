@@ -782,3 +782,18 @@ def test_a_kept_calibration_reaches_the_other_workbooks(tmp_path, monkeypatch):
     tps = lambda app: app.state.frames["hardware"].filter(pl.col("hardware") == "rtx-4090")["output_tokens_per_s"].item()
     assert tps(mine) < 0.8 * tps(shipped)
     apps._calibration.cache_clear()
+
+
+def test_edge_vs_cloud_takes_a_cpu_with_its_catalog_price():
+    """A desktop CPU is an edge device too (llama.cpp on its cores, calibrated on CPU rows): its fixed cost per
+    day is the catalog MSRP over the device life plus its idle power all day, by hand:
+    699 USD / (3 years x 365 days) + 25 W x 24 h / 1000 x 0.0806 USD/kWh = 0.6867 USD/day."""
+    app = apps.edge_vs_cloud(device="ryzen-9-7950x")
+    assert app.state.error is None, app.state.traceback
+    assert app.state.notes["edge_fixed_usd_per_day"] == "catalog price"
+    life = app.knobs["edge_lifetime_years"].value
+    usd_per_kwh = app.knobs["electricity_usd_per_kwh"].value
+    assert app.state.headline["edge_fixed_usd_per_day"] == pytest.approx(699.0 / (life * 365) + 25 * 24 / 1000 * usd_per_kwh)
+    assert app.state.headline["edge_capacity_requests_per_day"] > 0
+    lat = {r["option"].split(":")[0]: r["latency_s"] for r in app.chart("latency").rows()}
+    assert lat["edge"] > 0

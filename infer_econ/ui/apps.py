@@ -988,7 +988,7 @@ def value_of_accuracy(hardware_id: str = "h100-sxm", precision: str = "fp8", ben
 
 
 # --------------------------------------------------------------------------- 06 edge vs cloud
-_EDGE = ("apple", "edge", "consumer", "workstation")
+_EDGE = ("apple", "edge", "consumer", "workstation", "cpu")
 
 
 @functools.lru_cache(maxsize=64)
@@ -1007,7 +1007,7 @@ def edge_vs_cloud(device: str = "apple-m4-max-40c", cloud_hardware: str = "l40s"
                   api_model: str = "openai:gpt-4o-mini") -> App:
     """Workbook 06: a device on the desk vs a cloud GPU vs an API: break-even requests/day, latency, energy.
 
-    Knobs: the edge device (Apple, Jetson, RTX, DGX Spark), its engine and
+    Knobs: the edge device (Apple, Jetson, RTX, DGX Spark, a CPU), its engine and
     precision, its price when the catalog has none, its life, electricity
     price; the cloud GPU and the API; request shape and the data sent per
     request. Charts: break-even requests per day per device against each
