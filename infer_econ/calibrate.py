@@ -474,12 +474,14 @@ def _free_parameters(kinds: pl.Series, min_rows: int = 3) -> list[str]:
     return [p for p in FITTED_PARAMETERS if sum(have.get(k, 0) for k in _INFORMED_BY[p]) >= min_rows]
 
 
-def _fit_group(problem: _Problem, start: dict, prior: dict, weight: float, max_nfev: int) -> tuple[dict, float]:
+def _fit_group(problem: _Problem, start: dict, prior: dict, weight: float, max_nfev: int,
+               hold: dict | None = None) -> tuple[dict, float]:
+    """Fit the group's free parameters; ``hold`` fixes some at the given values (fitted on other rows)."""
     import numpy as np
     from scipy.optimize import least_squares
 
-    free = _free_parameters(problem.kind)
-    fixed = {p: prior[p] for p in FITTED_PARAMETERS if p not in free}
+    free = [p for p in _free_parameters(problem.kind) if p not in (hold or {})]
+    fixed = {**{p: prior[p] for p in FITTED_PARAMETERS if p not in free}, **(hold or {})}
     logm = np.log(problem.measured)
 
     def params_of(x: np.ndarray) -> dict:
@@ -677,9 +679,10 @@ def fit(
     fixed = {p: base[p] for p in perf.EFFICIENCY_PARAMETERS if p not in FITTED_PARAMETERS}
     rows: list[dict] = []
 
-    def run(subset: pl.DataFrame, start: dict, parent: dict, weight: float) -> tuple[dict, float]:
+    def run(subset: pl.DataFrame, start: dict, parent: dict, weight: float,
+            hold: dict | None = None) -> tuple[dict, float]:
         problem = _Problem(subset.drop("_family", "_category"), tables, fixed)
-        return _fit_group(problem, start, parent, weight, max_nfev)
+        return _fit_group(problem, start, parent, weight, max_nfev, hold)
 
     def record(engine: str, family: str, params: dict, n: int, err: float, fixed_from: dict) -> None:
         rows.append({
@@ -720,18 +723,27 @@ def fit(
             record(engine, "*", dict(top), sub.height, _median_ape(problem.log_errors(dict(top))), pr)
             continue
         on_peak = _on_engine_peak(sub, engine, pr.get("peak_column"), prior, hw)
-        if min_rows <= on_peak.height < sub.height:
+        n_rows = sub.height
+        if on_peak.height < sub.height:
             # the (engine, *) row's compute shares are of its peak_column: fitted on the rows that run on that
-            # peak (not llama.cpp's CPU rows, shares of the FP32 vector peak through their category row); its
-            # bandwidth share and step overheads on all the engine's rows, as for (*, *) above
-            params, _ = run(on_peak, top, top, prior_weight)
-            shared, _ = run(sub, params, top, prior_weight)
-            params.update({p: shared[p] for p in FITTED_PARAMETERS if p not in _COMPUTE_PARAMETERS})
-            err = _median_ape(_Problem(sub.drop("_family", "_category"), tables, fixed).log_errors(params))
+            # peak (not llama.cpp's CPU rows, shares of the FP32 vector peak through their category row, nor its
+            # Apple rows, whose chips have no int8 column), or the prior's where fewer than min_rows do; its
+            # bandwidth share and step overheads on all the engine's rows with those shares held, as for (*, *)
+            if on_peak.height >= min_rows:
+                first, _ = run(on_peak, top, top, prior_weight)
+                compute = {p: first[p] for p in _COMPUTE_PARAMETERS}
+            else:
+                compute = {p: pr[p] for p in _COMPUTE_PARAMETERS}
+            params, _ = run(sub, {**top, **compute}, top, prior_weight, hold=compute)
+            if on_peak.height:  # scored where estimate uses the row: the chips that run on its peak
+                n_rows = on_peak.height
+                err = _median_ape(_Problem(on_peak.drop("_family", "_category"), tables, fixed).log_errors(params))
+            else:
+                err = _median_ape(_Problem(sub.drop("_family", "_category"), tables, fixed).log_errors(params))
         else:
             params, err = run(sub, top, top, prior_weight)
         engine_params[engine] = params
-        record(engine, "*", params, sub.height, err, pr)
+        record(engine, "*", params, n_rows, err, pr)
     for (family,), sub in sorted(generic.group_by(["_family"]), key=lambda g: g[0]):
         if sub.height < min_rows:
             continue
