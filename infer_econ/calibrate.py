@@ -684,6 +684,10 @@ def fit(
         problem = _Problem(subset.drop("_family", "_category"), tables, fixed)
         return _fit_group(problem, start, parent, weight, max_nfev, hold)
 
+    def score(subset: pl.DataFrame, params: dict) -> float:
+        """Median absolute error [%] of ``params`` on ``subset``."""
+        return _median_ape(_Problem(subset.drop("_family", "_category"), tables, fixed).log_errors(params))
+
     def record(engine: str, family: str, params: dict, n: int, err: float, fixed_from: dict) -> None:
         rows.append({
             "id": f"{engine}/{family}", "engine": engine, "hardware_family": family, **params,
@@ -719,11 +723,10 @@ def fit(
             # apart, so its (engine, *) row keeps the shared (*, *) values (other chips get them, with the
             # engine's own settings) and its (engine, family) row below is pulled toward (*, *)
             engine_params[engine] = dict(top)
-            problem = _Problem(sub.drop("_family", "_category"), tables, fixed)
-            record(engine, "*", dict(top), sub.height, _median_ape(problem.log_errors(dict(top))), pr)
+            record(engine, "*", dict(top), sub.height, score(sub, dict(top)), pr)
             continue
         on_peak = _on_engine_peak(sub, engine, pr.get("peak_column"), prior, hw)
-        n_rows = sub.height
+        scored = sub
         if on_peak.height < sub.height:
             # the (engine, *) row's compute shares are of its peak_column: fitted on the rows that run on that
             # peak (not llama.cpp's CPU rows, shares of the FP32 vector peak through their category row, nor its
@@ -735,15 +738,12 @@ def fit(
             else:
                 compute = {p: pr[p] for p in _COMPUTE_PARAMETERS}
             params, _ = run(sub, {**top, **compute}, top, prior_weight, hold=compute)
-            if on_peak.height:  # scored where estimate uses the row: the chips that run on its peak
-                n_rows = on_peak.height
-                err = _median_ape(_Problem(on_peak.drop("_family", "_category"), tables, fixed).log_errors(params))
-            else:
-                err = _median_ape(_Problem(sub.drop("_family", "_category"), tables, fixed).log_errors(params))
+            scored = on_peak if on_peak.height else sub  # where estimate uses the row: the chips on its peak
+            err = score(scored, params)
         else:
             params, err = run(sub, top, top, prior_weight)
         engine_params[engine] = params
-        record(engine, "*", params, n_rows, err, pr)
+        record(engine, "*", params, scored.height, err, pr)
     for (family,), sub in sorted(generic.group_by(["_family"]), key=lambda g: g[0]):
         if sub.height < min_rows:
             continue

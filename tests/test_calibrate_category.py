@@ -24,6 +24,15 @@ def eff_rows(rows: list[tuple[str, str, float, str | None]]) -> pl.DataFrame:
     }, schema_overrides={"peak_column": pl.String})
 
 
+def full_row(engine: str, family: str, shares: dict, column: str | None = None, **settings) -> dict:
+    """One complete efficiency row: the four shares given, the other parameters at fixed test values."""
+    return {"id": f"{engine}/{family}", "engine": engine, "hardware_family": family, **shares,
+            "step_overhead_s": 0.001, "step_overhead_per_sequence_s": 1e-5, "allreduce_latency_s": 1e-5,
+            "allreduce_bandwidth_efficiency": 0.7, "workspace_tokens": 8192, "prefill_chunk_tokens": 8192,
+            "kv_memory_basis": "total", "peak_column": column, "n_measurements": 0,
+            "source": "infer-econ-conventions", "as_of": "2026", **settings}
+
+
 HW = pl.DataFrame({
     "id": ["xeon-a", "zen-b", "gpu-c"],
     "family": ["xeon", "zen4", "hopper"],
@@ -92,11 +101,7 @@ def test_fit_makes_a_category_row_that_carries_to_an_unmeasured_cpu(cpu_catalog)
            "decode_compute_efficiency": 0.05, "attention_efficiency": 0.05}
 
     def row(family: str, v: dict) -> dict:
-        return {"id": f"*/{family}", "engine": "*", "hardware_family": family, **v,
-                "step_overhead_s": 0.001, "step_overhead_per_sequence_s": 1e-5, "allreduce_latency_s": 1e-5,
-                "allreduce_bandwidth_efficiency": 0.7, "workspace_tokens": 8192, "prefill_chunk_tokens": 8192,
-                "kv_memory_basis": "total", "peak_column": None, "n_measurements": 0,
-                "source": "infer-econ-conventions", "as_of": "2026"}
+        return full_row("*", family, v)
 
     truth = pl.DataFrame([row("*", top), row("category:cpu", cpu)], schema_overrides={"peak_column": pl.String})
     rows = []
@@ -183,13 +188,9 @@ def test_fit_keeps_a_category_rows_peak_column_for_it_and_its_families():
     the family row below it keep that peak_column (a family's settings come from its category's row), and the
     shares come back."""
     def row(engine: str, family: str, share: float, column: str | None) -> dict:
-        return {"id": f"{engine}/{family}", "engine": engine, "hardware_family": family,
-                "prefill_compute_efficiency": share, "decode_bandwidth_efficiency": 0.7,
-                "decode_compute_efficiency": 0.4, "attention_efficiency": 0.2, "step_overhead_s": 0.001,
-                "step_overhead_per_sequence_s": 1e-5, "allreduce_latency_s": 1e-5,
-                "allreduce_bandwidth_efficiency": 0.7, "workspace_tokens": 2048, "prefill_chunk_tokens": 512,
-                "kv_memory_basis": "total", "peak_column": column, "n_measurements": 0,
-                "source": "infer-econ-conventions", "as_of": "2026"}
+        return full_row(engine, family, {"prefill_compute_efficiency": share, "decode_bandwidth_efficiency": 0.7,
+                                         "decode_compute_efficiency": 0.4, "attention_efficiency": 0.2},
+                        column, workspace_tokens=2048, prefill_chunk_tokens=512)
 
     truth = pl.DataFrame([row("*", "*", 0.6, None), row("llama.cpp", "*", 0.2, "int8_tops"),
                           row("llama.cpp", "category:cpu", 0.4, "fp32_tflops")],

@@ -95,9 +95,9 @@ def test_every_shipped_device_has_a_peak_for_every_precision(prec):
     A CPU without a matrix unit (no fp16 / bf16 column) takes the estimator's last step, the FP32 vector
     peak (perf.peak_tflops); every accelerator has the native or the fallback column itself."""
     hw = catalog.load("hardware")
+    accel = hw.filter(pl.col("category") != "cpu")
     for r in prec.iter_rows(named=True):
         two = pl.coalesce(r["native_peak_column"], r["fallback_peak_column"])
-        accel = hw.filter(pl.col("category") != "cpu")
         if r["id"] != "fp32":
             assert accel.filter(two.is_null()).height == 0, (r["id"], accel.filter(two.is_null())["id"].to_list())
         peak = hw.select(pl.coalesce(two, "fp32_tflops").alias("p"), "id")
