@@ -638,7 +638,10 @@ def fit(
     ``(*, *)`` values (and its own settings): on one family the engine's share
     and the chip's cannot be told apart, so its ``(engine, family)`` row is
     pulled toward ``(*, *)`` and other chips keep the shared parameters (vLLM
-    measured on MI300X only must not slow vLLM down on every other chip).
+    measured on MI300X only must not slow vLLM down on every other chip);
+    where the engine's prior row names a ``peak_column``, its compute shares
+    are of that peak, not of the native one the ``(*, *)`` shares are of, so
+    that row keeps the prior's compute shares.
 
     Examples
     --------
@@ -721,9 +724,14 @@ def fit(
         if sub["_family"].n_unique() < MIN_ENGINE_FAMILIES:
             # measured on one chip family only: what is the engine's and what is the chip's cannot be told
             # apart, so its (engine, *) row keeps the shared (*, *) values (other chips get them, with the
-            # engine's own settings) and its (engine, family) row below is pulled toward (*, *)
-            engine_params[engine] = dict(top)
-            record(engine, "*", dict(top), sub.height, score(sub, dict(top)), pr)
+            # engine's own settings) and its (engine, family) row below is pulled toward (*, *). The (*, *) compute
+            # shares are of the precision's own peak: an engine row naming a peak_column keeps the prior's shares
+            # of that peak instead (llama.cpp's int8 basis), as where too few of its rows run on that peak
+            params = dict(top)
+            if pr.get("peak_column"):
+                params.update({p: pr[p] for p in _COMPUTE_PARAMETERS})
+            engine_params[engine] = params
+            record(engine, "*", params, sub.height, score(sub, params), pr)
             continue
         on_peak = _on_engine_peak(sub, engine, pr.get("peak_column"), prior, hw)
         scored = sub

@@ -221,3 +221,40 @@ def test_fit_keeps_a_category_rows_peak_column_for_it_and_its_families():
     want = calibrate.predict(probe, efficiency=truth)["predicted"]
     got = calibrate.predict(probe, efficiency=params)["predicted"]
     assert ((got / want - 1).abs() < 0.05).all()
+
+
+def test_an_engine_on_one_family_keeps_its_peak_columns_shares():
+    """llama.cpp measured on H100s only, with a prior whose llama.cpp row is a 0.2 share of the int8 peak: its
+    (engine, *) row must not take the (*, *) shares, which are of the native (16-bit) peak. On an A100, where
+    llama.cpp was not measured, prefill then runs at the prior's int8-basis share (with the (*, *) shares it was
+    0.6 x 624 = 374 TOPS instead of 0.2 x 624 = 125 TOPS: three times too fast)."""
+    def row(engine: str, family: str, share: float, column: str | None) -> dict:
+        return full_row(engine, family, {"prefill_compute_efficiency": share, "decode_bandwidth_efficiency": 0.7,
+                                         "decode_compute_efficiency": 0.4, "attention_efficiency": 0.2}, column)
+
+    truth = pl.DataFrame([row("*", "*", 0.6, None), row("llama.cpp", "*", 0.2, "int8_tops")],
+                         schema_overrides={"peak_column": pl.String})
+    rows = []
+    for model in ("llama-3.2-3b", "llama-3.1-8b"):
+        for engine, precision, chips in [("llama.cpp", "q8_0", ("h100-sxm",)),
+                                         ("vllm", "bf16", ("h100-sxm", "a100-sxm-80gb", "l40s"))]:
+            for hw in chips:
+                for kind, i, o in [("decode_tps_bs1", 0, 128), ("prefill_tps_bs1", 512, 0),
+                                   ("prefill_tps_bs1", 2048, 0), ("prefill_tps_bs1", 4096, 0)]:
+                    rows.append(dict(id=f"{model}-{engine}-{hw}-{kind}-{i}", model=model, hardware=hw,
+                                     precision=precision, engine=engine, n_devices=1, batch_size=1, input_tokens=i,
+                                     output_tokens=o, kind=kind, measured=1.0, unit="tok/s"))
+    meas = pl.DataFrame(rows)
+    meas = meas.with_columns(measured=calibrate.predict(meas, efficiency=truth)["predicted"])
+    assert meas.filter(pl.col("engine") == "llama.cpp").height >= 8
+    params = calibrate.fit(meas, prior=truth, min_rows=8, max_nfev=60)
+    by_id = {r["id"]: r for r in params.iter_rows(named=True)}
+    engine_row = by_id["llama.cpp/*"]
+    assert engine_row["peak_column"] == "int8_tops"
+    assert engine_row["prefill_compute_efficiency"] == pytest.approx(0.2)  # the prior's, not (*, *)'s 0.6
+    assert by_id["*/*"]["prefill_compute_efficiency"] == pytest.approx(0.6, rel=0.1)
+    probe = meas.filter(pl.col("engine") == "llama.cpp", pl.col("kind") == "prefill_tps_bs1").with_columns(
+        hardware=pl.lit("a100-sxm-80gb"))
+    want = calibrate.predict(probe, efficiency=truth)["predicted"]
+    got = calibrate.predict(probe, efficiency=params)["predicted"]
+    assert ((got / want - 1).abs() < 0.05).all()
