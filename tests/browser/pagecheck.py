@@ -66,6 +66,13 @@ def drawn_at_s(page, timeout_s: float = 90, poll_ms: int = 50) -> float:
     return page.evaluate("() => window.__ieDrawnAt") / 1000.0
 
 
+def assert_no_typeset_math(page) -> None:
+    """No prose was typeset as TeX: the workbooks have no formulas on screen, so a MathJax element means a pair of
+    dollar amounts in a markdown cell became inline math (tests/test_workbooks_static.py checks the sources)."""
+    found = page.evaluate("() => Array.from(document.querySelectorAll('mjx-container, .MathJax')).map(m => m.textContent)")
+    assert not found, f"text typeset as math (a '$' pair in the prose?): {found}"
+
+
 def assert_no_error_output(page) -> None:
     text = page.inner_text("body")
     for marker in _ERROR_MARKERS:

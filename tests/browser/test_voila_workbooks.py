@@ -1,5 +1,5 @@
 """Every workbook in Voila, driven by Debian's Chromium: it renders with no
-error output, every chart draws, each primary knob changes the chart and the
+error output and no prose typeset as math, every chart draws, each primary knob changes the chart and the
 headline numbers, the console has no errors and nothing leaves localhost."""
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ def test_workbook_in_voila(nb, voila_server, page):
         pagecheck.turn(pg, sliders.nth(i))
         pagecheck.wait_change(pg, before, need_headline=True)
     pagecheck.assert_no_error_output(pg)
+    pagecheck.assert_no_typeset_math(pg)
     page.assert_clean()
 
 
