@@ -78,6 +78,7 @@ DRAW_HOOK_JS = """(() => { window.__ieDraws = 0; window.__ieOnDraw = null;
   CanvasRenderingContext2D.prototype.clearRect = function (...a) {
     if (this.canvas.classList.contains('marks')) {
       window.__ieDraws++;
+      this.canvas.__ieRenders = (this.canvas.__ieRenders || 0) + 1;
       if (window.__ieOnDraw) setTimeout(window.__ieOnDraw, 0, true);
     }
     return clear.apply(this, a);
