@@ -101,7 +101,10 @@ this shared machine than 2026-12-02: cold renders 5.0-6.5 s against 4.8-5.9 s):
   workbook: 1.48-2.08 s in a new browser profile (target ≤ 2 s: met by 9 of 12 workbooks; 01 hardware 2.08 s, 05
   autoscaling 2.04 s, 08 build vs buy 2.08 s; slowest single page 2.45 s) and 1.31-1.97 s in a browser that has
   opened the workbook before (met by all 12; slowest page 1.98 s). A rerun of 01 and 04 later, when cold renders
-  took 7.4 s, gave 2.12 and 2.41 s (new profile) and 1.92 and 2.15 s (cached). Until 2026-12-03 the table gave one
+  took 7.4 s, gave 2.12 and 2.41 s (new profile) and 1.92 and 2.15 s (cached). These figures were taken
+  with the earlier render probe, which read every canvas's pixels every 50 ms on the page's main thread (4-17 ms
+  a read); the lighter probe (tests/browser/pagecheck.py, 2026-12-03) took 0.08 s off 01's median in an A/B run
+  (2.01 → 1.93 s, 5 pages each), and the table has not been re-run with it. Until 2026-12-03 the table gave one
   page per workbook, and its "after another page" column measured no cache at all: Playwright's request routing,
   which the benchmark used to keep pages from reaching other hosts, turns the HTTP cache off, so every page
   fetched all 105 files. The benchmark now only watches requests (none left the machine) and Chromium's
@@ -212,6 +215,11 @@ def new_context(browser, **kw):
     return ctx
 
 
+def outside_errors(stem: str, ctx) -> list[str]:
+    """The requests a :func:`new_context` context made outside this machine, as error lines."""
+    return [f"{stem}: request outside: {u}" for u in ctx.external]
+
+
 def render_s(page, url: str) -> float:
     """Page request to every chart drawn [s], on the page's clock (pagecheck.drawn_at_s)."""
     page.goto(url, wait_until="domcontentloaded")
@@ -227,7 +235,7 @@ def preheated_renders(browser, name: str, n: int, errors: list[str]) -> dict:
     the first seconds of a real page, see the refill table), so every page takes a kernel that has run the
     workbook and waits for nothing else. Returns the median and the largest of each set.
     """
-    pool = 2 * n + 1
+    pool, stem = 2 * n + 1, Path(name).stem
     warm = Voila(preheat=True, pool=pool, only=name, fill_delay_s=3600)
     new, cached = [], []
 
@@ -238,7 +246,7 @@ def preheated_renders(browser, name: str, n: int, errors: list[str]) -> dict:
             if out is not None:
                 out.append(t)
         except Exception as exc:
-            errors.append(f"{Path(name).stem} {label}: {exc}")
+            errors.append(f"{stem} {label}: {exc}")
         pg.close()
 
     try:
@@ -246,13 +254,13 @@ def preheated_renders(browser, name: str, n: int, errors: list[str]) -> dict:
         for _ in range(n):  # a new browser profile per page: nothing cached
             ctx = new_context(browser)
             load(ctx, "preheated", new)
-            errors.extend(f"{Path(name).stem}: request outside: {u}" for u in ctx.external)
+            errors.extend(outside_errors(stem, ctx))
             ctx.close()
         shared = new_context(browser)  # a browser that has opened the app before
         load(shared, "cache fill", None)
         for _ in range(n):
             load(shared, "preheated, cached", cached)
-        errors.extend(f"{Path(name).stem}: request outside: {u}" for u in shared.external)
+        errors.extend(outside_errors(stem, shared))
         shared.close()
     finally:
         warm.stop()
@@ -301,7 +309,7 @@ def per_workbook(moves: int, only: list[str] | None = None, renders: int = 3) ->
                     row["kernel_peak_mb"] = cold.kernel_peak_mb()
                 except Exception as exc:
                     errors.append(f"{nb.stem}: {exc}")
-                errors.extend(f"{nb.stem}: request outside: {u}" for u in ctx.external)
+                errors.extend(outside_errors(nb.stem, ctx))
                 ctx.close()
                 rows.append(row)
         finally:

@@ -111,31 +111,27 @@ def test_start_here_links_every_workbook():
             assert f"]({p.name})" in md, f"00_start_here does not link {p.name}"
 
 
-#: a dollar sign outside a code span: MathJax, which Voila and JupyterLab run on every markdown cell, and GitHub's
-#: markdown read a pair of them as inline TeX ("$0.001 and the cost of an error to $50" drew "0.001andthecost…" in
-#: math italics in workbook 07). Prose writes amounts as "0.05 USD", as the knobs' units do.
-_DOLLAR_OUTSIDE_CODE = re.compile(r"\$")
-
-
-def _without_code(text: str) -> str:
-    text = re.sub(r"```.*?```", "", text, flags=re.S)
-    return re.sub(r"`[^`\n]*`", "", text)
+def _dollars_outside_code(text: str) -> list[str]:
+    """Each '$' outside code spans and fences, with 30 characters either side. MathJax, which Voila and JupyterLab
+    run on every markdown cell, and GitHub's markdown read a pair of them as inline TeX ("$0.001 and the cost of an
+    error to $50" drew "0.001andthecost…" in math italics in workbook 07). Prose writes amounts as "0.05 USD", as
+    the knobs' units do."""
+    prose = re.sub(r"`[^`\n]*`", "", re.sub(r"```.*?```", "", text, flags=re.S))
+    return [prose[max(0, m.start() - 30):m.end() + 30] for m in re.finditer(r"\$", prose)]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_markdown_has_no_dollar_sign_math_would_take(path):
-    prose = _without_code(_markdown(_nb(path)))
-    hits = [prose[max(0, m.start() - 30):m.end() + 30] for m in _DOLLAR_OUTSIDE_CODE.finditer(prose)]
+    hits = _dollars_outside_code(_markdown(_nb(path)))
     assert not hits, f"{path.name}: '$' in markdown (write amounts as '0.05 USD'): {hits}"
 
 
 @pytest.mark.parametrize("path", sorted((WB / "solutions").glob("*.md")), ids=lambda p: p.stem)
 def test_solutions_have_no_dollar_sign_math_would_take(path):
-    prose = _without_code(path.read_text(encoding="utf-8"))
-    hits = [prose[max(0, m.start() - 30):m.end() + 30] for m in _DOLLAR_OUTSIDE_CODE.finditer(prose)]
+    hits = _dollars_outside_code(path.read_text(encoding="utf-8"))
     assert not hits, f"{path.name}: '$' in markdown (write amounts as '0.05 USD'): {hits}"
 
 
 def test_the_dollar_check_fails_on_a_pair_and_spares_code():
-    assert _DOLLAR_OUTSIDE_CODE.search(_without_code("costs $0.05 per answer and $0.02 per error"))
-    assert not _DOLLAR_OUTSIDE_CODE.search(_without_code("set `$INFER_ECON_HOME` or\n```sh\necho $HOME\n```\n"))
+    assert len(_dollars_outside_code("costs $0.05 per answer and $0.02 per error")) == 2
+    assert not _dollars_outside_code("set `$INFER_ECON_HOME` or\n```sh\necho $HOME\n```\n")
