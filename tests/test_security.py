@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import inspect
 import json
+import os
 import re
 import tempfile
 from pathlib import Path
@@ -216,6 +217,23 @@ def test_serve_command_strips_sources_and_hides_tracebacks():
     assert "--strip_sources=True" in cmd and "--show_tracebacks=False" in cmd
     assert not any("strip_sources=False" in c or "show_tracebacks=True" in c for c in cmd)
     assert "--Voila.ip=127.0.0.1" in cmd, "serve listens on localhost by default"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the ipc transport needs Unix sockets")
+def test_serve_connects_kernels_over_unix_sockets_with_short_paths():
+    """TCP ports picked for a kernel can be taken before it binds them (tests/browser: every kernel on ipc)."""
+    from infer_econ.cli.serve import kernel_transport_args, voila_command
+
+    cmd = voila_command(REPO, 8866)
+    assert "--KernelManager.transport=ipc" in cmd
+    root = next(a.split("=", 1)[1] for a in cmd if a.startswith("--Voila.connection_dir_root="))
+    # Voila's folder voila_XXXXXXXX and the longest socket name must fit a Unix socket path (103 bytes on macOS)
+    longest = f"{root}/voila_abcdefgh/kernel-{'0' * 8}-{'0' * 4}-{'0' * 4}-{'0' * 4}-{'0' * 12}-ipc-10"
+    assert len(longest.encode()) <= 103
+    assert kernel_transport_args("/tmp") == ["--KernelManager.transport=ipc", "--Voila.connection_dir_root=/tmp"]
+    macos_tmp = "/var/folders/zz/" + "x" * 26 + "/T"  # a 44-byte temporary folder: 110-byte socket paths
+    assert kernel_transport_args(macos_tmp)[1] == "--Voila.connection_dir_root=/tmp"
+    assert kernel_transport_args("/tmp/" + "y" * 29)[1].endswith("y" * 29)  # 34 + 66 = 100 bytes: fits
 
 
 def test_serve_delays_the_pool_refill():

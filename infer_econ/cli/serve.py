@@ -55,6 +55,42 @@ def free_port(host: str = "127.0.0.1") -> int:
 REFILL_DELAY_S = 10.0
 
 
+#: longest socket path the kernel's IPC transport may need: a Unix socket path holds at most 107 bytes on Linux
+#: and 103 on macOS; Voila puts the sockets in ``<root>/voila_XXXXXXXX/kernel-<uuid>-ipc-<n>`` (``<root>`` + 66)
+_SOCKET_PATH_MAX = 100
+_SOCKET_SUFFIX = len("/voila_XXXXXXXX/kernel-00000000-0000-0000-0000-000000000000-ipc-10")
+
+
+def kernel_transport_args(tmp_root: str | None = None) -> list[str]:
+    """Voila options that connect kernels over Unix sockets where the system has them [list of str].
+
+    Over TCP (Jupyter's default) the server picks each kernel's five ports by binding a free port and releasing it;
+    the kernel binds them later, and in between the system may hand the same port to any outgoing connection (the
+    same ephemeral range). Voila starts every pre-heated kernel at once (12 at ``serve``, 7 in a benchmark pool):
+    on 2026-12-03 one of seven died with "Address already in use", its five restarts failed, and Voila gave that
+    dead kernel to a page, which then never drew. Unix sockets are files named per kernel: nothing to race for.
+    On Windows (no ``ipc`` transport) this returns no options. The sockets go in the system's temporary folder,
+    or in ``/tmp`` where that folder's path is too long for a socket path (macOS's ``/var/folders/…``).
+
+    Examples
+    --------
+    On Linux or macOS:
+
+    >>> kernel_transport_args("/tmp")
+    ['--KernelManager.transport=ipc', '--Voila.connection_dir_root=/tmp']
+    >>> kernel_transport_args("/var/folders/zz/" + "x" * 26 + "/T")[1]  # 44 bytes + 66 > 100
+    '--Voila.connection_dir_root=/tmp'
+    """
+    if os.name != "posix":
+        return []
+    import tempfile
+
+    root = tmp_root or tempfile.gettempdir()
+    if len(os.fsencode(root)) + _SOCKET_SUFFIX > _SOCKET_PATH_MAX:
+        root = "/tmp"
+    return ["--KernelManager.transport=ipc", f"--Voila.connection_dir_root={root}"]
+
+
 def voila_command(root: Path, port: int, *, host: str = "127.0.0.1", preheat: bool = True, pool_size: int = 1,
                   fill_delay_s: float = REFILL_DELAY_S) -> list[str]:
     """The Voila command line ``serve`` runs (also used by the browser tests).
@@ -76,7 +112,7 @@ def voila_command(root: Path, port: int, *, host: str = "127.0.0.1", preheat: bo
     # kernels of closed pages are stopped after 10 idle minutes (Voila's own shutdown-on-close request is
     # refused by its XSRF check: voila-dashboards/voila#1458), so a workshop server does not fill up
     cmd += ["--MappingKernelManager.cull_idle_timeout=600", "--MappingKernelManager.cull_interval=60"]
-    return cmd
+    return cmd + kernel_transport_args()
 
 
 def voila_env() -> dict[str, str]:

@@ -61,7 +61,7 @@ def wait_for_charts(page, timeout_s: float = 90) -> int:
         if ok:
             return page.locator(CHART).count()
         time.sleep(0.2)
-    raise AssertionError("charts did not draw: a chart is empty or has no marks")
+    raise AssertionError(f"charts did not draw: a chart is empty or has no marks: {page_state(page)}")
 
 
 def drawn_at_s(page, timeout_s: float = 90) -> float:
@@ -72,11 +72,38 @@ def drawn_at_s(page, timeout_s: float = 90) -> float:
     to the browser. The check is light (``_DRAWN_ONCE_JS``): a probe that costs the page's main thread time delays
     the render it measures.
     """
-    page.wait_for_function(
-        f"() => {{ if (!({_DRAWN_ONCE_JS})()) return false; window.__ieDrawnAt ??= performance.now(); return true; }}",
-        polling="raf", timeout=timeout_s * 1000,
-    )
+    try:
+        page.wait_for_function(
+            f"() => {{ if (!({_DRAWN_ONCE_JS})()) return false; window.__ieDrawnAt ??= performance.now(); return true; }}",
+            polling="raf", timeout=timeout_s * 1000,
+        )
+    except Exception as exc:
+        raise AssertionError(f"charts not drawn within {timeout_s:g} s: {page_state(page)}") from exc
     return page.evaluate("() => window.__ieDrawnAt") / 1000.0
+
+
+_STATE_JS = f"""() => {{ const marked = {_MARKED_JS};
+  return {{
+    charts: Array.from(document.querySelectorAll('{CHART}')).map(x => {{
+      const r = x.getBoundingClientRect();
+      return `${{x.tagName.toLowerCase()}} ${{Math.round(r.width)}}x${{Math.round(r.height)}} renders=${{x.__ieRenders ?? '-'}} marked=${{marked(x)}}`;
+    }}),
+    embeds: document.querySelectorAll('.vega-embed').length,
+    widgets: document.querySelectorAll('.jupyter-widgets').length,
+    errors: document.querySelectorAll('.jp-RenderedText[data-mime-type="application/vnd.jupyter.stderr"]').length,
+    ready: document.readyState,
+  }}; }}"""
+
+
+def page_state(page) -> str:
+    """What a page holds now, in one line: each chart element (size, Vega renders counted by the draw hook, marked
+    or not), the chart embeds, widgets and error outputs; for the message of a render that timed out."""
+    try:
+        s = page.evaluate(_STATE_JS)
+    except Exception as exc:  # the page itself is gone or hung
+        return f"page state unreadable: {exc}"
+    return (f"charts {s['charts'] or 'none'}; {s['embeds']} chart embeds, {s['widgets']} widgets, "
+            f"{s['errors']} error outputs, document {s['ready']}")
 
 
 def assert_no_typeset_math(page) -> None:

@@ -50,3 +50,25 @@ def test_start_page_links_every_workbook_and_the_links_open(voila_server, page):
     pagecheck.wait_for_charts(pg)
     pagecheck.assert_no_error_output(pg)
     page.assert_clean()
+
+
+def test_every_kernel_connects_over_unix_sockets(voila_server):
+    """The served kernels (12 pre-heated, started at once) connect over Unix sockets, not TCP ports: over TCP a
+    kernel can lose a port picked for it to another connection before it binds it ("Address already in use"),
+    and Voila then gives that dead kernel to a page, which never draws (seen on 2026-12-03)."""
+    import json
+    import os
+    import re
+    from pathlib import Path
+
+    if os.name != "posix":
+        pytest.skip("the ipc transport needs Unix sockets")
+    log = voila_server.log.read_text()
+    folder = Path(re.search(r"Storing connection files in (\S+?)\.?$", log, re.M).group(1))
+    infos = [json.loads(p.read_text()) for p in folder.glob("kernel-*.json")]
+    assert len(infos) >= len(WORKBOOKS), (folder, len(infos))
+    assert {i["transport"] for i in infos} == {"ipc"}
+    sockets = [p for p in folder.iterdir() if re.fullmatch(r"kernel-.+-ipc-\d+", p.name)]
+    assert len(sockets) >= 5 * len(WORKBOOKS) and all(p.is_socket() for p in sockets)
+    for bad in ("Address already in use", "Kernel died", "restarting kernel"):
+        assert bad not in log, bad
