@@ -85,26 +85,34 @@ DRAW_HOOK_JS = """(() => { window.__ieDraws = 0; window.__ieOnDraw = null;
   }; })();"""
 
 
-#: what the figures mean, kept with them (figures of 2026-12-02; revise when they change)
+#: what the figures mean, kept with them (figures of 2026-12-03; revise when they change)
 ANALYSIS = """
-What the browser figures say (targets missed are stated here, with why; figures of 2026-12-03, a slower day on
-this shared machine than 2026-12-02: cold renders 5.0-6.5 s against 4.8-5.9 s):
-- Knob → chart, single moves (as a person presses a key): p95 18-46 ms on 11 workbooks, 51 ms on 04 latency and
-  throughput (target ≤ 50 ms); p50 13-29 ms. These p95s are the second-slowest of 20 moves and move with the
-  machine: a rerun of 04 and 01 half an hour later gave 40 ms and 60 ms (01: 41 ms in the full run, 34 ms on
-  2026-12-02; 04: 20 ms then). The charts draw on Vega's canvas renderer: a redraw repaints pixels instead of
+What the browser figures say (targets missed are stated here, with why; figures of the 2026-12-03 evening run,
+the first full run with the lighter render probe; cold renders 4.6-7.1 s, 5.0-6.5 s in the morning run):
+- Knob → chart, single moves (as a person presses a key): p95 18-36 ms on 10 workbooks, 51 ms on 05 autoscaling
+  and 57 ms on 01 hardware (target ≤ 50 ms); p50 13-35 ms. These p95s are the second-slowest of 20 moves and move
+  with the machine, so which workbooks miss changes from run to run: 01 41 → 57 ms, 04 51 → 29 ms, 05 46 → 51 ms
+  between the morning and evening runs of 2026-12-03 (a rerun of 04 and 01 in the morning gave 40 and 60 ms). The charts draw on Vega's canvas renderer: a redraw repaints pixels instead of
   updating hundreds of SVG nodes. The idle-time prefetch (results one slider step away computed while the kernel
   waits) makes an arrow-key move a redraw. Moves sent back to back (the next key at the redraw, a key held down)
-  queue behind the headline cards and status the kernel sends after the chart: p50 52-67 ms, p95 57-79 ms.
-  Five-step jumps, which the prefetch has not computed: p95 16-67 ms.
+  queue behind the headline cards and status the kernel sends after the chart: p50 52-66 ms, p95 56-94 ms.
+  Five-step jumps, which the prefetch has not computed: p95 17-59 ms.
 - Pre-heated first render (page request to every chart drawn, on the page's own clock), the median of 3 pages per
-  workbook: 1.48-2.08 s in a new browser profile (target ≤ 2 s: met by 9 of 12 workbooks; 01 hardware 2.08 s, 05
-  autoscaling 2.04 s, 08 build vs buy 2.08 s; slowest single page 2.45 s) and 1.31-1.97 s in a browser that has
-  opened the workbook before (met by all 12; slowest page 1.98 s). A rerun of 01 and 04 later, when cold renders
-  took 7.4 s, gave 2.12 and 2.41 s (new profile) and 1.92 and 2.15 s (cached). These figures were taken
-  with the earlier render probe, which read every canvas's pixels every 50 ms on the page's main thread (4-17 ms
-  a read); the lighter probe (tests/browser/pagecheck.py, 2026-12-03) took 0.08 s off 01's median in an A/B run
-  (2.01 → 1.93 s, 5 pages each), and the table has not been re-run with it. Until 2026-12-03 the table gave one
+  workbook: 1.32-2.14 s in a new browser profile (target ≤ 2 s: met by 10 of 12 workbooks; 02 model size 2.01 s,
+  10 planner 2.14 s; slowest single page 2.16 s) and 1.30-1.92 s in a browser that has opened the workbook before
+  (met by all 12; slowest page 2.15 s). As with the knobs, the workbooks that miss change between runs: the
+  morning run (earlier probe) had 1.48-2.08 s, 9 of 12, with 01, 05 and 08 over 2 s (01 2.08 → 1.32 s, 10 1.65 →
+  2.14 s). The earlier render probe read every canvas's pixels every 50 ms on the page's main thread (4-17 ms a
+  read); the lighter one (tests/browser/pagecheck.py) took 0.08 s off 01's median in an A/B run (2.01 → 1.93 s,
+  5 pages each). One of the evening run's 72 pre-heated pages (08, cached) never drew: one of the seven
+  kernels Voila had started at once died binding a TCP port picked for it ("Address already in use": over TCP the
+  server picks a free port and the kernel binds it later, and the system may hand it to another connection in
+  between), its five restarts failed, and Voila gave the dead kernel to a page (08's cached figure is the median
+  of the other two pages). Since then `infer-econ serve` connects kernels over Unix sockets
+  (`infer_econ.cli.serve.kernel_transport_args`; the Voila browser test checks every served kernel is on them),
+  and a render that times out reports what the page held (`pagecheck.page_state`). Rechecked on Unix sockets
+  (02, 08 and 10, 3 + 3 pages each): new profile 1.88, 1.59 and 1.83 s, cached 1.46, 1.30 and 1.68 s, every page
+  drawn, no kernel died; the knobs as before (p95 30, 21 and 33 ms). Until 2026-12-03 the table gave one
   page per workbook, and its "after another page" column measured no cache at all: Playwright's request routing,
   which the benchmark used to keep pages from reaching other hosts, turns the HTTP cache off, so every page
   fetched all 105 files. The benchmark now only watches requests (none left the machine) and Chromium's
@@ -124,11 +132,11 @@ this shared machine than 2026-12-02: cold renders 5.0-6.5 s against 4.8-5.9 s):
   (`infer_econ.cli.serve.REFILL_DELAY_S`; it took 2.4-3.3 s when the refill ran during the page's load). Meeting
   2 s on every page of every workbook on this machine needs less JavaScript than Voila's lab front end loads
   (a rebuilt bundle with only the widget manager, anywidget and the chart), not configuration. Cold renders
-  (`--preheat_kernel=False`: a kernel start and the workbook's imports) take 5.0-6.5 s.
+  (`--preheat_kernel=False`: a kernel start and the workbook's imports) take 4.6-7.1 s.
 - Knobs while the pool refills (the new kernel starts 10 s after the page's request and runs the workbook for
-  4.5 s): 00 start here p95 29 → 63 ms, 05 autoscaling 43 → 76 ms during the refill, back to 24 and 43 ms after.
-  A user moving a slider in those seconds sees up to 80 ms.
-- Kernel peak memory is 193-209 MB per workbook (target ≤ 250 MB met).
+  4.2-4.7 s): 00 start here p95 23 → 40 ms, 05 autoscaling 46 → 69 ms during the refill, back to 18 and 44 ms
+  after (morning run: 29 → 63 and 43 → 76 ms). A user moving a slider in those seconds sees up to 70-80 ms.
+- Kernel peak memory is 193-208 MB per workbook (target ≤ 250 MB met).
 - 20 simultaneous sessions (figures of 2026-12-02, not re-run on 2026-12-03) miss the target (default pool: 17 of 20 sessions without a knob answered in time,
   p50 253 s; workshop pool of 20 pre-heated kernels: 2 of 20, p50 68 s, p95 123 s; it was 11 of 20 and 134 s).
   The test runs all 20 Chromium pages on the server's own two cores: six pages opened together took 21-25 s each,
