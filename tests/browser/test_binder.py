@@ -5,6 +5,7 @@ workbook rendered through the ``voila/render/…`` path in Chromium."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -60,6 +61,8 @@ def test_binder_environment_renders_a_workbook(binder_env, page):
     nb = nbs[0]
     env = {k: v for k, v in os.environ.items() if k not in ("JUPYTER_PATH", "VIRTUAL_ENV", "PYTHONPATH")}
     env["PATH"] = f"{binder_env / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    runtime = binder_env.parent / "runtime"  # where the server writes its kernels' connection files
+    env["JUPYTER_RUNTIME_DIR"] = str(runtime)
     port = free_port()
     cmd = [
         str(BINDER / "start"), str(binder_env / "bin" / "jupyter"), "server", "--no-browser", "--allow-root",
@@ -75,5 +78,9 @@ def test_binder_environment_renders_a_workbook(binder_env, page):
         # the page came from our template: Font Awesome is served by this server, not a CDN
         html = pg.content()
         assert "voila/templates/infer-econ/static/fontawesome" in html
+        # the page's kernel is on Unix sockets (binder/jupyter: over TCP a port picked for a kernel can be taken
+        # by another connection before the kernel binds it; see infer_econ.cli.serve.kernel_transport_args)
+        infos = [json.loads(f.read_text()) for f in runtime.glob("kernel-*.json")]
+        assert infos and {i["transport"] for i in infos} == {"ipc"}, infos
     finally:
         srv.stop()
