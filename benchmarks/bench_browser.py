@@ -92,8 +92,8 @@ the first full run with the lighter render probe; cold renders 4.6-7.1 s, 5.0-6.
 - Knob → chart, single moves (as a person presses a key): p95 18-36 ms on 10 workbooks, 51 ms on 05 autoscaling
   and 57 ms on 01 hardware (target ≤ 50 ms); p50 13-35 ms. These p95s are the second-slowest of 20 moves and move
   with the machine, so which workbooks miss changes from run to run: 01 41 → 57 ms, 04 51 → 29 ms, 05 46 → 51 ms
-  between the morning and evening runs of 2026-12-03 (a rerun of 04 and 01 in the morning gave 40 and 60 ms). The charts draw on Vega's canvas renderer: a redraw repaints pixels instead of
-  updating hundreds of SVG nodes. The idle-time prefetch (results one slider step away computed while the kernel
+  between the morning and evening runs of 2026-12-03 (a rerun of 04 and 01 in the morning gave 40 and 60 ms).
+  The charts draw on Vega's canvas renderer: a redraw repaints pixels instead of updating hundreds of SVG nodes. The idle-time prefetch (results one slider step away computed while the kernel
   waits) makes an arrow-key move a redraw. Moves sent back to back (the next key at the redraw, a key held down)
   queue behind the headline cards and status the kernel sends after the chart: p50 52-66 ms, p95 56-94 ms.
   Five-step jumps, which the prefetch has not computed: p95 17-59 ms.

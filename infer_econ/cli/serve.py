@@ -15,6 +15,7 @@ import os
 import shutil
 import socket
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -83,8 +84,6 @@ def kernel_transport_args(tmp_root: str | None = None) -> list[str]:
     """
     if os.name != "posix":
         return []
-    import tempfile
-
     root = tmp_root or tempfile.gettempdir()
     if len(os.fsencode(root)) + _SOCKET_SUFFIX > _SOCKET_PATH_MAX:
         root = "/tmp"

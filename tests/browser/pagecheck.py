@@ -10,6 +10,8 @@ CHART = ".vega-embed svg.marks, .vega-embed canvas.marks"
 SLIDER = ".widget-slider"
 PRIMARY = ".ie-primary"
 HEADLINE = ".ie-headline"
+#: a cell output written to stderr (a warning or a traceback the kernel printed)
+STDERR = '[data-mime-type="application/vnd.jupyter.stderr"]'
 
 #: what a chart shows, as a string that changes when the drawing does (an SVG's markup, a canvas's pixels)
 CHART_CONTENT_JS = """(el) => el.tagName.toLowerCase() === 'canvas' ? el.toDataURL() : el.innerHTML"""
@@ -90,7 +92,7 @@ _STATE_JS = f"""() => {{ const marked = {_MARKED_JS};
     }}),
     embeds: document.querySelectorAll('.vega-embed').length,
     widgets: document.querySelectorAll('.jupyter-widgets').length,
-    errors: document.querySelectorAll('.jp-RenderedText[data-mime-type="application/vnd.jupyter.stderr"]').length,
+    errors: document.querySelectorAll('{STDERR}').length,
     ready: document.readyState,
   }}; }}"""
 
@@ -117,7 +119,7 @@ def assert_no_error_output(page) -> None:
     text = page.inner_text("body")
     for marker in _ERROR_MARKERS:
         assert marker not in text, f"page shows an error: {marker!r}"
-    assert page.locator('[data-mime-type="application/vnd.jupyter.stderr"]').count() == 0, "stderr output on page"
+    assert page.locator(STDERR).count() == 0, "stderr output on page"
     assert page.locator(".ie-error:visible").count() == 0, "the app shows an error message"
 
 

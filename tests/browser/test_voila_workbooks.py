@@ -4,6 +4,11 @@ headline numbers, the console has no errors and nothing leaves localhost."""
 
 from __future__ import annotations
 
+import json
+import os
+import re
+from pathlib import Path
+
 import pytest
 
 from . import pagecheck
@@ -56,11 +61,6 @@ def test_every_kernel_connects_over_unix_sockets(voila_server):
     """The served kernels (12 pre-heated, started at once) connect over Unix sockets, not TCP ports: over TCP a
     kernel can lose a port picked for it to another connection before it binds it ("Address already in use"),
     and Voila then gives that dead kernel to a page, which never draws (seen on 2026-12-03)."""
-    import json
-    import os
-    import re
-    from pathlib import Path
-
     if os.name != "posix":
         pytest.skip("the ipc transport needs Unix sockets")
     log = voila_server.log.read_text()
