@@ -14,6 +14,23 @@ HEADER = (
 )
 
 
+def cpu_model() -> str:
+    """The processor's model name (Linux ``/proc/cpuinfo``; else ``platform.processor()``), e.g. "AMD EPYC".
+
+    Figures of the same code move by up to 2x between the machines a session is given, so every section names
+    the one it ran on.
+    """
+    import platform
+
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown processor"
+
+
 def write_section(title: str, body: str, doc: Path = DOC) -> None:
     """Replace (or append) the section ``## title`` of ``doc`` with ``body``."""
     text = doc.read_text() if doc.exists() else HEADER

@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._report import write_section  # noqa: E402
+from benchmarks._report import cpu_model, write_section  # noqa: E402
 from infer_econ._paths import new_ready_dir, ready_count  # noqa: E402
 from infer_econ.cli.serve import REFILL_DELAY_S, free_port, voila_command, voila_env  # noqa: E402
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, LOCAL_PREFIXES, _wait_http, workbooks  # noqa: E402
@@ -87,62 +87,61 @@ DRAW_HOOK_JS = """(() => { window.__ieDraws = 0; window.__ieOnDraw = null;
 
 #: what the figures mean, kept with them (figures of 2026-12-03; revise when they change)
 ANALYSIS = """
-What the browser figures say (targets missed are stated here, with why; figures of the 2026-12-03 evening run,
-the first full run with the lighter render probe; cold renders 4.6-7.1 s, 5.0-6.5 s in the morning run):
-- Knob → chart, single moves (as a person presses a key): p95 18-36 ms on 10 workbooks, 51 ms on 05 autoscaling
-  and 57 ms on 01 hardware (target ≤ 50 ms); p50 13-35 ms. These p95s are the second-slowest of 20 moves and move
-  with the machine, so which workbooks miss changes from run to run: 01 41 → 57 ms, 04 51 → 29 ms, 05 46 → 51 ms
-  between the morning and evening runs of 2026-12-03 (a rerun of 04 and 01 in the morning gave 40 and 60 ms).
-  The charts draw on Vega's canvas renderer: a redraw repaints pixels instead of updating hundreds of SVG nodes. The idle-time prefetch (results one slider step away computed while the kernel
-  waits) makes an arrow-key move a redraw. Moves sent back to back (the next key at the redraw, a key held down)
-  queue behind the headline cards and status the kernel sends after the chart: p50 52-66 ms, p95 56-94 ms.
-  Five-step jumps, which the prefetch has not computed: p95 17-59 ms.
+What the browser figures say (targets missed are stated here, with why). Figures of 2026-12-04, two full runs on
+this session's machine (an AMD EPYC with 2 cores, named in the Machine line; the earlier sections did not name
+their processor), the table from the second; the first gave the same picture (knob p95 13-27 ms, pre-heated
+renders 1.01-1.12 s in new profiles (slowest page 1.20 s) and 0.86-1.03 s cached, cold 3.3-4.0 s). The machines of
+earlier sessions were 1.4-2× slower on the same code (the estimator benchmark's one-row time 4.4-6.6 ms there,
+2.1 ms here), and there some targets were missed by small margins (below).
+- Knob → chart, single moves (as a person presses a key): p95 11-41 ms on all 12 workbooks (target ≤ 50 ms: met;
+  first run 13-27 ms), p50 9-18 ms. 05 autoscaling is the slowest (its weekly chart draws 336 step points; p95 27
+  and 41 ms in the two runs), then 01 hardware (four charts move together; 19-21 ms). A move's cost is in the
+  page: the kernel answers a prefetched move in about 2 ms (the result one step away was computed while the
+  kernel waited, so a move only redraws), its first chart message reaches the page 6-12 ms after the key, and
+  Vega's data update and canvas render take the rest (01 in a quiet single-workbook trace: renders of its four
+  charts 11-18, 15-22, 17-25 and 19-29 ms after the key). The charts draw on Vega's canvas renderer: a redraw
+  repaints pixels instead of updating hundreds of SVG nodes. Moves sent back to back (the next key at the
+  redraw, a key held down) queue behind the headline cards and status the kernel sends after the chart: p50
+  47-60 ms, p95 49-68 ms. Five-step jumps, which the prefetch has not computed: p95 10-35 ms.
 - Pre-heated first render (page request to every chart drawn, on the page's own clock), the median of 3 pages per
-  workbook: 1.32-2.14 s in a new browser profile (target ≤ 2 s: met by 10 of 12 workbooks; 02 model size 2.01 s,
-  10 planner 2.14 s; slowest single page 2.16 s) and 1.30-1.92 s in a browser that has opened the workbook before
-  (met by all 12; slowest page 2.15 s). As with the knobs, the workbooks that miss change between runs: the
-  morning run (earlier probe) had 1.48-2.08 s, 9 of 12, with 01, 05 and 08 over 2 s (01 2.08 → 1.32 s, 10 1.65 →
-  2.14 s). The earlier render probe read every canvas's pixels every 50 ms on the page's main thread (4-17 ms a
-  read); the lighter one (tests/browser/pagecheck.py) took 0.08 s off 01's median in an A/B run (2.01 → 1.93 s,
-  5 pages each). One of the evening run's 72 pre-heated pages (08, cached) never drew: one of the seven
+  workbook: 1.07-1.35 s in a new browser profile (target ≤ 2 s: met by all 12; slowest single page 1.40 s) and
+  0.94-1.13 s in a browser that has opened the workbook before (slowest page 1.22 s). Cold renders
+  (`--preheat_kernel=False`: a kernel start and the workbook's imports) take 3.6-4.2 s. The render is bound by
+  the CPU Voila's front end costs (105 files, 6.4 MB of JavaScript and CSS, 60 chunks before the app starts, 4
+  lab extensions, 18 chunks after the kernel connects, the 0.9 MB chart bundle), not by the kernel or the network
+  (the server sends the first 60 chunks in 0.21 s to a client that does nothing else). One new-profile page of
+  07 traced on a slower machine (1.84 s): the page's main thread busy 1.37 s (script evaluation 0.60 s, V8
+  execution 0.55 s, HTML, style, layout and paint 0.2 s), V8's background compile threads another ~1.9 s of CPU,
+  the browser process 0.8 s, Voila 0.2 s, the kernel 0.08 s: about 3.4 of the 3.7-4.4 CPU-seconds two cores offer
+  in that time. A machine 1.7× slower than this one therefore takes most pages to 1.8-2.2 s.
+- On the slower machines of 2026-12-03 (the evening run, on TCP kernel connections): knob p95 18-36 ms on 10
+  workbooks, 51 ms on 05 and 57 ms on 01; new-profile renders 1.32-2.14 s, 10 of 12 ≤ 2 s (02 2.01 s, 10 2.14 s);
+  cached 1.30-1.92 s; cold 4.6-7.1 s. There one of 72 pre-heated pages (08, cached) never drew: one of the seven
   kernels Voila had started at once died binding a TCP port picked for it ("Address already in use": over TCP the
   server picks a free port and the kernel binds it later, and the system may hand it to another connection in
-  between), its five restarts failed, and Voila gave the dead kernel to a page (08's cached figure is the median
-  of the other two pages). Since then `infer-econ serve` connects kernels over Unix sockets
-  (`infer_econ.cli.serve.kernel_transport_args`; the Voila browser test checks every served kernel is on them),
-  and a render that times out reports what the page held (`pagecheck.page_state`). Rechecked on Unix sockets
-  (02, 08 and 10, 3 + 3 pages each): new profile 1.88, 1.59 and 1.83 s, cached 1.46, 1.30 and 1.68 s, every page
-  drawn, no kernel died; the knobs as before (p95 30, 21 and 33 ms). Until 2026-12-03 the table gave one
-  page per workbook, and its "after another page" column measured no cache at all: Playwright's request routing,
-  which the benchmark used to keep pages from reaching other hosts, turns the HTTP cache off, so every page
-  fetched all 105 files. The benchmark now only watches requests (none left the machine) and Chromium's
-  host-resolver rule keeps other hosts unreachable; with the cache, 84 of the 105 files come from it and 20 are
-  revalidated. Where the time goes (07 value of accuracy, one new-profile page traced: 1.84 s): the page's main
-  thread is busy 1.37 s (script evaluation 0.60 s, V8 execution 0.55 s, HTML, style, layout and paint 0.2 s),
-  V8's background compile threads use another ~1.9 s of CPU, the browser process 0.8 s, Voila 0.2 s, the kernel
-  0.08 s: about 3.4 of the 3.7-4.4 CPU-seconds two cores offer in that time. The render is bound by the CPU
-  Voila's front end costs (105 files, 6.4 MB of JavaScript and CSS, 60 chunks before the app starts, 4 lab
-  extensions, 18 chunks after the kernel connects, the 0.9 MB chart bundle), not by the kernel or the network
-  (the server sends the first 60 chunks in 0.21 s to a client that does nothing else). Tried on 2026-12-03 and
-  not kept: preloading the 18 late chunks and the chart bundle from the page head (median 2.11 s against 1.92 s
-  without, 16 pages each, alternating servers: the early fetches compete for the same two cores); measuring over
-  a bare DevTools connection instead of Playwright (1.91 s median: the harness is not the cost). Earlier sessions:
-  `modulepreload` of the chart bundle and lab extensions, and denying the two lab extensions the page does not
-  need, changed nothing measurable; Voila no longer replaces the kernel a page took until 10 s later
-  (`infer_econ.cli.serve.REFILL_DELAY_S`; it took 2.4-3.3 s when the refill ran during the page's load). Meeting
-  2 s on every page of every workbook on this machine needs less JavaScript than Voila's lab front end loads
-  (a rebuilt bundle with only the widget manager, anywidget and the chart), not configuration. Cold renders
-  (`--preheat_kernel=False`: a kernel start and the workbook's imports) take 4.6-7.1 s.
+  between), its five restarts failed, and Voila gave the dead kernel to a page. Since then `infer-econ serve`
+  connects kernels over Unix sockets (`infer_econ.cli.serve.kernel_transport_args`; the Voila browser test checks
+  every served kernel is on them), and a render that times out reports what the page held
+  (`pagecheck.page_state`). Every page of both runs of 2026-12-04 (144 pre-heated pages, 24 cold) drew.
+- How the render is measured: the page's own clock from the request to every chart drawn; 3 pages in new browser
+  profiles and 3 in one that has opened the workbook (84 of its 105 files then come from the HTTP cache and 20
+  are revalidated). The benchmark only watches requests (none left the machine: Chromium's host-resolver rule
+  keeps other hosts unreachable); Playwright's request routing, used until 2026-12-03, turns the HTTP cache off.
+  Tried and not kept (2026-12-03): preloading the 18 late chunks and the chart bundle from the page head (slower:
+  the early fetches compete for the same two cores); earlier: `modulepreload` of the chart bundle and lab
+  extensions, denying the two lab extensions the page does not need (nothing measurable). Voila replaces the
+  kernel a page took only 10 s later (`infer_econ.cli.serve.REFILL_DELAY_S`; a refill during the page's load
+  took 2.4-3.3 s off it on the slower machines).
 - Knobs while the pool refills (the new kernel starts 10 s after the page's request and runs the workbook for
-  4.2-4.7 s): 00 start here p95 23 → 40 ms, 05 autoscaling 46 → 69 ms during the refill, back to 18 and 44 ms
-  after (morning run: 29 → 63 and 43 → 76 ms). A user moving a slider in those seconds sees up to 70-80 ms.
-- Kernel peak memory is 193-208 MB per workbook (target ≤ 250 MB met).
-- 20 simultaneous sessions (figures of 2026-12-02, not re-run on 2026-12-03) miss the target (default pool: 17 of 20 sessions without a knob answered in time,
-  p50 253 s; workshop pool of 20 pre-heated kernels: 2 of 20, p50 68 s, p95 123 s; it was 11 of 20 and 134 s).
-  The test runs all 20 Chromium pages on the server's own two cores: six pages opened together took 21-25 s each,
-  so twenty need over a minute of the two cores for the browsers' JavaScript alone, before the kernels. For a
-  class of 20-40, use a bigger server (about 1 core per 4 users and 250 MB per kernel) or JupyterHub / BinderHub
-  (README, *Deployment beyond one machine*).
+  2.8-2.9 s): 00 start here p95 11 → 18 ms, 05 autoscaling 26 → 39 ms during the refill, back to 11 and 26 ms
+  after (slower machines of 2026-12-03: 23 → 40 and 46 → 69 ms).
+- Kernel peak memory is 201-217 MB per workbook (target ≤ 250 MB met).
+- 20 simultaneous sessions (figures of 2026-12-02, on a slower machine, not re-run since) miss the target
+  (default pool: 17 of 20 sessions without a knob answered in time, p50 253 s; workshop pool of 20 pre-heated
+  kernels: 2 of 20, p50 68 s, p95 123 s). The test runs all 20 Chromium pages on the server's own two cores: six
+  pages opened together took 21-25 s each, so twenty need over a minute of the two cores for the browsers'
+  JavaScript alone, before the kernels. For a class of 20-40, use a bigger server (about 1 core per 4 users and
+  250 MB per kernel) or JupyterHub / BinderHub (README, *Deployment beyond one machine*).
 """
 
 
@@ -492,7 +491,7 @@ def main() -> int:
         return "—" if x is None or x != x else f"{x:.{nd}f}"
 
     lines = [
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+        f"Machine: {platform.machine()}, {cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
         f"Chromium {subprocess.run([CHROMIUM, '--version'], capture_output=True, text=True).stdout.strip()}; "
         f"date {time.strftime('%Y-%m-%d')}. Command: `.venv/bin/python benchmarks/bench_browser.py`.",
         "",

@@ -85,11 +85,11 @@ def main() -> None:
     for line in lines:
         print(line)
     if not a.no_write:
-        from _report import write_section
+        from _report import cpu_model, write_section
 
         body = (
             f"`benchmarks/bench_economics.py`, {date.today().isoformat()}, {platform.machine()} "
-            f"{platform.processor() or platform.system()}, POLARS_MAX_THREADS={os.environ['POLARS_MAX_THREADS']}. "
+            f"{platform.system()}, {cpu_model()}, POLARS_MAX_THREADS={os.environ['POLARS_MAX_THREADS']}. "
             "No target is set by the issue.\n\n" + "\n".join(f"- {x}" for x in lines)
         )
         write_section("Economics", body)

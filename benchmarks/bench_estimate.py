@@ -126,11 +126,11 @@ def main() -> None:
         import sys
 
         sys.path.insert(0, os.path.dirname(__file__))
-        from _report import write_section
+        from _report import cpu_model, write_section
 
         head = (
             f"`benchmarks/bench_estimate.py`, {datetime.date.today().isoformat()}, {platform.machine()} "
-            f"{platform.system()}, {os.cpu_count()} cores shared with other jobs, polars {pl.__version__}, "
+            f"{platform.system()}, {cpu_model()}, {os.cpu_count()} cores shared with other jobs, polars {pl.__version__}, "
             f"POLARS_MAX_THREADS={os.environ['POLARS_MAX_THREADS']}. Figures vary by up to 2× with the load "
             "of the shared machine (wall clock); the process's CPU time is the one-core figure the targets are read against."
         )
@@ -204,7 +204,10 @@ def main() -> None:
             "2026-12-03 (three CPU rows added to the catalogs: 80 chips) the script and the previous commit's code, "
             "alternated three times: mixed sweep 251-350 ms against 235-327 ms process CPU, one row 4.0-5.8 ms against "
             "4.6-5.7 ms: no difference beyond the machine's spells; this script's runs that day 3.3-4.3 million/s and "
-            "4.4-6.6 ms."
+            "4.4-6.6 ms. On 2026-12-04, the same code on the machine this session was given (its processor is named "
+            "in the line above; the sections of earlier days did not name theirs), five runs: 5.84-6.09 "
+            "million/s, one row 2.05-2.14 ms: both targets met with margin, the figures 1.4-2× those of the days "
+            "before, from the machine alone."
         )
         write_section("Estimator", head + "\n\n" + "\n".join(lines) + "\n\n" + note)
 

@@ -73,8 +73,12 @@ def main(argv: list[str] | None = None) -> int:
     chart = alt.Chart(frame.head(50)).mark_point().encode(x="output_tokens_per_s:Q",
                                                           y="usd_per_million_output_tokens:Q")
     t_report = _time(lambda: io.report_html(s, {"sweep": frame.head(200)}, {"cost": chart}), repeat=3)
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from _report import cpu_model
+
     lines = [
-        f"`benchmarks/bench_io.py`, {dt.date.today()}, {platform.machine()} {platform.system()}. No target is set "
+        f"`benchmarks/bench_io.py`, {dt.date.today()}, {platform.machine()} {platform.system()}, {cpu_model()}. "
+        "No target is set "
         "by the issue (these run on an upload or a button press).",
         "",
         f"- read_any on a vLLM result with {n:,} per-request entries ({size_mb:.1f} MB): {t_vllm * 1e3:.0f} ms",

@@ -88,8 +88,10 @@ def main() -> None:
     t_cmp = _best(lambda: demand.compare_strategies(
         year, capacity_per_replica_rps=3.0, on_demand_usd_per_replica_hour=8.0, reserved_usd_per_replica_hour=5.0,
         spot_usd_per_replica_hour=3.0), 1)
+    from _report import cpu_model
+
     lines = [
-        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, POLARS_MAX_THREADS="
+        f"Machine: {platform.machine()}, {cpu_model()}, {os.cpu_count()} cores, POLARS_MAX_THREADS="
         f"{os.environ.get('POLARS_MAX_THREADS')}; numpy single call; {date.today().isoformat()}.",
         "",
         "| what | size | time | rate |",
