@@ -87,26 +87,28 @@ DRAW_HOOK_JS = """(() => { window.__ieDraws = 0; window.__ieOnDraw = null;
 
 #: what the figures mean, kept with them (figures of 2026-12-03; revise when they change)
 ANALYSIS = """
-What the browser figures say (targets missed are stated here, with why). Figures of 2026-12-04, two full runs on
+What the browser figures say (targets missed are stated here, with why). Figures of 2026-12-04, three full runs on
 this session's machine (an AMD EPYC with 2 cores, named in the Machine line; the earlier sections did not name
-their processor), the table from the second; the first gave the same picture (knob p95 13-27 ms, pre-heated
-renders 1.01-1.12 s in new profiles (slowest page 1.20 s) and 0.86-1.03 s cached, cold 3.3-4.0 s). The machines of
+their processor), the table from the third, the only one with the simultaneous sessions; the first two gave the
+same picture (knob p95 13-27 and 11-41 ms, pre-heated renders 1.01-1.12 and 1.07-1.35 s in new profiles (slowest
+pages 1.20 and 1.40 s), 0.86-1.03 and 0.94-1.13 s cached, cold 3.3-4.0 and 3.6-4.2 s). The machines of
 earlier sessions were 1.4-2× slower on the same code (the estimator benchmark's one-row time 4.4-6.6 ms there,
 2.1 ms here), and there some targets were missed by small margins (below).
-- Knob → chart, single moves (as a person presses a key): p95 11-41 ms on all 12 workbooks (target ≤ 50 ms: met;
-  first run 13-27 ms), p50 9-18 ms. 05 autoscaling is the slowest (its weekly chart draws 336 step points; p95 27
-  and 41 ms in the two runs), then 01 hardware (four charts move together; 19-21 ms). A move's cost is in the
+- Knob → chart, single moves (as a person presses a key): p95 12-29 ms on all 12 workbooks (target ≤ 50 ms: met
+  in all three runs; the largest p95 of any workbook in any run 41 ms), p50 10-20 ms. 05 autoscaling is the
+  slowest (its weekly chart draws 336 step points; p95 27, 41 and 29 ms in the three runs), then 01 hardware
+  (four charts move together; 19-23 ms). A move's cost is in the
   page: the kernel answers a prefetched move in about 2 ms (the result one step away was computed while the
   kernel waited, so a move only redraws), its first chart message reaches the page 6-12 ms after the key, and
   Vega's data update and canvas render take the rest (01 in a quiet single-workbook trace: renders of its four
   charts 11-18, 15-22, 17-25 and 19-29 ms after the key). The charts draw on Vega's canvas renderer: a redraw
   repaints pixels instead of updating hundreds of SVG nodes. Moves sent back to back (the next key at the
   redraw, a key held down) queue behind the headline cards and status the kernel sends after the chart: p50
-  47-60 ms, p95 49-68 ms. Five-step jumps, which the prefetch has not computed: p95 10-35 ms.
+  47-62 ms, p95 51-71 ms. Five-step jumps, which the prefetch has not computed: p95 13-40 ms.
 - Pre-heated first render (page request to every chart drawn, on the page's own clock), the median of 3 pages per
-  workbook: 1.07-1.35 s in a new browser profile (target ≤ 2 s: met by all 12; slowest single page 1.40 s) and
-  0.94-1.13 s in a browser that has opened the workbook before (slowest page 1.22 s). Cold renders
-  (`--preheat_kernel=False`: a kernel start and the workbook's imports) take 3.6-4.2 s. The render is bound by
+  workbook: 1.11-1.32 s in a new browser profile (target ≤ 2 s: met by all 12 in all three runs; slowest single
+  page 1.43 s) and 0.96-1.13 s in a browser that has opened the workbook before (slowest page 1.26 s). Cold
+  renders (`--preheat_kernel=False`: a kernel start and the workbook's imports) take 3.7-4.6 s. The render is bound by
   the CPU Voila's front end costs (105 files, 6.4 MB of JavaScript and CSS, 60 chunks before the app starts, 4
   lab extensions, 18 chunks after the kernel connects, the 0.9 MB chart bundle), not by the kernel or the network
   (the server sends the first 60 chunks in 0.21 s to a client that does nothing else). One new-profile page of
@@ -122,7 +124,7 @@ earlier sessions were 1.4-2× slower on the same code (the estimator benchmark's
   between), its five restarts failed, and Voila gave the dead kernel to a page. Since then `infer-econ serve`
   connects kernels over Unix sockets (`infer_econ.cli.serve.kernel_transport_args`; the Voila browser test checks
   every served kernel is on them), and a render that times out reports what the page held
-  (`pagecheck.page_state`). Every page of both runs of 2026-12-04 (144 pre-heated pages, 24 cold) drew.
+  (`pagecheck.page_state`). Every page of the three runs of 2026-12-04 (216 pre-heated pages, 36 cold) drew.
 - How the render is measured: the page's own clock from the request to every chart drawn; 3 pages in new browser
   profiles and 3 in one that has opened the workbook (84 of its 105 files then come from the HTTP cache and 20
   are revalidated). The benchmark only watches requests (none left the machine: Chromium's host-resolver rule
@@ -133,14 +135,16 @@ earlier sessions were 1.4-2× slower on the same code (the estimator benchmark's
   kernel a page took only 10 s later (`infer_econ.cli.serve.REFILL_DELAY_S`; a refill during the page's load
   took 2.4-3.3 s off it on the slower machines).
 - Knobs while the pool refills (the new kernel starts 10 s after the page's request and runs the workbook for
-  2.8-2.9 s): 00 start here p95 11 → 18 ms, 05 autoscaling 26 → 39 ms during the refill, back to 11 and 26 ms
-  after (slower machines of 2026-12-03: 23 → 40 and 46 → 69 ms).
-- Kernel peak memory is 201-217 MB per workbook (target ≤ 250 MB met).
-- 20 simultaneous sessions (figures of 2026-12-02, on a slower machine, not re-run since) miss the target
-  (default pool: 17 of 20 sessions without a knob answered in time, p50 253 s; workshop pool of 20 pre-heated
-  kernels: 2 of 20, p50 68 s, p95 123 s). The test runs all 20 Chromium pages on the server's own two cores: six
-  pages opened together took 21-25 s each, so twenty need over a minute of the two cores for the browsers'
-  JavaScript alone, before the kernels. For a class of 20-40, use a bigger server (about 1 core per 4 users and
+  3.0-3.4 s): 00 start here p95 15 → 35 ms, 05 autoscaling 37 → 52 ms during the refill, back to 13 and 27 ms
+  after (the second run: 11 → 18 and 26 → 39 ms; slower machines of 2026-12-03: 23 → 40 and 46 → 69 ms). A user
+  moving a slider in those seconds may see about 50 ms.
+- Kernel peak memory is 192-206 MB per workbook (201-218 MB in the first two runs; target ≤ 250 MB met).
+- 20 simultaneous sessions miss the target (0 errors, first render p95 ≤ 5 s): default pool 12 of 20 sessions
+  without a chart or a knob answered in time, p50 135 s, p95 230 s; workshop pool of 20 pre-heated kernels 13 of
+  20, p50 95 s (2026-12-02 on a slower machine: 17 of 20, p50 253 s, and 2 of 20, p50 68 s, p95 123 s: with
+  twenty browsers on two cores which sessions time out is a matter of scheduling). The test runs all 20 Chromium
+  pages on the server's own two cores: six pages opened together took 21-25 s each, so twenty need over a minute
+  of the two cores for the browsers' JavaScript alone, before the kernels. For a class of 20-40, use a bigger server (about 1 core per 4 users and
   250 MB per kernel) or JupyterHub / BinderHub (README, *Deployment beyond one machine*).
 """
 
