@@ -64,6 +64,8 @@ __all__ = [
     "weight_params_touched_b",
     "mean_cached_tokens",
     "prefill_flops",
+    "unfused_score_bytes",
+    "NON_FLASH_SCORE_BYTES",
     "decode_flops",
     "allreduce_s",
     "prefill_time_s",
@@ -83,6 +85,7 @@ OPTIONAL_COLUMNS = {
     "tensor_parallel": "n_devices / pipeline_parallel when the engine has tensor parallelism, else 1",
     "pipeline_parallel": "1 when the engine has tensor parallelism, else n_devices (layer split)",
     "continuous_batching": "the engine's continuous_batching (engines.csv)",
+    "flash_attention": "true: fused attention (FlashAttention-style kernels, every engine's default today)",
 }
 #: columns :func:`estimate` adds
 OUTPUT_COLUMNS = [
@@ -127,6 +130,10 @@ _LIMIT = pl.Enum(LIMITS)
 _BOUND = pl.Enum(["memory", "compute"])
 #: bytes per element of the tensor-parallel all-reduce (engines reduce in 16 bit)
 _ALLREDUCE_BYTES = 2.0
+#: memory traffic per attention score of unfused attention [byte]: the query-key product writes the score matrix
+#: in fp32 (4 B), the softmax reads and writes it (8 B), the product with the values reads it (4 B). Fused
+#: (FlashAttention-style) kernels keep the scores on chip and move none of these bytes.
+NON_FLASH_SCORE_BYTES = 16.0
 _PEAK_COLUMNS = ["fp32_tflops", "fp16_tflops", "bf16_tflops", "fp8_tflops", "int8_tops", "fp4_tflops"]
 
 
@@ -317,6 +324,48 @@ def prefill_flops(
 def _prefill_flops(t: pl.Expr, ctx: pl.Expr, matmul_flops: pl.Expr, attention_flops: pl.Expr) -> pl.Expr:
     """:func:`prefill_flops` from ``2 × matmul params × 1e9`` and ``4 × layers × q_dim``."""
     return matmul_flops * t + attention_flops * t * ctx
+
+
+def unfused_score_bytes(
+    n_layers: pl.Expr | str = "n_layers",
+    n_heads: pl.Expr | str = "n_heads",
+    flash_attention: pl.Expr | str = "flash_attention",
+) -> pl.Expr:
+    """Memory traffic of unfused attention per (query token × cached token) of the whole model [byte].
+
+    Without fused attention kernels the query-key product writes an fp32 score for every query
+    head, query token and cached token, the softmax reads and rewrites it, and the product with
+    the values reads it again (llama.cpp without ``-fa``, eager PyTorch attention). Fused
+    (FlashAttention-style) kernels keep the scores in on-chip memory and move none of them.
+
+    Parameters
+    ----------
+    n_layers, n_heads : expr [count]
+        The model's layers and query heads.
+    flash_attention : expr [bool]
+        Fused attention; null counts as true (every engine's default today).
+
+    Notes
+    -----
+    ``NON_FLASH_SCORE_BYTES × n_layers × n_heads`` (16 B: 4 write + 8 softmax + 4 read) where
+    ``flash_attention`` is false, else 0. A prefill of ``I`` tokens over a mean ``C`` cached
+    tokens moves ``I × C`` times this, a decode step ``batch × C`` times; the estimator adds
+    that traffic at the decode bandwidth share (prefill: as time beside the compute-bound
+    pass; decode: with the KV-cache reads of the attention kernels).
+
+    References
+    ----------
+    Dao et al., "FlashAttention: Fast and memory-efficient exact attention with IO-awareness",
+    NeurIPS 2022 (the score matrix as the memory traffic of standard attention).
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"n_layers": [32, 32], "n_heads": [32, 32], "flash_attention": [False, True]})
+    >>> df.select(unfused_score_bytes()).to_series().to_list()  # 16 × 32 × 32
+    [16384.0, 0.0]
+    """
+    fused = _e(flash_attention).cast(pl.Boolean).fill_null(True)
+    return pl.when(fused).then(0.0).otherwise(NON_FLASH_SCORE_BYTES * _f(n_layers) * _f(n_heads))
 
 
 def decode_flops(
@@ -1023,6 +1072,10 @@ def _check_columns(schema: pl.Schema) -> None:
         raise ValidationError("column 'continuous_batching' must be boolean (true: sequences join and leave the "
                               "running batch at every step; false: static batches, prefilled together and decoded "
                               f"to the end; null: the engine's default), got dtype {schema['continuous_batching']}")
+    if "flash_attention" in schema and schema["flash_attention"] not in (pl.Boolean, pl.Null):
+        raise ValidationError("column 'flash_attention' must be boolean (true: fused attention kernels; false: the "
+                              "score matrix is written to and read from memory, as llama.cpp without -fa; null: "
+                              f"true), got dtype {schema['flash_attention']}")
 
 
 def _unknown(values: pl.Series, kind: str, valid: list[str], catalog_name: str) -> None:
@@ -1373,6 +1426,7 @@ def _core(lf: pl.LazyFrame, input_columns: list[str], flag_incomplete: bool = Fa
 def _core_exprs(input_columns: tuple[str, ...], flag_incomplete: bool) -> tuple[list[list[pl.Expr]], list]:
     """The expressions of :func:`_core`, built once per input schema (building them costs milliseconds)."""
     c = pl.col
+    unfused = "flash_attention" in input_columns  # the score-matrix traffic terms exist only with that column
     n = c("n_devices").cast(pl.Float64)
     tp_in = c("tensor_parallel").cast(pl.Float64)
     pp_in = c("pipeline_parallel").cast(pl.Float64)
@@ -1474,6 +1528,8 @@ def _core_exprs(input_columns: tuple[str, ...], flag_incomplete: bool) -> tuple[
         _prefill_flops(c("_I"), c("_ctx_pf"), c("_m_2mm"), c("_m_4l") * (c("_m_qdim") * c("_c_aw_pf"))).alias(
             "_pf_prompt"
         ),
+        *([unfused_score_bytes(c("_m_layers"), c("_m_qdim") / c("_m_hd"), c("flash_attention")).alias("_score_b")]
+          if unfused else []),
         # prefill runs in chunks of prefill_chunk_tokens (llama.cpp ubatch; chunked prefill); with pipeline
         # parallelism the chunks fill the stages: (chunks + pp - 1) stage times
         (c("_B") * c("_I") / c("_c_chunk")).ceil().clip(lower_bound=1.0).alias("_chunks"),
@@ -1483,7 +1539,8 @@ def _core_exprs(input_columns: tuple[str, ...], flag_incomplete: bool) -> tuple[
         # the matmul kernels (weights the batch touches) and the attention kernels (every sequence's KV cache),
         # each under its own roofline (decode_step_s)
         (touched(b) * c("_wbd")).alias("_dec_wbytes"),
-        (b * c("_kv_tok") * c("_ctx_dec")).alias("_dec_kvbytes"),
+        (b * c("_ctx_dec") * (c("_kv_tok") + c("_score_b") / dev) if unfused else b * c("_kv_tok") * c("_ctx_dec"))
+        .alias("_dec_kvbytes"),
         (b * c("_m_2mm") / dev).alias("_dec_mflops"),
         (b * c("_ctx_dec") * (c("_m_4l") * (c("_m_qdim") * c("_c_aw_dc"))) / dev).alias("_dec_aflops"),
         ar(b).alias("_ar_dec"),
@@ -1496,10 +1553,15 @@ def _core_exprs(input_columns: tuple[str, ...], flag_incomplete: bool) -> tuple[
     pf_parts = lambda p, name: [  # noqa: E731
         (c(p) * c("_pf_prompt") / dev).alias(f"{name}_flops"),
         (touched(c(p) * c("_I")) * c("_wbd")).alias(f"{name}_bytes"),
-        (c("_c_step") + c("_c_step_seq") * c(p) + ar(c(p) * c("_I"))).alias(f"{name}_fixed"),
+        (c("_c_step") + c("_c_step_seq") * c(p) + ar(c(p) * c("_I"))
+         + (c(p) * c("_I") * c("_ctx_pf") * c("_score_b") / dev / c("_c_rd") if unfused else 0.0))
+        .alias(f"{name}_fixed"),
     ]
     stage7c = [
         (c("_dec_wbytes") + c("_dec_kvbytes")).alias("_dec_bytes"),
+        # unfused attention: the prompt share of a mixed step writes and reads its scores too
+        *([(c("_dec_kvbytes") + (b / c("_O")) * c("_I") * c("_ctx_pf") * c("_score_b") / dev).alias("_mix_kvbytes")]
+          if unfused else []),
         (c("_dec_mflops") + c("_dec_aflops")).alias("_dec_flops"),
         # continuous batching, steady state: each step also carries b·I/O prefill tokens (chunked prefill), the
         # prompt share's FLOPs restated at the decode compute efficiency and run with the matmuls
@@ -1511,8 +1573,9 @@ def _core_exprs(input_columns: tuple[str, ...], flag_incomplete: bool) -> tuple[
         _prefill_time_s(c("_pfs_flops"), c("_pfs_bytes"), c("_c_pfr"), c("_c_rd"), c("_pfs_fixed")).alias("_pf_stage"),
         _prefill_time_s(c("_pf1s_flops"), c("_pf1s_bytes"), c("_c_pfr"), c("_c_rd"), c("_pf1s_fixed"))
         .alias("_pf1_stage"),
-        (c("_pp") * _decode_step_s(c("_dec_wbytes"), c("_mix_mflops"), c("_dec_kvbytes"), c("_dec_aflops"),
-                                   c("_c_rd"), c("_c_dcr"), c("_step_s"), c("_ar_mix"))).alias("_mix_round"),
+        (c("_pp") * _decode_step_s(c("_dec_wbytes"), c("_mix_mflops"), c("_mix_kvbytes" if unfused else "_dec_kvbytes"),
+                                   c("_dec_aflops"), c("_c_rd"), c("_c_dcr"), c("_step_s"), c("_ar_mix")))
+        .alias("_mix_round"),
         (c("_pp") * _decode_step_s(c("_dec_wbytes"), c("_dec_mflops"), c("_dec_kvbytes"), c("_dec_aflops"),
                                    c("_c_rd"), c("_c_dcr"), c("_step_s"), c("_ar_dec"))).alias("_tpot"),
         (c("_dec_bytes") / c("_c_rd")).alias("_read_s"),
@@ -1596,9 +1659,12 @@ def estimate(
         parallelism), ``continuous_batching`` (bool; default: the engine's:
         false models static batches, each prefilled together and decoded to
         the end, as a static-batch benchmark or batch job runs them even on
-        an engine that can batch continuously). ``n_devices`` may be a
-        multiple of ``tp × pp``: the rest are data-parallel replicas. Other
-        columns are kept.
+        an engine that can batch continuously), ``flash_attention`` (bool;
+        default true, every engine's default today: false adds the traffic of
+        an unfused attention's score matrix, :func:`unfused_score_bytes`, as
+        llama.cpp without ``-fa`` or eager PyTorch attention move it).
+        ``n_devices`` may be a multiple of ``tp × pp``: the rest are
+        data-parallel replicas. Other columns are kept.
     efficiency : polars.DataFrame, optional
         Efficiency parameters in the schema of ``data/efficiency.csv``, e.g.
         the result of :func:`infer_econ.calibrate.fit` on your own

@@ -241,6 +241,23 @@ def test_llama_bench_markdown_depth_and_skip_pg():
     assert f["precision_id"].unique().to_list() == ["q8_0"]
 
 
+def test_llama_bench_carries_flash_attention_to_the_estimator():
+    # flash_attn (JSON true, CSV "0") and the markdown's fa column become flash_attention; calibrate.predict then
+    # adds the unfused score traffic only where it was off
+    from infer_econ import calibrate
+
+    assert io.read_llama_bench(D / "llama_bench.json", hardware="rtx-4090", n_devices=1)[
+        "flash_attention"].to_list() == [True, True, True]
+    old = io.read_llama_bench(D / "llama_bench.csv", hardware="apple-m2-max-38c", n_devices=1)
+    assert old["flash_attention"].to_list() == [False, False]
+    md = io.read_llama_bench(D / "llama_bench.md", model="qwen2-7b", hardware="apple-m2-max-38c", n_devices=1)
+    assert md["flash_attention"].to_list() == [True] * 4
+    on = calibrate.predict(md)["predicted"]
+    off = calibrate.predict(md.with_columns(flash_attention=pl.lit(False)))["predicted"]
+    assert (off < on).all()  # every test moves some scores, the 4,096-deep ones most
+    assert (off / on)[2] < (off / on)[0]
+
+
 def test_llama_bench_markdown_needs_model():
     with pytest.raises(ValidationError, match="does not say model"):
         io.read_llama_bench(D / "llama_bench.md", hardware="apple-m2-max-38c", n_devices=1)

@@ -254,6 +254,51 @@ def test_scenario_continuous_batching_overrides_the_engine():
         perf.estimate(frame.with_columns(continuous_batching=pl.lit("no")), **CATS)
 
 
+def test_unfused_attention_moves_the_score_matrix_through_memory():
+    # dense-8b: 32 layers × 32 query heads × 16 B (fp32 scores written, read and rewritten by the softmax, read by
+    # the product with V) = 16,384 B per (query token × cached token); test-gpu reads 1,000 GB/s at efficiency 1
+    assert perf.NON_FLASH_SCORE_BYTES == 16.0
+    frame = pl.concat([scen(input_tokens=1000, output_tokens=2)] * 3)
+    flags = pl.Series("flash_attention", [True, False, None], dtype=pl.Boolean)
+    out = perf.estimate(frame.with_columns(flags), **CATS)
+    fused, unfused, null = out.rows(named=True)
+    # prefill: 1,000 prompt tokens over a mean 500 cached (start + new / 2) → 1000 × 500 × 16,384 B = 8.192 GB
+    assert unfused["prefill_s"] - fused["prefill_s"] == pytest.approx(1000 * 500 * 16384 / 1e12)
+    # decode: each step reads the scores of the batch's one sequence over its mean context (start + new / 2 =
+    # 1000 + 2 / 2 = 1001 cached tokens), beside the KV-cache reads of a memory-bound attention kernel
+    assert unfused["tpot_s"] - fused["tpot_s"] == pytest.approx(1001 * 16384 / 1e12)
+    # null counts as fused, and a frame without the column is the fused estimate to the last bit
+    without = perf.estimate(frame.head(1), **CATS)
+    assert {**null, "flash_attention": True} == fused
+    assert_frame_equal(out.head(1).drop("flash_attention"), without)
+    with pytest.raises(ValidationError, match="'flash_attention' must be boolean"):
+        perf.estimate(frame.with_columns(flash_attention=pl.lit("off")), **CATS)
+
+
+def test_unfused_score_traffic_has_its_own_formula():
+    df = pl.DataFrame({"n_layers": [80], "n_heads": [64], "flash_attention": [False]})
+    assert df.select(perf.unfused_score_bytes()).item() == 16 * 80 * 64  # 81,920 B per token pair
+    assert df.with_columns(flash_attention=pl.lit(None, pl.Boolean)).select(perf.unfused_score_bytes()).item() == 0.0
+
+
+def test_measurements_carry_their_flash_attention_setting():
+    # llama-bench without -fa (its default was 0 until 2025): XiongjieDai's May 2024 tables; ggml-org's DGX Spark
+    # tables state fa 1. calibrate.predict passes the flag; other text is refused, naming the measurement
+    from infer_econ import calibrate
+
+    m = catalog.load("measured_performance")
+    xd = m.filter(pl.col("source") == "xiongjiedai-gpu-benchmarks-llm")
+    assert xd.height > 600 and xd["flash_attention"].to_list() == [False] * xd.height
+    spark = m.filter(pl.col("source") == "llama-cpp-dgx-spark-bench")
+    assert spark["flash_attention"].to_list() == [True] * spark.height
+    row = xd.filter((pl.col("kind") == "prefill_tps_bs1") & (pl.col("input_tokens") == 8192)).head(1)
+    off = calibrate.predict(row).row(0, named=True)
+    on = calibrate.predict(row.with_columns(flash_attention=pl.lit("true"))).row(0, named=True)
+    assert off["predicted"] < on["predicted"]
+    with pytest.raises(ValidationError, match="flash_attention of .* is 'maybe'"):
+        calibrate.predict(row.with_columns(flash_attention=pl.lit("maybe")))
+
+
 def test_static_batch_measurements_are_predicted_as_static():
     # the holdout's TensorRT-LLM v0.5-0.7 tables ran static batches (gptSessionBenchmark): calibrate.predict passes
     # the measurement's continuous_batching to the estimator, from CSV text or booleans; other text is refused

@@ -174,6 +174,21 @@ def test_more_memory_bandwidth_never_slower(frame, factor):
 
 
 @SETTINGS
+@given(scenario_rows(n=st.integers(1, 4)))
+def test_unfused_attention_never_faster(frame):
+    fixed = frame.with_columns(pl.col("batch_size").fill_null(8))
+    fused = infer_econ.estimate(fixed.with_columns(flash_attention=pl.lit(True)))
+    unfused = infer_econ.estimate(fixed.with_columns(flash_attention=pl.lit(False)))
+    assert fused["fits"].to_list() == unfused["fits"].to_list()
+    for c, worse in (("prefill_s", "ge"), ("tpot_s", "ge"), ("ttft_s", "ge"), ("output_tokens_per_s", "le")):
+        for a, b in zip(fused[c].to_list(), unfused[c].to_list(), strict=True):
+            if a is None or b is None:
+                assert a is None and b is None
+                continue
+            assert (b >= a * (1 - 1e-9)) if worse == "ge" else (b <= a * (1 + 1e-9)), (c, a, b)
+
+
+@SETTINGS
 @given(st.sampled_from(MODELS), st.sampled_from(HARDWARE), st.sampled_from([1, 2, 4, 8]))
 def test_lower_precision_never_more_weight_memory(model, hardware, n):
     prec = catalog.load("precisions").select("id", "bits_per_weight")

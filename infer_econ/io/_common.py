@@ -21,7 +21,9 @@ MAX_UPLOAD_BYTES = 50_000_000
 #: The calibration schema: the columns of ``measured_calibration.csv`` (and of
 #: ``infer_econ.calibrate.fit``'s input), in order, with their dtypes, plus
 #: ``statistic`` (which statistic of the distribution ``measured`` is: ``mean``,
-#: ``median``, ``p90``, ``p99`` … for latencies, ``value`` for throughputs).
+#: ``median``, ``p90``, ``p99`` … for latencies, ``value`` for throughputs) and
+#: ``flash_attention`` (whether the run used fused attention, where the tool
+#: records it: llama-bench's ``flash_attn`` / ``fa``; null elsewhere, read as true).
 CALIBRATION_SCHEMA: dict[str, pl.DataType] = {
     "id": pl.String,
     "source_group": pl.String,
@@ -44,6 +46,7 @@ CALIBRATION_SCHEMA: dict[str, pl.DataType] = {
     "date": pl.String,
     "source": pl.String,
     "statistic": pl.String,
+    "flash_attention": pl.Boolean,
 }
 
 #: Measurement kinds and the unit string each carries (as in measured_calibration.csv).

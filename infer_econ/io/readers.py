@@ -622,7 +622,7 @@ def _llama_markdown(p: Path, text: str) -> list[dict]:
             "model_type": rec["model"], "n_prompt": tokens if phase == "pp" else 0,
             "n_gen": tokens if phase == "tg" else 0, "n_depth": depth, "avg_ts": ts.group(1),
             "backends": rec.get("backend"), "n_gpu_layers": rec.get("ngl"), "type_k": rec.get("type_k"),
-            "type_v": rec.get("type_v"),
+            "type_v": rec.get("type_v"), "flash_attn": rec.get("fa"),
         })
     return out
 
@@ -671,7 +671,10 @@ def read_llama_bench(path: str | Path, *, model: str | None = None, hardware: st
     -----
     Combined ``pp+tg`` tests are skipped (their rate mixes both phases). Older
     builds lack ``n_depth`` (read as 0) and ``backends`` (they had boolean
-    ``cuda``/``metal`` … fields instead).
+    ``cuda``/``metal`` … fields instead). ``flash_attn`` (``fa`` in the
+    markdown) becomes ``flash_attention``: llama-bench ran attention unfused
+    unless given ``-fa 1`` until 2025, which slows long prompts
+    (:func:`infer_econ.perf.unfused_score_bytes`).
 
     References
     ----------
@@ -737,8 +740,16 @@ def read_llama_bench(path: str | Path, *, model: str | None = None, hardware: st
             "measured": ts, "notes_short": "; ".join(notes),
             "date": date if date and re.match(r"^\d{4}-\d{2}-\d{2}$", date) else None,
             "source": f"{p.name} record {i}", "statistic": "mean",
+            "flash_attention": _flag(rec.get("flash_attn")),
         })
     return build_frame(rows, p, "llama-bench")
+
+
+def _flag(value) -> bool | None:
+    """llama-bench's ``flash_attn`` (JSON true/false, CSV or markdown 0/1): a bool, or None where it is absent or
+    ``auto`` (the build decides; the estimator then reads it as fused)."""
+    text = str(value).strip().lower() if value is not None else ""
+    return True if text in ("1", "true", "on", "yes") else False if text in ("0", "false", "off", "no") else None
 
 
 # ---------------------------------------------------------------- MLPerf
