@@ -158,6 +158,21 @@ def test_cli_estimate_json(capsys):
     assert out["fits"] is True and out["weights_gb_per_device"] == pytest.approx(16.06)
 
 
+def test_cli_estimate_switches(capsys):
+    # --no-flash-attention (unfused score traffic) and --static-batch (B × O / (prefill + O × TPOT)) are slower
+    base = ["estimate", "--model", "llama-3.1-8b", "--hardware", "rtx-4090", "--precision", "q4_k_m", "--engine",
+            "llama.cpp", "--devices", "1", "--batch", "4", "--input-tokens", "8192", "--output-tokens", "256", "--json"]
+    runs = {}
+    for extra in ([], ["--no-flash-attention"], ["--static-batch"]):
+        assert main(base + extra) == 0
+        runs[tuple(extra)] = json.loads(capsys.readouterr().out)
+    fused, unfused, static = runs[()], runs[("--no-flash-attention",)], runs[("--static-batch",)]
+    assert unfused["prefill_s"] > fused["prefill_s"] and unfused["tpot_s"] > fused["tpot_s"]
+    assert static["output_tokens_per_s"] == pytest.approx(
+        4 * 256 / (static["prefill_s"] + 256 * static["tpot_s"]), rel=1e-6)
+    assert static["output_tokens_per_s"] < fused["output_tokens_per_s"]
+
+
 def test_cli_estimate_table_and_errors(capsys):
     rc = main(["estimate", "--model", "llama-3.1-70b", "--hardware", "rtx-4090", "--precision", "bf16",
                "--engine", "vllm", "--devices", "1", "--input-tokens", "10", "--output-tokens", "10"])

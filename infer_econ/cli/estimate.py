@@ -27,12 +27,21 @@ SCENARIO_ARGUMENTS = [
     ("--pipeline-parallel", "pipeline_parallel", int, "pipeline-parallel degree (default 1)"),
 ]
 _REQUIRED = {"--model", "--hardware", "--precision", "--engine", "--devices", "--input-tokens", "--output-tokens"}
+#: (argument, column, help) of the on/off scenario options: given, the column is false
+SCENARIO_SWITCHES = [
+    ("--static-batch", "continuous_batching",
+     "static batches: the whole batch prefilled together, then decoded to the end (default: the engine's)"),
+    ("--no-flash-attention", "flash_attention",
+     "unfused attention: the score matrix goes through memory, as llama.cpp without -fa (default: fused)"),
+]
 
 
 def add_scenario_arguments(p: argparse.ArgumentParser) -> None:
     """Add the scenario options (model, hardware, … , token counts) and ``--efficiency`` to ``p``."""
     for flag, dest, typ, help_ in SCENARIO_ARGUMENTS:
         p.add_argument(flag, dest=dest, type=typ, required=flag in _REQUIRED, help=help_)
+    for flag, dest, help_ in SCENARIO_SWITCHES:
+        p.add_argument(flag, dest=dest, action="store_false", default=None, help=help_)
     p.add_argument("--efficiency", help="efficiency CSV (e.g. from infer-econ calibrate) instead of the shipped one")
 
 
@@ -45,6 +54,9 @@ def scenario_from_args(args: argparse.Namespace):
         value = getattr(args, dest, None)
         if value is not None:
             row[dest] = [value]
+    for _flag, dest, _ in SCENARIO_SWITCHES:
+        if getattr(args, dest, None) is False:
+            row[dest] = pl.Series(dest, [False], dtype=pl.Boolean)
     return pl.DataFrame(row)
 
 
