@@ -207,7 +207,9 @@ def main() -> None:
             "4.4-6.6 ms. On 2026-12-04, the same code on the machine this session was given (its processor is named "
             "in the line above; the sections of earlier days did not name theirs), five runs: 5.84-6.09 "
             "million/s, one row 2.05-2.14 ms: both targets met with margin, the figures 1.4-2× those of the days "
-            "before, from the machine alone."
+            "before, from the machine alone. An hour later, after the flash_attention terms (which exist only when "
+            "that column is given), four runs gave 5.16-5.50 million/s and 2.26-2.58 ms, and the code before them, "
+            "alternated, 5.12-5.40 million/s and 2.64-2.68 ms: a slower spell of the machine, no regression."
         )
         write_section("Estimator", head + "\n\n" + "\n".join(lines) + "\n\n" + note)
 

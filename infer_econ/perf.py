@@ -1553,9 +1553,9 @@ def _core_exprs(input_columns: tuple[str, ...], flag_incomplete: bool) -> tuple[
     pf_parts = lambda p, name: [  # noqa: E731
         (c(p) * c("_pf_prompt") / dev).alias(f"{name}_flops"),
         (touched(c(p) * c("_I")) * c("_wbd")).alias(f"{name}_bytes"),
-        (c("_c_step") + c("_c_step_seq") * c(p) + ar(c(p) * c("_I"))
-         + (c(p) * c("_I") * c("_ctx_pf") * c("_score_b") / dev / c("_c_rd") if unfused else 0.0))
-        .alias(f"{name}_fixed"),
+        ((c("_c_step") + c("_c_step_seq") * c(p) + ar(c(p) * c("_I"))
+          + c(p) * c("_I") * c("_ctx_pf") * c("_score_b") / dev / c("_c_rd")) if unfused
+         else c("_c_step") + c("_c_step_seq") * c(p) + ar(c(p) * c("_I"))).alias(f"{name}_fixed"),
     ]
     stage7c = [
         (c("_dec_wbytes") + c("_dec_kvbytes")).alias("_dec_bytes"),
