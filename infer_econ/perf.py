@@ -348,10 +348,13 @@ def unfused_score_bytes(
     Notes
     -----
     ``NON_FLASH_SCORE_BYTES × n_layers × n_heads`` (16 B: 4 write + 8 softmax + 4 read) where
-    ``flash_attention`` is false, else 0. A prefill of ``I`` tokens over a mean ``C`` cached
-    tokens moves ``I × C`` times this, a decode step ``batch × C`` times; the estimator adds
-    that traffic at the decode bandwidth share (prefill: as time beside the compute-bound
-    pass; decode: with the KV-cache reads of the attention kernels).
+    ``flash_attention`` is false, else 0. A prefill of ``I`` tokens in chunks of ``u``
+    (``prefill_chunk_tokens``) scores each chunk against every cached token and the whole
+    chunk, the masked half included: ``I × (C + min(u, I) / 2)`` pairs, ``C`` the mean
+    cached tokens of the causal FLOPs (:func:`mean_cached_tokens`); a decode step
+    ``batch × C`` pairs. The estimator adds that traffic at the decode bandwidth share
+    (prefill: as time beside the compute-bound pass; decode: with the KV-cache reads of
+    the attention kernels).
 
     References
     ----------
@@ -1528,7 +1531,10 @@ def _core_exprs(input_columns: tuple[str, ...], flag_incomplete: bool) -> tuple[
         _prefill_flops(c("_I"), c("_ctx_pf"), c("_m_2mm"), c("_m_4l") * (c("_m_qdim") * c("_c_aw_pf"))).alias(
             "_pf_prompt"
         ),
-        *([unfused_score_bytes(c("_m_layers"), c("_m_qdim") / c("_m_hd"), c("flash_attention")).alias("_score_b")]
+        *([unfused_score_bytes(c("_m_layers"), c("_m_qdim") / c("_m_hd"), c("flash_attention")).alias("_score_b"),
+           # unfused kernels score each chunk of u prompt tokens against every cached token and the whole chunk,
+           # the masked half included: a mean of ctx_pf + min(u, I) / 2 cached tokens per prompt token
+           (c("_ctx_pf") + 0.5 * pl.min_horizontal(c("_c_chunk"), c("_I"))).alias("_ctx_sc")]
           if unfused else []),
         # prefill runs in chunks of prefill_chunk_tokens (llama.cpp ubatch; chunked prefill); with pipeline
         # parallelism the chunks fill the stages: (chunks + pp - 1) stage times
@@ -1554,13 +1560,13 @@ def _core_exprs(input_columns: tuple[str, ...], flag_incomplete: bool) -> tuple[
         (c(p) * c("_pf_prompt") / dev).alias(f"{name}_flops"),
         (touched(c(p) * c("_I")) * c("_wbd")).alias(f"{name}_bytes"),
         ((c("_c_step") + c("_c_step_seq") * c(p) + ar(c(p) * c("_I"))
-          + c(p) * c("_I") * c("_ctx_pf") * c("_score_b") / dev / c("_c_rd")) if unfused
+          + c(p) * c("_I") * c("_ctx_sc") * c("_score_b") / dev / c("_c_rd")) if unfused
          else c("_c_step") + c("_c_step_seq") * c(p) + ar(c(p) * c("_I"))).alias(f"{name}_fixed"),
     ]
     stage7c = [
         (c("_dec_wbytes") + c("_dec_kvbytes")).alias("_dec_bytes"),
         # unfused attention: the prompt share of a mixed step writes and reads its scores too
-        *([(c("_dec_kvbytes") + (b / c("_O")) * c("_I") * c("_ctx_pf") * c("_score_b") / dev).alias("_mix_kvbytes")]
+        *([(c("_dec_kvbytes") + (b / c("_O")) * c("_I") * c("_ctx_sc") * c("_score_b") / dev).alias("_mix_kvbytes")]
           if unfused else []),
         (c("_dec_mflops") + c("_dec_aflops")).alias("_dec_flops"),
         # continuous batching, steady state: each step also carries b·I/O prefill tokens (chunked prefill), the

@@ -26,7 +26,7 @@ CONFIG = ["model", "hardware", "precision", "engine", "n_devices", "batch_size",
           "output_tokens", "kind"]
 
 # 2026-12-04, with unfused attention modelled where the measurements say it ran (flash_attention) and the refit:
-# median 16.3 %, within 25 %: 68.6 %, accelerators 15.4 % (guards tightened from 18 % / 65 % / 16.5 %).
+# median 16.0 %, within 25 %: 68.6 %, accelerators 15.4 % (guards tightened from 18 % / 65 % / 16.5 %).
 # 2026-12-03, with the CPU calibration rows (llama.cpp on Ryzen / Threadripper CPUs) and the refit: median 16.8 %,
 # within 25 %: 67.6 %, accelerators 15.8 %; llama.cpp's Xeon prefill rows +67 % to +314 % (were 10-22x).
 # Figures measured on 2026-12-02 (third session) with the shipped data/efficiency.csv (docs/validation.md,

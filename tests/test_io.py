@@ -258,6 +258,34 @@ def test_llama_bench_carries_flash_attention_to_the_estimator():
     assert (off / on)[2] < (off / on)[0]
 
 
+def test_calibration_csv_keeps_flash_attention(tmp_path):
+    # a reader's frame written as CSV reads back with its flags (text true/false, 1/0); other text names the cell
+    f = io.read_llama_bench(D / "llama_bench.md", model="qwen2-7b", hardware="apple-m2-max-38c", n_devices=1)
+    path = tmp_path / "mine.csv"
+    f.with_columns(flash_attention=pl.Series([True, False, None, True])).write_csv(path)
+    back = io.read_calibration_csv(path)
+    _check_schema(back)
+    assert back["flash_attention"].to_list() == [True, False, None, True]
+    path.write_text(path.read_text().replace(",true\n", ",1\n").replace(",false\n", ",0\n"))
+    assert io.read_calibration_csv(path)["flash_attention"].to_list() == [True, False, None, True]
+    path.write_text(path.read_text().replace(",0\n", ",auto\n"))
+    with pytest.raises(ValidationError, match="column 'flash_attention': 'auto'"):
+        io.read_calibration_csv(path)
+
+
+def test_llama_bench_flash_attention_for_files_that_do_not_say(tmp_path):
+    # llama-bench's markdown prints fa only when it differs from the default (off until 2025): the caller says
+    table = (D / "llama_bench.md").read_text()
+    cut = "\n".join("|".join(c for i, c in enumerate(ln.split("|")) if i != 6) for ln in table.splitlines())
+    path = tmp_path / "old.md"
+    path.write_text(cut + "\n")
+    kw = dict(model="qwen2-7b", hardware="apple-m2-max-38c", n_devices=1)
+    assert io.read_llama_bench(path, **kw)["flash_attention"].to_list() == [None] * 4
+    assert io.read_llama_bench(path, **kw, flash_attention=False)["flash_attention"].to_list() == [False] * 4
+    # the file's own value wins over the default
+    assert io.read_llama_bench(D / "llama_bench.md", **kw, flash_attention=False)["flash_attention"].all()
+
+
 def test_llama_bench_markdown_needs_model():
     with pytest.raises(ValidationError, match="does not say model"):
         io.read_llama_bench(D / "llama_bench.md", hardware="apple-m2-max-38c", n_devices=1)

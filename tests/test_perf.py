@@ -262,8 +262,14 @@ def test_unfused_attention_moves_the_score_matrix_through_memory():
     flags = pl.Series("flash_attention", [True, False, None], dtype=pl.Boolean)
     out = perf.estimate(frame.with_columns(flags), **CATS)
     fused, unfused, null = out.rows(named=True)
-    # prefill: 1,000 prompt tokens over a mean 500 cached (start + new / 2) → 1000 × 500 × 16,384 B = 8.192 GB
-    assert unfused["prefill_s"] - fused["prefill_s"] == pytest.approx(1000 * 500 * 16384 / 1e12)
+    # prefill: the 1,000 prompt tokens are one chunk (prefill_chunk_tokens 1e6), scored against the whole chunk, the
+    # masked half too: a mean of 500 (start + new / 2, the causal FLOPs' count) + 1000 / 2 = 1,000 cached tokens
+    # → 1000 × 1000 × 16,384 B = 16.384 GB
+    assert unfused["prefill_s"] - fused["prefill_s"] == pytest.approx(1000 * 1000 * 16384 / 1e12)
+    # in chunks of 256 tokens: 1000 × (500 + 128) × 16,384 B
+    chunked = perf.estimate(frame.with_columns(flags), **{**CATS, "efficiency": EFF.with_columns(
+        prefill_chunk_tokens=pl.lit(256))}).rows(named=True)
+    assert chunked[1]["prefill_s"] - chunked[0]["prefill_s"] == pytest.approx(1000 * 628 * 16384 / 1e12)
     # decode: each step reads the scores of the batch's one sequence over its mean context (start + new / 2 =
     # 1000 + 2 / 2 = 1001 cached tokens), beside the KV-cache reads of a memory-bound attention kernel
     assert unfused["tpot_s"] - fused["tpot_s"] == pytest.approx(1001 * 16384 / 1e12)

@@ -629,7 +629,7 @@ def _llama_markdown(p: Path, text: str) -> list[dict]:
 
 def read_llama_bench(path: str | Path, *, model: str | None = None, hardware: str | None = None,
                      precision: str | None = None, kv_precision: str | None = None, engine: str = "llama.cpp",
-                     n_devices: int | None = None) -> pl.DataFrame:
+                     n_devices: int | None = None, flash_attention: bool | None = None) -> pl.DataFrame:
     """Read llama.cpp ``llama-bench`` output (``-o json``, ``-o jsonl``, ``-o csv`` or the default markdown).
 
     Parameters
@@ -658,6 +658,12 @@ def read_llama_bench(path: str | Path, *, model: str | None = None, hardware: st
         Engine id [catalog id], default ``llama.cpp``.
     n_devices : int
         Devices the model ran on [count].
+    flash_attention : bool, optional
+        Whether attention ran fused, for records that do not say
+        (``flash_attn`` / ``fa``): llama-bench's markdown prints ``fa`` only
+        when it differs from the default, and the default was off until 2025,
+        so pass ``False`` for tables of such builds. Default: the file's
+        value, else null (read as fused).
 
     Returns
     -------
@@ -740,15 +746,17 @@ def read_llama_bench(path: str | Path, *, model: str | None = None, hardware: st
             "measured": ts, "notes_short": "; ".join(notes),
             "date": date if date and re.match(r"^\d{4}-\d{2}-\d{2}$", date) else None,
             "source": f"{p.name} record {i}", "statistic": "mean",
-            "flash_attention": _flag(rec.get("flash_attn")),
+            "flash_attention": _flag(rec.get("flash_attn"), flash_attention),
         })
     return build_frame(rows, p, "llama-bench")
 
 
-def _flag(value) -> bool | None:
-    """llama-bench's ``flash_attn`` (JSON true/false, CSV or markdown 0/1): a bool, or None where it is absent or
-    ``auto`` (the build decides; the estimator then reads it as fused)."""
+def _flag(value, default: bool | None = None) -> bool | None:
+    """llama-bench's ``flash_attn`` (JSON true/false, CSV or markdown 0/1): a bool; ``default`` where it is absent;
+    None for ``auto`` (the build decides; the estimator then reads it as fused)."""
     text = str(value).strip().lower() if value is not None else ""
+    if text == "":
+        return default
     return True if text in ("1", "true", "on", "yes") else False if text in ("0", "false", "off", "no") else None
 
 
@@ -952,7 +960,14 @@ def read_calibration_csv(path: str | Path) -> pl.DataFrame:
             continue
         s = raw[c].str.strip_chars()
         s = pl.select(pl.when(s == "").then(None).otherwise(s)).to_series().alias(c)
-        cast = s.cast(pl.Float64, strict=False).cast(dtype, strict=False) if dtype == pl.Int64 else s.cast(dtype, strict=False)
+        if dtype == pl.Int64:
+            cast = s.cast(pl.Float64, strict=False).cast(dtype, strict=False)
+        elif dtype == pl.Boolean:  # text → bool (polars casts no text to Boolean): true/false, 1/0, yes/no
+            low = s.str.to_lowercase()
+            cast = (pl.select(pl.when(low.is_in(["true", "1", "yes"])).then(True)
+                              .when(low.is_in(["false", "0", "no"])).then(False)).to_series().alias(c))
+        else:
+            cast = s.cast(dtype, strict=False)
         bad = s.is_not_null() & cast.is_null()
         if dtype == pl.Int64:
             f = s.cast(pl.Float64, strict=False)
