@@ -1556,13 +1556,16 @@ def _core_exprs(input_columns: tuple[str, ...], flag_incomplete: bool) -> tuple[
         (1.0 / c("_chunks1")).alias("_pf1_p"),
     ]
     # a prefill stage of `prompts` prompts (a chunk's share of them)
-    pf_parts = lambda p, name: [  # noqa: E731
-        (c(p) * c("_pf_prompt") / dev).alias(f"{name}_flops"),
-        (touched(c(p) * c("_I")) * c("_wbd")).alias(f"{name}_bytes"),
-        ((c("_c_step") + c("_c_step_seq") * c(p) + ar(c(p) * c("_I"))
-          + c(p) * c("_I") * c("_ctx_sc") * c("_score_b") / dev / c("_c_rd")) if unfused
-         else c("_c_step") + c("_c_step_seq") * c(p) + ar(c(p) * c("_I"))).alias(f"{name}_fixed"),
-    ]
+    def pf_parts(p: str, name: str) -> list[pl.Expr]:
+        fixed = c("_c_step") + c("_c_step_seq") * c(p) + ar(c(p) * c("_I"))
+        if unfused:  # the chunk's scores written to and read from memory
+            fixed = fixed + c(p) * c("_I") * c("_ctx_sc") * c("_score_b") / dev / c("_c_rd")
+        return [
+            (c(p) * c("_pf_prompt") / dev).alias(f"{name}_flops"),
+            (touched(c(p) * c("_I")) * c("_wbd")).alias(f"{name}_bytes"),
+            fixed.alias(f"{name}_fixed"),
+        ]
+
     stage7c = [
         (c("_dec_wbytes") + c("_dec_kvbytes")).alias("_dec_bytes"),
         # unfused attention: the prompt share of a mixed step writes and reads its scores too

@@ -36,6 +36,7 @@ from typing import Any
 
 import polars as pl
 
+from ..catalog import _booleans_from_text
 from ..errors import ValidationError
 from ._common import (
     CALIBRATION_SCHEMA,
@@ -962,10 +963,8 @@ def read_calibration_csv(path: str | Path) -> pl.DataFrame:
         s = pl.select(pl.when(s == "").then(None).otherwise(s)).to_series().alias(c)
         if dtype == pl.Int64:
             cast = s.cast(pl.Float64, strict=False).cast(dtype, strict=False)
-        elif dtype == pl.Boolean:  # text → bool (polars casts no text to Boolean): true/false, 1/0, yes/no
-            low = s.str.to_lowercase()
-            cast = (pl.select(pl.when(low.is_in(["true", "1", "yes"])).then(True)
-                              .when(low.is_in(["false", "0", "no"])).then(False)).to_series().alias(c))
+        elif dtype == pl.Boolean:  # polars casts no text to Boolean: the catalogs' reading of true/false, 1/0, yes/no
+            cast = _booleans_from_text(s)
         else:
             cast = s.cast(dtype, strict=False)
         bad = s.is_not_null() & cast.is_null()
