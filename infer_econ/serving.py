@@ -2089,6 +2089,7 @@ def validation_report(
     *,
     method: str = "analytical",
     anchored: bool = False,
+    efficiency: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Predicted vs measured serving latency on the shipped published measurements.
 
@@ -2108,6 +2109,9 @@ def validation_report(
         mean TPOT and mean TTFT are matched, and the other points are predicted. The
         anchor rows are then excluded. False (default) scores estimator + load model end
         to end.
+    efficiency : polars.DataFrame, optional
+        Efficiency parameters for the estimator (the schema of ``data/efficiency.csv``, e.g. a
+        :func:`infer_econ.calibrate.fit` result; default: shipped), as :func:`step_times` takes them.
 
     Returns
     -------
@@ -2160,7 +2164,7 @@ def validation_report(
         pl.col("concurrency").cast(pl.Float64), pl.col("chunked_prefill").fill_null(True),
     )
     scen = ok.select(_KEYS).unique(keep="first", maintain_order=True)
-    scen = step_times(scen)
+    scen = step_times(scen, efficiency=efficiency)
     long = _predict_long(scen, method)
     why_anchor = pl.lit(None, pl.String)
     if anchored:

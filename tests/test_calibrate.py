@@ -209,6 +209,25 @@ def test_cli_validate_and_calibrate(tmp_path, capsys):
     assert main(["validate", "--measurements", str(src), "--efficiency", str(dst)]) == 0
 
 
+def test_cli_validate_efficiency_reaches_the_serving_section(tmp_path, capsys):
+    """--efficiency is the estimator's calibration in every section, the serving check's too."""
+    from infer_econ import catalog as cat
+
+    slow = tmp_path / "slow.csv"
+    cat.load("efficiency").with_columns(pl.col("decode_bandwidth_efficiency") / 2).write_csv(slow)
+    src = tmp_path / "m.csv"
+    calibrate.measurements().head(5).write_csv(src)
+
+    def serving_lines(extra):
+        assert main(["validate", "--measurements", str(src), *extra]) == 0
+        out = capsys.readouterr().out
+        return [ln for ln in out.splitlines() if ln.strip().startswith(("TPOT", "TTFT"))]
+
+    shipped, halved = serving_lines([]), serving_lines(["--efficiency", str(slow)])
+    assert len(shipped) == len(halved) >= 8
+    assert shipped != halved
+
+
 def test_predict_skips_or_raises_on_ids_not_in_the_catalogs():
     from infer_econ.errors import UnknownIdError
 

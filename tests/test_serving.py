@@ -471,6 +471,27 @@ def test_validation_report_regression_guard():
     assert pooled["tpot"] <= 30.0 and pooled["ttft"] <= 30.0
 
 
+def test_validation_report_predicts_with_the_efficiency_it_is_given():
+    """A user's calibration reaches the serving check: the shipped frame passed explicitly changes nothing; halving
+    every decode bandwidth share slows every memory-bound step, so no scored mean TPOT gets faster and most slower."""
+    pytest.importorskip("infer_econ.perf")
+    from infer_econ import catalog
+
+    shipped = catalog.load("efficiency")
+    base = serving.validation_report()
+    same = serving.validation_report(efficiency=shipped)
+    assert base["predicted_s"].equals(same["predicted_s"])
+    slow = serving.validation_report(efficiency=shipped.with_columns(pl.col("decode_bandwidth_efficiency") / 2))
+    key = ["id", "metric", "statistic"]
+    both = (base.filter(pl.col("included") & (pl.col("metric") == "tpot") & (pl.col("statistic") == "mean"))
+            .select(*key, "predicted_s")
+            .join(slow.select(*key, pl.col("predicted_s").alias("slow_s")), on=key, how="inner")
+            .drop_nulls())
+    assert both.height >= 50
+    assert (both["slow_s"] >= both["predicted_s"] * (1 - 1e-9)).all()
+    assert (both["slow_s"] > both["predicted_s"] * 1.05).mean() > 0.5
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.integers(1, 3000), st.floats(0.01, 3.0))
 def test_erlang_b_fast_path_matches_full_recursion(c, load):

@@ -13,18 +13,10 @@ from pathlib import Path
 
 def perf_report(args: argparse.Namespace) -> str:
     """Performance model (prefill, decode, offline throughput) vs ``data/measured_performance.csv``."""
-    import polars as pl
-
     from .. import calibrate
-    from ..errors import ValidationError
 
     meas = calibrate.measurements(args.measurements) if args.measurements else None
-    eff = None
-    if args.efficiency:
-        try:
-            eff = pl.read_csv(args.efficiency)
-        except (OSError, pl.exceptions.PolarsError) as exc:
-            raise ValidationError(f"--efficiency {args.efficiency}: {str(exc).splitlines()[0]}") from None
+    eff = _efficiency(args)
     report = calibrate.validation_report(meas, eff, cross_validation=args.cross_validate)
     text = calibrate.format_report(report)
     if args.chart:
@@ -36,6 +28,21 @@ def perf_report(args: argparse.Namespace) -> str:
         report["predictions"].write_csv(args.predictions)
         text += f"\npredictions written to {args.predictions}"
     return text
+
+
+def _efficiency(args: argparse.Namespace):
+    """The ``--efficiency`` file as a frame (None: the shipped one); every section predicts with it."""
+    import polars as pl
+
+    from ..errors import ValidationError
+
+    path = getattr(args, "efficiency", None)  # a section called with arguments of its own may not carry it
+    if not path:
+        return None
+    try:
+        return pl.read_csv(path)
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise ValidationError(f"--efficiency {path}: {str(exc).splitlines()[0]}") from None
 
 
 def _save_chart(chart, path: Path) -> None:
@@ -61,11 +68,12 @@ def serving_report(args: argparse.Namespace) -> str:
     from .. import catalog, serving
 
     meas = catalog.load("serving_measurements", extra=args.serving_measurements) if args.serving_measurements else None
+    eff = _efficiency(args)
     lines = ["Serving under load: predicted vs measured TTFT / TPOT (median |error| over scored rows; target 30 %)"]
     frames = []
     for mode, anchored in (("end to end (estimator + load model)", False),
                            ("load model alone (anchored at each series' lightest load)", True)):
-        rep = serving.validation_report(meas, anchored=anchored)
+        rep = serving.validation_report(meas, anchored=anchored, efficiency=eff)
         frames.append(rep.with_columns(pl.lit("anchored" if anchored else "end_to_end").alias("mode")))
         summ = serving.validation_summary(rep)
         lines.append(f"  {mode}:")
