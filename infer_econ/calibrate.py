@@ -896,7 +896,9 @@ def validation_report(
         ``predictions`` (:func:`predict`), ``overall``, ``by_kind``,
         ``by_engine``, ``by_family``, ``by_kind_engine_family`` and, with
         ``cross_validation=True``, ``cv_predictions``, ``cv_overall`` and
-        ``cv_by_family`` (leave-one-family-out, :func:`cross_validate`).
+        ``cv_by_family`` (leave-one-family-out, :func:`cross_validate`; each
+        family's fit starts from ``efficiency`` where one is given, as
+        :func:`fit`'s ``prior``).
 
     Examples
     --------
@@ -913,8 +915,8 @@ def validation_report(
         "by_family": error_summary(pred, ["family"]),
         "by_kind_engine_family": error_summary(pred, ["kind", "engine", "family"]),
     }
-    if cross_validation:
-        cv = cross_validate(meas, **catalogs)
+    if cross_validation:  # refitted from the efficiency frame given (its unfitted settings too), as fit would be
+        cv = cross_validate(meas, **({"prior": efficiency} if efficiency is not None else {}), **catalogs)
         out["cv_predictions"] = cv
         out["cv_overall"] = error_summary(cv)
         out["cv_by_family"] = error_summary(cv, ["family"])

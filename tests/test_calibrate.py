@@ -209,6 +209,25 @@ def test_cli_validate_and_calibrate(tmp_path, capsys):
     assert main(["validate", "--measurements", str(src), "--efficiency", str(dst)]) == 0
 
 
+def test_cross_validation_refits_from_the_efficiency_given():
+    """validation_report's leave-one-family-out fits start from the efficiency frame it was given (as fit's
+    prior), not from the shipped file: a prior with halved bandwidth shares slows the held-out predictions."""
+    from infer_econ import catalog as cat
+
+    m = calibrate.measurements().filter(pl.col("engine") == "llama.cpp", pl.col("kind") == "decode_tps_bs1",
+                                         pl.col("hardware").is_in(["rtx-4090", "a100-pcie-80gb"]))
+    assert m["hardware"].n_unique() == 2 and m.height >= 16
+    shipped = cat.load("efficiency")
+    a = calibrate.validation_report(m, shipped, cross_validation=True)["cv_predictions"]
+    b = calibrate.validation_report(m, shipped.with_columns(pl.col("decode_bandwidth_efficiency") / 2),
+                                    cross_validation=True)["cv_predictions"]
+    assert a.height == b.height == m.height
+    # the fit pulls toward its prior: a slower prior gives slower held-out predictions (the old code ignored it
+    # and the two were equal)
+    ratio = (b["predicted"] / a["predicted"]).median()
+    assert ratio < 1.0 - 1e-4
+
+
 def test_cli_validate_efficiency_reaches_the_serving_section(tmp_path, capsys):
     """--efficiency is the estimator's calibration in every section, the serving check's too."""
     from infer_econ import catalog as cat
