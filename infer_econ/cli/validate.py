@@ -32,17 +32,9 @@ def perf_report(args: argparse.Namespace) -> str:
 
 def _efficiency(args: argparse.Namespace):
     """The ``--efficiency`` file as a frame (None: the shipped one); every section predicts with it."""
-    import polars as pl
+    from .estimate import efficiency_from_args
 
-    from ..errors import ValidationError
-
-    path = getattr(args, "efficiency", None)  # a section called with arguments of its own may not carry it
-    if not path:
-        return None
-    try:
-        return pl.read_csv(path)
-    except (OSError, pl.exceptions.PolarsError) as exc:
-        raise ValidationError(f"--efficiency {path}: {str(exc).splitlines()[0]}") from None
+    return efficiency_from_args(args)
 
 
 def _save_chart(chart, path: Path) -> None:
