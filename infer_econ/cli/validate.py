@@ -14,9 +14,10 @@ from pathlib import Path
 def perf_report(args: argparse.Namespace) -> str:
     """Performance model (prefill, decode, offline throughput) vs ``data/measured_performance.csv``."""
     from .. import calibrate
+    from .estimate import efficiency_from_args
 
     meas = calibrate.measurements(args.measurements) if args.measurements else None
-    eff = _efficiency(args)
+    eff = efficiency_from_args(args)  # every section predicts with the --efficiency file
     report = calibrate.validation_report(meas, eff, cross_validation=args.cross_validate)
     text = calibrate.format_report(report)
     if args.chart:
@@ -28,13 +29,6 @@ def perf_report(args: argparse.Namespace) -> str:
         report["predictions"].write_csv(args.predictions)
         text += f"\npredictions written to {args.predictions}"
     return text
-
-
-def _efficiency(args: argparse.Namespace):
-    """The ``--efficiency`` file as a frame (None: the shipped one); every section predicts with it."""
-    from .estimate import efficiency_from_args
-
-    return efficiency_from_args(args)
 
 
 def _save_chart(chart, path: Path) -> None:
@@ -58,9 +52,10 @@ def serving_report(args: argparse.Namespace) -> str:
     import polars as pl
 
     from .. import catalog, serving
+    from .estimate import efficiency_from_args
 
     meas = catalog.load("serving_measurements", extra=args.serving_measurements) if args.serving_measurements else None
-    eff = _efficiency(args)
+    eff = efficiency_from_args(args)
     lines = ["Serving under load: predicted vs measured TTFT / TPOT (median |error| over scored rows; target 30 %)"]
     frames = []
     for mode, anchored in (("end to end (estimator + load model)", False),
