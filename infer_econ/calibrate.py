@@ -894,7 +894,10 @@ def validation_report(
     -------
     dict of polars.DataFrame
         ``predictions`` (:func:`predict`), ``overall``, ``by_kind``,
-        ``by_engine``, ``by_family``, ``by_kind_engine_family`` and, with
+        ``by_engine``, ``by_family``, ``by_kind_engine_family``,
+        ``by_efficiency_fitted`` (rows whose engine and hardware family have
+        their own efficiency row vs rows on a fallback,
+        :func:`perf.efficiency_basis`) and, with
         ``cross_validation=True``, ``cv_predictions``, ``cv_overall`` and
         ``cv_by_family`` (leave-one-family-out, :func:`cross_validate`; each
         family's fit starts from ``efficiency`` where one is given, as
@@ -904,7 +907,7 @@ def validation_report(
     --------
     >>> r = validation_report()
     >>> sorted(r)[:3]
-    ['by_engine', 'by_family', 'by_kind']
+    ['by_efficiency_fitted', 'by_engine', 'by_family']
     """
     pred = predict(meas, efficiency, **catalogs)
     out = {
@@ -914,6 +917,7 @@ def validation_report(
         "by_engine": error_summary(pred, ["engine"]),
         "by_family": error_summary(pred, ["family"]),
         "by_kind_engine_family": error_summary(pred, ["kind", "engine", "family"]),
+        "by_efficiency_fitted": error_summary(_with_basis(pred, efficiency, catalogs), ["efficiency_fitted"]),
     }
     if cross_validation:  # refitted from the efficiency frame given (its unfitted settings too), as fit would be
         cv = cross_validate(meas, **({"prior": efficiency} if efficiency is not None else {}), **catalogs)
@@ -921,6 +925,16 @@ def validation_report(
         out["cv_overall"] = error_summary(cv)
         out["cv_by_family"] = error_summary(cv, ["family"])
     return out
+
+
+def _with_basis(pred: pl.DataFrame, efficiency: pl.DataFrame | None, catalogs: dict) -> pl.DataFrame:
+    """``pred`` with :func:`perf.efficiency_basis`'s columns (rows without both ids: null)."""
+    from .perf import efficiency_basis
+
+    known = pl.col("engine").is_not_null() & pl.col("hardware").is_not_null()
+    cats = {k: catalogs[k] for k in ("hardware", "engines") if catalogs.get(k) is not None}
+    return pl.concat([efficiency_basis(pred.filter(known), efficiency=efficiency, **cats),
+                      pred.filter(~known)], how="diagonal_relaxed")
 
 
 def format_report(report: dict[str, pl.DataFrame]) -> str:
@@ -938,6 +952,8 @@ def format_report(report: dict[str, pl.DataFrame]) -> str:
         ("by_engine", "By engine"),
         ("by_family", "By hardware family"),
         ("by_kind_engine_family", "By kind, engine and family"),
+        ("by_efficiency_fitted", "By calibration basis (efficiency_fitted: the engine's own row for the family, "
+                                 "else a fallback row; perf.efficiency_basis)"),
         ("cv_overall", "Leave-one-hardware-family-out cross-validation: all rows"),
         ("cv_by_family", "Leave-one-hardware-family-out cross-validation: by held-out family"),
     ]

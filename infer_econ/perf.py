@@ -60,6 +60,7 @@ __all__ = [
     "EFFICIENCY_PARAMETERS",
     "COMPUTE_PARAMETERS",
     "resolve_efficiency",
+    "efficiency_basis",
     "moe_experts_touched",
     "weight_params_touched_b",
     "mean_cached_tokens",
@@ -785,6 +786,113 @@ def resolve_efficiency(efficiency: pl.DataFrame, engines: pl.DataFrame, hardware
         return pl.coalesce(*(pl.col(f"{c}_{i}") for i in range(len(levels)))).alias(c)
 
     return out.select("engine", "hardware", *(pick(c) for c in cols))
+
+
+#: what each fallback level of :func:`resolve_efficiency` means, by (engine key, hardware key) of the row used
+_BASIS = {
+    ("engine", "family"): "the row fitted on this engine and hardware family",
+    ("engine", "category"): "the engine's row for this hardware category (no row for this family)",
+    ("engine", "*"): "the engine's row for every hardware family (no row for this family)",
+    ("*", "family"): "the row for this hardware family shared by all engines (no row for this engine)",
+    ("*", "category"): "the row for this hardware category shared by all engines (no row for this engine or family)",
+    ("*", "*"): "the default row (no row for this engine or hardware family)",
+}
+
+
+def efficiency_basis(
+    scenarios: pl.DataFrame,
+    *,
+    efficiency: pl.DataFrame | None = None,
+    hardware: pl.DataFrame | None = None,
+    engines: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Which efficiency row each scenario's estimate uses, and whether it was fitted on that engine and chip.
+
+    :func:`estimate` takes its efficiency parameters from the most specific row of
+    ``efficiency`` that exists (:func:`resolve_efficiency`); an engine never measured on a
+    hardware family gets the figures of other families or other engines, whose errors there
+    are those of the leave-one-hardware-family-out check (``docs/validation.md``), not those of
+    the fit. This says which case a scenario is in, so a caller can show it beside the numbers.
+
+    Parameters
+    ----------
+    scenarios : polars.DataFrame
+        Needs ``engine`` and ``hardware`` (catalog ids); other columns pass through.
+    efficiency, hardware, engines : polars.DataFrame, optional
+        Frames replacing the shipped catalogs (as for :func:`estimate`).
+
+    Returns
+    -------
+    polars.DataFrame
+        ``scenarios`` plus ``efficiency_id`` (the row the prefill efficiency came from),
+        ``efficiency_fitted`` (bool: that row is the engine's own row for the chip's family) and
+        ``efficiency_basis`` (a sentence: what the row stands for).
+
+    Raises
+    ------
+    UnknownIdError
+        An ``engine`` or ``hardware`` id not in the catalogs (the message lists the valid ids).
+
+    Notes
+    -----
+    Levels, most specific first: ``(engine, family)``, ``(engine, category:…)``, ``(engine, *)``,
+    ``(*, family)``, ``(*, category:…)``, ``(*, *)``. Only the first is ``efficiency_fitted``.
+
+    References
+    ----------
+    ``data/efficiency.csv`` (``n_measurements`` and ``median_abs_pct_error`` of each row);
+    ``docs/validation.md``, leave-one-hardware-family-out cross-validation.
+
+    Examples
+    --------
+    >>> s = pl.DataFrame({"engine": ["tensorrt-llm", "sglang"], "hardware": ["h100-sxm", "xeon-6980p"]})
+    >>> efficiency_basis(s).select("efficiency_id", "efficiency_fitted").rows()
+    [('tensorrt-llm/hopper', True), ('*/category:cpu', False)]
+    """
+    from . import catalog
+
+    _need(scenarios, "scenarios", ["engine", "hardware"])
+    eff = efficiency if efficiency is not None else catalog.load("efficiency")
+    hw = hardware if hardware is not None else catalog.load("hardware")
+    eng = engines if engines is not None else catalog.load("engines")
+    _unknown(scenarios["engine"].cast(pl.String), "engine", eng["id"].to_list(), "engine")
+    _unknown(scenarios["hardware"].cast(pl.String), "hardware", hw["id"].to_list(), "hardware")
+    keys = eff.select(
+        pl.col("id").cast(pl.String).alias("efficiency_id"),
+        pl.col("engine").cast(pl.String).alias("_ek"),
+        pl.col("hardware_family").cast(pl.String).alias("_fk"),
+    ).unique(subset=["efficiency_id"], keep="last", maintain_order=True)
+    fam = hw.select(
+        pl.col("id").cast(pl.String).alias("hardware"),
+        pl.col("family").cast(pl.String).alias("_fam"),
+    )
+    used = (
+        resolve_efficiency(eff, eng, hw)
+        .select(pl.col("engine").cast(pl.String), pl.col("hardware").cast(pl.String), "efficiency_id")
+        .join(keys, on="efficiency_id", how="left")
+        .join(fam, on="hardware", how="left")
+    )
+    engine_key = pl.when(pl.col("_ek") == "*").then(pl.lit("*")).otherwise(pl.lit("engine"))
+    hw_key = (
+        pl.when(pl.col("_fk") == "*").then(pl.lit("*"))
+        .when(pl.col("_fk").str.starts_with("category:")).then(pl.lit("category"))
+        .otherwise(pl.lit("family"))
+    )
+    basis = pl.lit(None, pl.String)
+    for (ek, fk), text in _BASIS.items():
+        basis = pl.when((engine_key == ek) & (hw_key == fk)).then(pl.lit(text)).otherwise(basis)
+    used = used.select(
+        "engine", "hardware", "efficiency_id",
+        ((engine_key == "engine") & (hw_key == "family")).alias("efficiency_fitted"),
+        basis.alias("efficiency_basis"),
+    )
+    key_types = {c: scenarios.schema[c] for c in ("engine", "hardware")}
+    out = scenarios.with_columns(pl.col(c).cast(pl.String).alias(f"_{c}_key") for c in key_types)
+    out = out.join(
+        used.rename({"engine": "_engine_key", "hardware": "_hardware_key"}),
+        on=["_engine_key", "_hardware_key"], how="left", maintain_order="left",
+    )
+    return out.drop("_engine_key", "_hardware_key")
 
 
 def _pick_peak(column_of_names: str) -> pl.Expr:

@@ -150,12 +150,43 @@ def test_chart_has_units_and_tooltips():
 # command line
 
 
+def test_report_splits_rows_by_calibration_basis():
+    r = calibrate.validation_report()
+    basis = r["by_efficiency_fitted"]
+    assert basis["n"].sum() == r["overall"]["n"].item()
+    # a row is on a fallback exactly when its (engine, family) pair has no row of its own in the table
+    eff = catalog.load("efficiency")
+    own = set(zip(eff["engine"].to_list(), eff["hardware_family"].to_list()))
+    scored = r["predictions"].filter(pl.col("abs_error_pct").is_not_null())
+    n_fallback = sum((e, f) not in own for e, f in zip(scored["engine"].to_list(), scored["family"].to_list()))
+    assert basis.filter(~pl.col("efficiency_fitted"))["n"].item() == n_fallback > 0
+    # with a table of one default row every scored row is on a fallback
+    default = eff.filter(pl.col("id") == "*/*")
+    r1 = calibrate.validation_report(efficiency=default)
+    only = r1["by_efficiency_fitted"]
+    assert only["efficiency_fitted"].to_list() == [False] and only["n"].item() == r1["overall"]["n"].item()
+    assert "By calibration basis" in calibrate.format_report(r)
+
+
 def test_cli_estimate_json(capsys):
     rc = main(["estimate", "--model", "llama-3.1-8b", "--hardware", "h100-sxm", "--precision", "bf16",
                "--engine", "vllm", "--devices", "1", "--input-tokens", "1000", "--output-tokens", "200", "--json"])
     assert rc == 0
     out = json.loads(capsys.readouterr().out)
     assert out["fits"] is True and out["weights_gb_per_device"] == pytest.approx(16.06)
+    # vLLM has no row of its own on Hopper: the output says which row the numbers rest on
+    assert (out["efficiency_id"], out["efficiency_fitted"]) == ("vllm/*", False)
+
+
+def test_cli_estimate_says_when_the_efficiencies_were_not_fitted_on_the_pair(capsys):
+    args = ["--model", "llama-3.2-3b", "--precision", "bf16", "--devices", "1", "--batch", "1",
+            "--input-tokens", "1024", "--output-tokens", "1024"]
+    assert main(["estimate", "--hardware", "xeon-6980p", "--engine", "sglang", *args]) == 0
+    out = capsys.readouterr().out
+    assert "*/category:cpu" in out and "not calibrated on sglang for this hardware family" in out
+    assert main(["estimate", "--hardware", "h100-sxm", "--engine", "tensorrt-llm", *args]) == 0
+    out = capsys.readouterr().out
+    assert "tensorrt-llm/hopper" in out and "not calibrated" not in out
 
 
 def test_cli_estimate_switches(capsys):

@@ -514,6 +514,35 @@ def test_resolve_efficiency_prefers_specific_rows():
     assert math.isclose(est(batch_size=1)["prefill_s"], (1.6e13 + 2.62144e11) / 500e12)
 
 
+def test_efficiency_basis_names_the_row_and_whether_it_was_fitted():
+    # a row for (eng, testfam) only: eng on test-gpu (family testfam) is fitted; every other pair falls back
+    eff = pl.concat([EFF, EFF.with_columns(id=pl.lit("eng/testfam"), engine=pl.lit("eng"),
+                                           hardware_family=pl.lit("testfam"))])
+    hw = HW.with_columns(family=pl.Series(["testfam", "otherfam"]))
+    s = pl.DataFrame({"engine": ["eng", "eng", "static"], "hardware": ["test-gpu", "test-gpu-fast", "test-gpu"],
+                      "keep": [1, 2, 3]})
+    out = perf.efficiency_basis(s, efficiency=eff, hardware=hw, engines=ENG)
+    assert out.select("keep", "efficiency_id", "efficiency_fitted").rows() == [
+        (1, "eng/testfam", True), (2, "*/*", False), (3, "*/*", False)]
+    assert out["efficiency_basis"][1] == "the default row (no row for this engine or hardware family)"
+    # the shipped rows: TensorRT-LLM on Hopper is fitted; SGLang on a Xeon takes the CPU category row, vLLM on
+    # an H100 its engine-wide row, MLX on an M3 Max the Apple family row (MLX has no calibration rows)
+    ship = perf.efficiency_basis(pl.DataFrame({
+        "engine": ["tensorrt-llm", "sglang", "vllm", "mlx", "llama.cpp"],
+        "hardware": ["h100-sxm", "xeon-6980p", "h100-sxm", "apple-m3-max-40c", "xeon-6980p"]}))
+    assert ship.select("efficiency_id", "efficiency_fitted").rows() == [
+        ("tensorrt-llm/hopper", True), ("*/category:cpu", False), ("vllm/*", False), ("*/apple-m", False),
+        ("llama.cpp/category:cpu", False)]
+    # the id it names is the row estimate's prefill efficiency came from
+    res = perf.resolve_efficiency(catalog.load("efficiency"), catalog.load("engines"), catalog.load("hardware"))
+    for e, h, i in ship.select("engine", "hardware", "efficiency_id").iter_rows():
+        assert res.filter(engine=e, hardware=h)["efficiency_id"].item() == i
+    with pytest.raises(UnknownIdError, match="h1000"):
+        perf.efficiency_basis(pl.DataFrame({"engine": ["vllm"], "hardware": ["h1000"]}))
+    with pytest.raises(UnknownIdError, match="tgi2"):
+        perf.efficiency_basis(pl.DataFrame({"engine": ["tgi2"], "hardware": ["h100-sxm"]}))
+
+
 def test_tensor_parallel_without_a_device_link_is_unsupported():
     # a chip whose spec row has no device-to-device link (interconnect 0 GB/s, like a CPU socket): the
     # all-reduce has nothing to run on, so TP > 1 is refused rather than given an infinite step time

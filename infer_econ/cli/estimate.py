@@ -114,6 +114,7 @@ _LABELS = [
     ("output_tokens_per_s", "output throughput of the deployment", "tokens/s"),
     ("items_per_s", "items per second", "items/s"),
     ("decode_bound", "decode is bound by", ""),
+    ("efficiency_id", "efficiency parameters (row id)", ""),
 ]
 
 
@@ -142,7 +143,9 @@ def run(args: argparse.Namespace) -> int:
     from .evaluate import price_columns, with_price_columns
 
     frame = scenario_from_args(args)
-    est = perf.estimate(with_price_columns(frame, args), efficiency=efficiency_from_args(args))
+    efficiency = efficiency_from_args(args)
+    est = perf.estimate(with_price_columns(frame, args), efficiency=efficiency)
+    est = perf.efficiency_basis(est, efficiency=efficiency)  # which efficiency row the numbers rest on
     if price_columns(args):  # price options given: the same economics columns as ``infer-econ evaluate``
         from ..pipeline import add_economics
 
@@ -162,6 +165,10 @@ def run(args: argparse.Namespace) -> int:
 
         for key in SHOWN[5:]:
             print(f"{key:<48} {_fmt(row.get(key))}")
+    if not row["efficiency_fitted"]:
+        print(f"\nnot calibrated on {row['engine']} for this hardware family: the efficiencies are "
+              f"{row['efficiency_basis']}; expect errors like those of the leave-one-hardware-family-out check "
+              "(docs/validation.md), not those of the fit")
     if not row["fits"]:
         why = {
             "unsupported": "the engine does not run this precision, this vendor's hardware or tensor parallelism, "
