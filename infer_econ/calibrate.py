@@ -112,6 +112,7 @@ _COLUMNS = [
     "id", "model", "hardware", "precision", "kv_precision", "engine", "n_devices", "tensor_parallel",
     "pipeline_parallel", "batch_size", "input_tokens", "context_depth", "output_tokens", "request_rate_per_s",
     "kind", "measured", "unit", "use_in_fit", "continuous_batching", "flash_attention",
+    "grouped_kv_attention",
 ]
 _INT = ["n_devices", "tensor_parallel", "pipeline_parallel", "batch_size", "input_tokens", "context_depth",
         "output_tokens"]
@@ -199,7 +200,8 @@ def normalize_measurements(frame: pl.DataFrame) -> pl.DataFrame:
             if c in ("id", "model", "hardware", "precision", "engine", "n_devices", "kind", "measured"):
                 raise ValidationError(f"measurements lack column {c!r}")
             f = f.with_columns(pl.lit(None, pl.String).alias(c))
-    f = f.with_columns(_booleans(f, "continuous_batching"), _booleans(f, "flash_attention"))
+    f = f.with_columns(_booleans(f, "continuous_batching"), _booleans(f, "flash_attention"),
+                       _booleans(f, "grouped_kv_attention"))
     f = f.with_columns(
         pl.col("use_in_fit").cast(pl.String).str.to_lowercase().is_in(["false", "0", "no"]).fill_null(False).not_()
         .alias("use_in_fit"),
@@ -281,6 +283,7 @@ def _scenarios(meas: pl.DataFrame) -> pl.DataFrame:
         pl.col("context_depth").fill_null(0).alias("context_depth"),
         "continuous_batching",
         "flash_attention",
+        "grouped_kv_attention",
     )
 
 

@@ -67,6 +67,7 @@ __all__ = [
     "prefill_flops",
     "unfused_score_bytes",
     "NON_FLASH_SCORE_BYTES",
+    "kv_reads_per_step",
     "decode_flops",
     "allreduce_s",
     "prefill_time_s",
@@ -87,6 +88,8 @@ OPTIONAL_COLUMNS = {
     "pipeline_parallel": "1 when the engine has tensor parallelism, else n_devices (layer split)",
     "continuous_batching": "the engine's continuous_batching (engines.csv)",
     "flash_attention": "true: fused attention (FlashAttention-style kernels, every engine's default today)",
+    "grouped_kv_attention": "true: the decode attention kernel reads each KV head once for its query-head group "
+                            "(XQA, FlashAttention, paged attention; every engine's default today)",
 }
 #: columns :func:`estimate` adds
 OUTPUT_COLUMNS = [
@@ -370,6 +373,56 @@ def unfused_score_bytes(
     """
     fused = _e(flash_attention).cast(pl.Boolean).fill_null(True)
     return pl.when(fused).then(0.0).otherwise(NON_FLASH_SCORE_BYTES * _f(n_layers) * _f(n_heads))
+
+
+def kv_reads_per_step(
+    n_heads: pl.Expr | str = "n_heads",
+    n_kv_heads: pl.Expr | str = "n_kv_heads",
+    kv_latent_dim: pl.Expr | str = "kv_latent_dim",
+    grouped_kv_attention: pl.Expr | str = "grouped_kv_attention",
+) -> pl.Expr:
+    """Times a decode step reads each cached key/value from memory [count].
+
+    A decode attention kernel for grouped-query attention (GQA, MQA) loads the cache of each
+    KV head once and serves all the query heads that share it (TensorRT-LLM's XQA, FlashAttention
+    and FlashInfer decode, vLLM's paged attention). A kernel that runs one thread block per
+    query head, as TensorRT-LLM's masked multi-head attention did before XQA, streams the cache
+    of the KV head once for every query head of its group.
+
+    Parameters
+    ----------
+    n_heads, n_kv_heads : expr [count]
+        Query heads and key/value heads of the model.
+    kv_latent_dim : expr [count]
+        MLA latent size (null or 0: none); an MLA cache is shared by every head and read once.
+    grouped_kv_attention : expr [bool]
+        The decode kernel is GQA-aware; null counts as true (every engine's default today).
+
+    Notes
+    -----
+    ``n_heads / n_kv_heads`` (at least 1) where ``grouped_kv_attention`` is false and the model
+    has no latent cache, else 1. It multiplies the KV-cache bytes of each decode step; no share
+    of the repeated reads is credited to the on-chip cache (L2), which the measurements of
+    TensorRT-LLM v0.5 Llama-2-70B runs support (``docs/validation.md``).
+
+    References
+    ----------
+    TensorRT-LLM ``docs/source/advanced/gpt-attention.md`` (masked MHA: "a single CUDA
+    thread-block per head"; XQA: "another optimization for MQA/GQA in generation phase") and
+    ``docs/source/blogs/XQA-kernel.md`` (Llama-70B on one H200, 128 → 2,048 tokens: 1,227 tok/s
+    per GPU without XQA, 2,941 with it).
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"n_heads": [64, 64, 32], "n_kv_heads": [8, 8, 32], "kv_latent_dim": [None, None, None],
+    ...                    "grouped_kv_attention": [False, None, False]})
+    >>> df.select(kv_reads_per_step()).to_series().to_list()  # Llama-2-70B: 64 / 8 query heads per KV head
+    [8.0, 1.0, 1.0]
+    """
+    grouped = _e(grouped_kv_attention).cast(pl.Boolean).fill_null(True)
+    latent = _f(kv_latent_dim).fill_null(0.0) > 0
+    per_query_head = (_f(n_heads) / _f(n_kv_heads)).clip(lower_bound=1.0)
+    return pl.when(grouped | latent).then(1.0).otherwise(per_query_head)
 
 
 def decode_flops(
@@ -1187,6 +1240,10 @@ def _check_columns(schema: pl.Schema) -> None:
         raise ValidationError("column 'flash_attention' must be boolean (true: fused attention kernels; false: the "
                               "score matrix is written to and read from memory, as llama.cpp without -fa; null: "
                               f"true), got dtype {schema['flash_attention']}")
+    if "grouped_kv_attention" in schema and schema["grouped_kv_attention"] not in (pl.Boolean, pl.Null):
+        raise ValidationError("column 'grouped_kv_attention' must be boolean (true: the decode kernel reads each KV "
+                              "head once for all the query heads sharing it; false: once per query head, as "
+                              f"TensorRT-LLM before XQA; null: true), got dtype {schema['grouped_kv_attention']}")
 
 
 def _unknown(values: pl.Series, kind: str, valid: list[str], catalog_name: str) -> None:
@@ -1538,6 +1595,7 @@ def _core_exprs(input_columns: tuple[str, ...], flag_incomplete: bool) -> tuple[
     """The expressions of :func:`_core`, built once per input schema (building them costs milliseconds)."""
     c = pl.col
     unfused = "flash_attention" in input_columns  # the score-matrix traffic terms exist only with that column
+    ungrouped = "grouped_kv_attention" in input_columns  # the repeated KV reads exist only with that column
     n = c("n_devices").cast(pl.Float64)
     tp_in = c("tensor_parallel").cast(pl.Float64)
     pp_in = c("pipeline_parallel").cast(pl.Float64)
@@ -1649,12 +1707,14 @@ def _core_exprs(input_columns: tuple[str, ...], flag_incomplete: bool) -> tuple[
         (c("_B") * c("_I") / c("_c_chunk")).ceil().clip(lower_bound=1.0).alias("_chunks"),
         (c("_I") / c("_c_chunk")).ceil().clip(lower_bound=1.0).alias("_chunks1"),
     ]
+    kv_reads = (kv_reads_per_step(c("_m_qdim") / c("_m_hd"), c("_m_kvh"), c("_m_latent"), c("grouped_kv_attention"))
+                if ungrouped else 1.0)
     stage7b = [
         # the matmul kernels (weights the batch touches) and the attention kernels (every sequence's KV cache),
         # each under its own roofline (decode_step_s)
         (touched(b) * c("_wbd")).alias("_dec_wbytes"),
-        (b * c("_ctx_dec") * (c("_kv_tok") + c("_score_b") / dev) if unfused else b * c("_kv_tok") * c("_ctx_dec"))
-        .alias("_dec_kvbytes"),
+        (b * c("_ctx_dec") * (c("_kv_tok") * kv_reads + c("_score_b") / dev) if unfused
+         else b * c("_kv_tok") * kv_reads * c("_ctx_dec")).alias("_dec_kvbytes"),
         (b * c("_m_2mm") / dev).alias("_dec_mflops"),
         (b * c("_ctx_dec") * (c("_m_4l") * (c("_m_qdim") * c("_c_aw_dc"))) / dev).alias("_dec_aflops"),
         ar(b).alias("_ar_dec"),

@@ -202,6 +202,10 @@ def test_cli_estimate_switches(capsys):
     assert static["output_tokens_per_s"] == pytest.approx(
         4 * 256 / (static["prefill_s"] + 256 * static["tpot_s"]), rel=1e-6)
     assert static["output_tokens_per_s"] < fused["output_tokens_per_s"]
+    # --ungrouped-kv-attention: Llama 3.1 8B's 32 query heads over 8 KV heads read the cache 4 times per step
+    assert main(base + ["--ungrouped-kv-attention"]) == 0
+    ungrouped = json.loads(capsys.readouterr().out)
+    assert ungrouped["tpot_s"] > fused["tpot_s"] and ungrouped["prefill_s"] == fused["prefill_s"]
 
 
 def test_cli_estimate_table_and_errors(capsys):

@@ -25,6 +25,8 @@ from infer_econ.errors import InferEconError
 CONFIG = ["model", "hardware", "precision", "engine", "n_devices", "batch_size", "input_tokens", "context_depth",
           "output_tokens", "kind"]
 
+# 2026-12-04 (third session), TensorRT-LLM v0.5's decode attention not GQA-aware (grouped_kv_attention = false on
+# its rows): median 15.5 %, within 25 %: 69.6 %, accelerators 13.9 % (guards tightened from 17.5 % / 66 % / 16 %).
 # 2026-12-04, with unfused attention modelled where the measurements say it ran (flash_attention) and the refit:
 # median 16.0 %, within 25 %: 68.6 %, accelerators 15.4 % (guards tightened from 18 % / 65 % / 16.5 %).
 # 2026-12-03, with the CPU calibration rows (llama.cpp on Ryzen / Threadripper CPUs) and the refit: median 16.8 %,
@@ -39,9 +41,9 @@ CONFIG = ["model", "hardware", "precision", "engine", "n_devices", "batch_size",
 # tightened on 2026-12-02 from 30 % / 45 % / 23.5 % when vLLM-on-MI300X calibration rows came in; before that
 # from 38 % / 40 % when the zero-speed rows were fixed; MAX_FAILED_ROWS from 29 when the FP8 KV default fitted six
 # more rows).
-MEDIAN_GUARD_PCT = 17.5
-WITHIN_25_GUARD_PCT = 66.0
-ACCELERATOR_MEDIAN_GUARD_PCT = 16.0
+MEDIAN_GUARD_PCT = 17.0
+WITHIN_25_GUARD_PCT = 67.0
+ACCELERATOR_MEDIAN_GUARD_PCT = 15.0
 MAX_FAILED_ROWS = 23  # rows without a prediction (fits = false) or predicted at zero speed
 
 

@@ -10,7 +10,7 @@ from polars.testing import assert_frame_equal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from infer_econ import catalog, perf
+from infer_econ import calibrate, catalog, perf
 from infer_econ.errors import UnknownIdError, ValidationError
 
 # ------------------------------------------------------------------------------------------
@@ -285,6 +285,49 @@ def test_unfused_score_traffic_has_its_own_formula():
     df = pl.DataFrame({"n_layers": [80], "n_heads": [64], "flash_attention": [False]})
     assert df.select(perf.unfused_score_bytes()).item() == 16 * 80 * 64  # 81,920 B per token pair
     assert df.with_columns(flash_attention=pl.lit(None, pl.Boolean)).select(perf.unfused_score_bytes()).item() == 0.0
+
+
+def test_a_decode_kernel_that_is_not_gqa_aware_reads_the_cache_once_per_query_head():
+    # dense-8b: 32 query heads over 8 KV heads, so an ungrouped kernel reads each KV head 4 times; the bf16 cache is
+    # 32 layers × 8 × 128 × 2 × 2 B = 131,072 B per token, each step over a mean of 1,001 cached tokens, read at
+    # 1,000 GB/s (efficiency 1): 3 extra reads = 3 × 1001 × 131,072 B / 1e12 B/s
+    frame = pl.concat([scen(input_tokens=1000, output_tokens=2)] * 3)
+    flags = pl.Series("grouped_kv_attention", [True, False, None], dtype=pl.Boolean)
+    grouped, ungrouped, null = perf.estimate(frame.with_columns(flags), **CATS).rows(named=True)
+    assert ungrouped["tpot_s"] - grouped["tpot_s"] == pytest.approx(3 * 1001 * 131072 / 1e12)
+    assert ungrouped["prefill_s"] == grouped["prefill_s"]  # prefill attention is compute-bound FMHA: unchanged
+    assert ungrouped["kv_cache_gb_per_device"] == grouped["kv_cache_gb_per_device"]  # the cache itself is the same
+    assert {**null, "grouped_kv_attention": True} == grouped
+    assert_frame_equal(perf.estimate(frame.head(1), **CATS), perf.estimate(
+        frame.head(1).with_columns(flags.head(1)), **CATS).drop("grouped_kv_attention"))
+    # a model without grouped heads (32 KV heads) reads its cache once either way
+    mha = MODELS.with_columns(n_kv_heads=pl.lit(32, pl.Int64))
+    m = perf.estimate(frame.head(2).with_columns(flags.head(2)), **{**CATS, "models": mha})["tpot_s"].to_list()
+    assert m[0] == m[1]
+    with pytest.raises(ValidationError, match="'grouped_kv_attention' must be boolean"):
+        perf.estimate(frame.with_columns(grouped_kv_attention=pl.lit(1)), **CATS)
+
+
+def test_kv_reads_per_step_formula():
+    df = pl.DataFrame({"n_heads": [64, 128, 64, 40], "n_kv_heads": [8, 128, 8, 40], "kv_latent_dim": [None, 512, None, None],
+                       "grouped_kv_attention": [False, False, True, False]})
+    # Llama-2-70B: 64 / 8; DeepSeek-style MLA: one latent shared by every head; grouped; MHA (Llama-2-13B)
+    assert df.select(perf.kv_reads_per_step()).to_series().to_list() == [8.0, 1.0, 1.0, 1.0]
+
+
+def test_measurements_carry_their_grouped_kv_attention_setting():
+    # the TensorRT-LLM v0.5 holdout rows (before XQA) say false; no calibration row does
+    hold = calibrate.normalize_measurements(catalog.load("holdout_performance"))
+    launch = hold.filter(pl.col("id").str.starts_with("ho-h200launch"))
+    assert launch.height == 7 and launch["grouped_kv_attention"].to_list() == [False] * 7
+    assert hold.filter(pl.col("id").str.starts_with("ho-trtfalconblog"))["grouped_kv_attention"].null_count() == 3
+    assert calibrate.measurements()["grouped_kv_attention"].drop_nulls().len() == 0
+    # Llama-2-70B at batch 512 on 2 × H200, 128 → 2,048 tokens: the published 3,308 tok/s is within 10 % of the
+    # ungrouped estimate and less than half of the grouped one
+    row = hold.filter(id="ho-h200launch-05")
+    ungrouped = calibrate.predict(row)["predicted"].item()
+    grouped = calibrate.predict(row.with_columns(grouped_kv_attention=pl.lit(None, pl.Boolean)))["predicted"].item()
+    assert abs(ungrouped / 3308 - 1) < 0.10 and grouped > 2 * 3308
 
 
 def test_measurements_carry_their_flash_attention_setting():

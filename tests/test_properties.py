@@ -189,6 +189,22 @@ def test_unfused_attention_never_faster(frame):
 
 
 @SETTINGS
+@given(scenario_rows(n=st.integers(1, 4)))
+def test_ungrouped_kv_attention_never_faster_and_never_changes_memory(frame):
+    fixed = frame.with_columns(pl.col("batch_size").fill_null(8))
+    grouped = infer_econ.estimate(fixed.with_columns(grouped_kv_attention=pl.lit(True)))
+    ungrouped = infer_econ.estimate(fixed.with_columns(grouped_kv_attention=pl.lit(False)))
+    for c in ("fits", "limit", "batch_size_used", "kv_cache_gb_per_device", "prefill_s"):
+        assert grouped[c].to_list() == ungrouped[c].to_list(), c
+    for c, worse in (("tpot_s", "ge"), ("ttft_s", "ge"), ("output_tokens_per_s", "le")):
+        for a, b in zip(grouped[c].to_list(), ungrouped[c].to_list(), strict=True):
+            if a is None or b is None:
+                assert a is None and b is None
+                continue
+            assert (b >= a * (1 - 1e-9)) if worse == "ge" else (b <= a * (1 + 1e-9)), (c, a, b)
+
+
+@SETTINGS
 @given(st.sampled_from(MODELS), st.sampled_from(HARDWARE), st.sampled_from([1, 2, 4, 8]))
 def test_lower_precision_never_more_weight_memory(model, hardware, n):
     prec = catalog.load("precisions").select("id", "bits_per_weight")

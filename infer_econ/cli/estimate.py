@@ -33,6 +33,9 @@ SCENARIO_SWITCHES = [
      "static batches: the whole batch prefilled together, then decoded to the end (default: the engine's)"),
     ("--no-flash-attention", "flash_attention",
      "unfused attention: the score matrix goes through memory, as llama.cpp without -fa (default: fused)"),
+    ("--ungrouped-kv-attention", "grouped_kv_attention",
+     "a decode attention kernel that is not GQA-aware: each query head reads its KV head's cache, as TensorRT-LLM "
+     "before XQA (default: grouped)"),
 ]
 
 
