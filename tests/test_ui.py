@@ -431,6 +431,20 @@ def test_hardware_app_compares_every_priced_accelerator():
     assert app.state.headline["usd_per_million_output_tokens"] == row["usd_per_million_output_tokens"]
 
 
+def test_hardware_app_says_whether_the_speeds_are_calibrated_for_the_pick():
+    app = _hardware_app()
+    try:
+        app.set(engine="vllm", pick="h100-sxm")  # vLLM has no Hopper row of its own: the engine-wide row
+        assert app.state.notes["output_tokens_per_s"] == "not calibrated for vllm on this family: fallback row vllm/*"
+        app.set(engine="tensorrt-llm")
+        assert app.state.notes["output_tokens_per_s"] == (
+            "calibrated: tensorrt-llm measured on this family (tensorrt-llm/hopper)")
+        frame = app.state.frames["hardware"]
+        assert frame.filter(hardware="h100-sxm")["efficiency_fitted"].item() is True
+    finally:
+        app.set(engine="vllm")
+
+
 def test_hardware_app_knob_moves_frame_chart_and_headline():
     app = _hardware_app()
     before_spec = app.chart("hardware").jchart.spec

@@ -134,7 +134,16 @@ _HW_COLUMNS = ["hardware", "category", "vendor", "price_model", "provider", "n_d
                "limit", "output_tokens_per_s", "ttft_s", "tpot_s", "usd_per_device_hour", "usd_per_hour",
                "usd_per_million_output_tokens", "usd_per_million_tokens", "power_w",
                "energy_j_per_output_token", "kwh_per_million_output_tokens", "g_co2e_per_request",
-               "weights_gb_per_device", "memory_gb"]
+               "weights_gb_per_device", "memory_gb", "efficiency_id", "efficiency_fitted"]
+
+
+def _basis_note(row: dict | None) -> str:
+    """Whether the efficiencies behind ``row``'s speeds were fitted on its engine and hardware family."""
+    if row is None or row.get("efficiency_fitted") is None:
+        return ""
+    if row["efficiency_fitted"]:
+        return f"calibrated: {row['engine']} measured on this family ({row['efficiency_id']})"
+    return f"not calibrated for {row['engine']} on this family: fallback row {row['efficiency_id']}"
 
 
 def hardware(model: str = "llama-3.1-8b", precision: str = "fp8", engine: str = "vllm",
@@ -180,8 +189,11 @@ def hardware(model: str = "llama-3.1-8b", precision: str = "fp8", engine: str = 
         from ..cost import output_tokens_per_s_per_capex_usd
         from ..perf import phase_roofline, roofline_curve
 
+        from ..perf import efficiency_basis
+
         out = evaluate(scen, **_calibration()).join(fleet.select("hardware", "category", "vendor", "memory_gb"), on="hardware",
                                   how="left")
+        out = efficiency_basis(out, **_calibration())  # which efficiency row each speed rests on
         cols = [c for c in _HW_COLUMNS if c in out.columns]
         fits = out.filter(pl.col("fits")).select(cols).sort("usd_per_million_output_tokens").with_columns(
             output_tokens_per_s_per_w())
@@ -214,7 +226,8 @@ def hardware(model: str = "llama-3.1-8b", precision: str = "fp8", engine: str = 
         elif not row["fits"]:
             msg = f"{v['pick']} cannot run this: {row['limit']} (weights {row['weights_gb_per_device']:.3g} GB per device)."
         best = fits.row(0, named=True) if fits.height else None
-        notes = {"usd_per_million_output_tokens": f"cheapest here: {best['hardware']}" if best else ""}
+        notes = {"usd_per_million_output_tokens": f"cheapest here: {best['hardware']}" if best else "",
+                 "output_tokens_per_s": _basis_note(row) if row is not None and row["fits"] else ""}
         return Result(frames={"hardware": fits, "energy": fits.select("hardware", "category",
                                                                       "energy_j_per_output_token", "power_w",
                                                                       "output_tokens_per_s",
