@@ -910,20 +910,28 @@ def efficiency_basis(
     eng = engines if engines is not None else catalog.load("engines")
     _unknown(scenarios["engine"].cast(pl.String), "engine", eng["id"].to_list(), "engine")
     _unknown(scenarios["hardware"].cast(pl.String), "hardware", hw["id"].to_list(), "hardware")
+    used = _basis_table(eff, eng, hw)
+    key_types = {c: scenarios.schema[c] for c in ("engine", "hardware")}
+    out = scenarios.with_columns(pl.col(c).cast(pl.String).alias(f"_{c}_key") for c in key_types)
+    out = out.join(
+        used.rename({"engine": "_engine_key", "hardware": "_hardware_key"}),
+        on=["_engine_key", "_hardware_key"], how="left", maintain_order="left",
+    )
+    return out.drop("_engine_key", "_hardware_key")
+
+
+@by_frames
+def _basis_table(eff: pl.DataFrame, eng: pl.DataFrame, hw: pl.DataFrame) -> pl.DataFrame:
+    """:func:`efficiency_basis` of every (engine, hardware) pair of the catalogs."""
     keys = eff.select(
         pl.col("id").cast(pl.String).alias("efficiency_id"),
         pl.col("engine").cast(pl.String).alias("_ek"),
         pl.col("hardware_family").cast(pl.String).alias("_fk"),
     ).unique(subset=["efficiency_id"], keep="last", maintain_order=True)
-    fam = hw.select(
-        pl.col("id").cast(pl.String).alias("hardware"),
-        pl.col("family").cast(pl.String).alias("_fam"),
-    )
     used = (
         resolve_efficiency(eff, eng, hw)
         .select(pl.col("engine").cast(pl.String), pl.col("hardware").cast(pl.String), "efficiency_id")
         .join(keys, on="efficiency_id", how="left")
-        .join(fam, on="hardware", how="left")
     )
     engine_key = pl.when(pl.col("_ek") == "*").then(pl.lit("*")).otherwise(pl.lit("engine"))
     hw_key = (
@@ -939,13 +947,7 @@ def efficiency_basis(
         ((engine_key == "engine") & (hw_key == "family")).alias("efficiency_fitted"),
         basis.alias("efficiency_basis"),
     )
-    key_types = {c: scenarios.schema[c] for c in ("engine", "hardware")}
-    out = scenarios.with_columns(pl.col(c).cast(pl.String).alias(f"_{c}_key") for c in key_types)
-    out = out.join(
-        used.rename({"engine": "_engine_key", "hardware": "_hardware_key"}),
-        on=["_engine_key", "_hardware_key"], how="left", maintain_order="left",
-    )
-    return out.drop("_engine_key", "_hardware_key")
+    return used
 
 
 def _pick_peak(column_of_names: str) -> pl.Expr:
