@@ -154,6 +154,17 @@ def test_cost_per_token_never_rises_with_utilization(frame, u1, u2):
 
 
 # ----------------------------------------------------------------------------- bandwidth, precision
+
+def _assert_ordered(before: pl.DataFrame, after: pl.DataFrame, order: dict[str, str]) -> None:
+    """Each column of ``after`` is <= (``le``) or >= (``ge``) the same row of ``before`` (1e-9 relative); nulls
+    on the same rows."""
+    for c, how in order.items():
+        for a, b in zip(before[c].to_list(), after[c].to_list(), strict=True):
+            if a is None or b is None:
+                assert a is None and b is None, (c, a, b)
+                continue
+            assert (b <= a * (1 + 1e-9)) if how == "le" else (b >= a * (1 - 1e-9)), (c, a, b)
+
 @SETTINGS
 @given(scenario_rows(n=st.integers(1, 4)), st.floats(1.0, 4.0))
 def test_more_memory_bandwidth_never_slower(frame, factor):
@@ -164,13 +175,8 @@ def test_more_memory_bandwidth_never_slower(frame, factor):
     base = infer_econ.estimate(fixed, hardware=hw)
     fast = infer_econ.estimate(fixed, hardware=faster)
     assert base["fits"].to_list() == fast["fits"].to_list()
-    for c, better in (("tpot_s", "le"), ("ttft_s", "le"), ("decode_tokens_per_s", "ge"),
-                      ("output_tokens_per_s", "ge")):
-        for a, b in zip(base[c].to_list(), fast[c].to_list(), strict=True):
-            if a is None or b is None:
-                assert a is None and b is None
-                continue
-            assert (b <= a * (1 + 1e-9)) if better == "le" else (b >= a * (1 - 1e-9)), (c, a, b)
+    _assert_ordered(base, fast, {"tpot_s": "le", "ttft_s": "le", "decode_tokens_per_s": "ge",
+                                 "output_tokens_per_s": "ge"})
 
 
 @SETTINGS
@@ -180,12 +186,7 @@ def test_unfused_attention_never_faster(frame):
     fused = infer_econ.estimate(fixed.with_columns(flash_attention=pl.lit(True)))
     unfused = infer_econ.estimate(fixed.with_columns(flash_attention=pl.lit(False)))
     assert fused["fits"].to_list() == unfused["fits"].to_list()
-    for c, worse in (("prefill_s", "ge"), ("tpot_s", "ge"), ("ttft_s", "ge"), ("output_tokens_per_s", "le")):
-        for a, b in zip(fused[c].to_list(), unfused[c].to_list(), strict=True):
-            if a is None or b is None:
-                assert a is None and b is None
-                continue
-            assert (b >= a * (1 - 1e-9)) if worse == "ge" else (b <= a * (1 + 1e-9)), (c, a, b)
+    _assert_ordered(fused, unfused, {"prefill_s": "ge", "tpot_s": "ge", "ttft_s": "ge", "output_tokens_per_s": "le"})
 
 
 @SETTINGS
@@ -196,12 +197,7 @@ def test_ungrouped_kv_attention_never_faster_and_never_changes_memory(frame):
     ungrouped = infer_econ.estimate(fixed.with_columns(grouped_kv_attention=pl.lit(False)))
     for c in ("fits", "limit", "batch_size_used", "kv_cache_gb_per_device", "prefill_s"):
         assert grouped[c].to_list() == ungrouped[c].to_list(), c
-    for c, worse in (("tpot_s", "ge"), ("ttft_s", "ge"), ("output_tokens_per_s", "le")):
-        for a, b in zip(grouped[c].to_list(), ungrouped[c].to_list(), strict=True):
-            if a is None or b is None:
-                assert a is None and b is None
-                continue
-            assert (b >= a * (1 - 1e-9)) if worse == "ge" else (b <= a * (1 + 1e-9)), (c, a, b)
+    _assert_ordered(grouped, ungrouped, {"tpot_s": "ge", "ttft_s": "ge", "output_tokens_per_s": "le"})
 
 
 @SETTINGS
