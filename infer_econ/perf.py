@@ -380,6 +380,7 @@ def kv_reads_per_step(
     n_kv_heads: pl.Expr | str = "n_kv_heads",
     kv_latent_dim: pl.Expr | str = "kv_latent_dim",
     grouped_kv_attention: pl.Expr | str = "grouped_kv_attention",
+    tensor_parallel: pl.Expr | str = "tensor_parallel",
 ) -> pl.Expr:
     """Times a decode step reads each cached key/value from memory [count].
 
@@ -397,11 +398,15 @@ def kv_reads_per_step(
         MLA latent size (null or 0: none); an MLA cache is shared by every head and read once.
     grouped_kv_attention : expr [bool]
         The decode kernel is GQA-aware; null counts as true (every engine's default today).
+    tensor_parallel : expr [count]
+        Tensor-parallel degree: each device runs ``n_heads / tp`` query heads over the
+        ``ceil(n_kv_heads / tp)`` KV heads it holds (:func:`infer_econ.memory.kv_heads_per_device`).
 
     Notes
     -----
-    ``n_heads / n_kv_heads`` (at least 1) where ``grouped_kv_attention`` is false and the model
-    has no latent cache, else 1. It multiplies the KV-cache bytes of each decode step; no share
+    ``(n_heads / tp) / ceil(n_kv_heads / tp)`` (at least 1; ``n_heads / n_kv_heads`` where ``tp``
+    divides the KV heads) where ``grouped_kv_attention`` is false and the model has no latent
+    cache, else 1. It multiplies the KV-cache bytes each device reads in a decode step; no share
     of the repeated reads is credited to the on-chip cache (L2), which the measurements of
     TensorRT-LLM v0.5 Llama-2-70B runs support (``docs/validation.md``).
 
@@ -414,14 +419,17 @@ def kv_reads_per_step(
 
     Examples
     --------
-    >>> df = pl.DataFrame({"n_heads": [64, 64, 32], "n_kv_heads": [8, 8, 32], "kv_latent_dim": [None, None, None],
-    ...                    "grouped_kv_attention": [False, None, False]})
-    >>> df.select(kv_reads_per_step()).to_series().to_list()  # Llama-2-70B: 64 / 8 query heads per KV head
-    [8.0, 1.0, 1.0]
+    >>> df = pl.DataFrame({"n_heads": [64, 64, 32, 64], "n_kv_heads": [8, 8, 32, 4],
+    ...                    "kv_latent_dim": [None, None, None, None],
+    ...                    "grouped_kv_attention": [False, None, False, False], "tensor_parallel": [1, 1, 1, 8]})
+    >>> df.select(kv_reads_per_step()).to_series().to_list()  # Llama-2-70B: 64 / 8; 64 / 4 heads at TP 8: 8 / 1
+    [8.0, 1.0, 1.0, 8.0]
     """
     grouped = _e(grouped_kv_attention).cast(pl.Boolean).fill_null(True)
     latent = _f(kv_latent_dim).fill_null(0.0) > 0
-    per_query_head = (_f(n_heads) / _f(n_kv_heads)).clip(lower_bound=1.0)
+    per_query_head = (
+        _f(n_heads) / _f(tensor_parallel) / mem.kv_heads_per_device(n_kv_heads, tensor_parallel)
+    ).clip(lower_bound=1.0)
     return pl.when(grouped | latent).then(1.0).otherwise(per_query_head)
 
 
@@ -766,8 +774,11 @@ def resolve_efficiency(efficiency: pl.DataFrame, engines: pl.DataFrame, hardware
     Returns
     -------
     polars.DataFrame
-        ``engine``, ``hardware``, the :data:`EFFICIENCY_PARAMETERS` and
-        ``efficiency_id`` (the row the prefill efficiency came from).
+        ``engine``, ``hardware``, the :data:`EFFICIENCY_PARAMETERS`,
+        ``efficiency_id`` (the row the prefill efficiency came from) and
+        ``efficiency_row_id`` (the most specific row there is for the pair; it
+        differs from ``efficiency_id`` only where the compute shares skipped an
+        engine-wide row for want of its ``peak_column``).
 
     Examples
     --------
@@ -838,7 +849,9 @@ def resolve_efficiency(efficiency: pl.DataFrame, engines: pl.DataFrame, hardware
                                  for i in range(len(levels)))).alias(c)
         return pl.coalesce(*(pl.col(f"{c}_{i}") for i in range(len(levels)))).alias(c)
 
-    return out.select("engine", "hardware", *(pick(c) for c in cols))
+    # the most specific row there is for the pair (the one its bandwidth share and settings come from)
+    row_id = pl.coalesce(*(pl.col(f"efficiency_id_{i}") for i in range(len(levels)))).alias("efficiency_row_id")
+    return out.select("engine", "hardware", *(pick(c) for c in cols), row_id)
 
 
 #: what each fallback level of :func:`resolve_efficiency` means, by (engine key, hardware key) of the row used
@@ -850,6 +863,10 @@ _BASIS = {
     ("*", "category"): "the row for this hardware category shared by all engines (no row for this engine or family)",
     ("*", "*"): "the default row (no row for this engine or hardware family)",
 }
+
+
+#: the columns :func:`efficiency_basis` adds
+_BASIS_COLUMNS = ("efficiency_id", "efficiency_fitted", "efficiency_basis")
 
 
 def efficiency_basis(
@@ -877,9 +894,11 @@ def efficiency_basis(
     Returns
     -------
     polars.DataFrame
-        ``scenarios`` plus ``efficiency_id`` (the row the prefill efficiency came from),
-        ``efficiency_fitted`` (bool: that row is the engine's own row for the chip's family) and
-        ``efficiency_basis`` (a sentence: what the row stands for).
+        ``scenarios`` plus ``efficiency_id`` (the most specific row for the pair:
+        :func:`resolve_efficiency`'s ``efficiency_row_id``), ``efficiency_fitted`` (bool: that row
+        is the engine's own row for the chip's family) and ``efficiency_basis`` (a sentence: what
+        the row stands for, and the row the compute shares came from where it is another).
+        Columns of these names already in ``scenarios`` are replaced.
 
     Raises
     ------
@@ -906,18 +925,18 @@ def efficiency_basis(
 
     _need(scenarios, "scenarios", ["engine", "hardware"])
     eff = efficiency if efficiency is not None else catalog.load("efficiency")
+    _need(eff, "efficiency", ["id", "engine", "hardware_family", *EFFICIENCY_PARAMETERS])
     hw = hardware if hardware is not None else catalog.load("hardware")
     eng = engines if engines is not None else catalog.load("engines")
     _unknown(scenarios["engine"].cast(pl.String), "engine", eng["id"].to_list(), "engine")
     _unknown(scenarios["hardware"].cast(pl.String), "hardware", hw["id"].to_list(), "hardware")
     used = _basis_table(eff, eng, hw)
-    key_types = {c: scenarios.schema[c] for c in ("engine", "hardware")}
-    out = scenarios.with_columns(pl.col(c).cast(pl.String).alias(f"_{c}_key") for c in key_types)
-    out = out.join(
-        used.rename({"engine": "_engine_key", "hardware": "_hardware_key"}),
-        on=["_engine_key", "_hardware_key"], how="left", maintain_order="left",
-    )
-    return out.drop("_engine_key", "_hardware_key")
+    out = scenarios.drop([c for c in _BASIS_COLUMNS if c in scenarios.columns])
+    keys = {c: next(f"{c}{'_' * n}_basis_key" for n in range(1, 100) if f"{c}{'_' * n}_basis_key" not in out.columns)
+            for c in ("engine", "hardware")}  # join keys no column of the caller's has
+    out = out.with_columns(pl.col(c).cast(pl.String).alias(k) for c, k in keys.items())
+    out = out.join(used.rename(keys), on=list(keys.values()), how="left", maintain_order="left")
+    return out.drop(list(keys.values()))
 
 
 @by_frames
@@ -930,7 +949,8 @@ def _basis_table(eff: pl.DataFrame, eng: pl.DataFrame, hw: pl.DataFrame) -> pl.D
     ).unique(subset=["efficiency_id"], keep="last", maintain_order=True)
     used = (
         resolve_efficiency(eff, eng, hw)
-        .select(pl.col("engine").cast(pl.String), pl.col("hardware").cast(pl.String), "efficiency_id")
+        .select(pl.col("engine").cast(pl.String), pl.col("hardware").cast(pl.String),
+                pl.col("efficiency_id").alias("_compute_id"), pl.col("efficiency_row_id").alias("efficiency_id"))
         .join(keys, on="efficiency_id", how="left")
     )
     engine_key = pl.when(pl.col("_ek") == "*").then(pl.lit("*")).otherwise(pl.lit("engine"))
@@ -942,6 +962,9 @@ def _basis_table(eff: pl.DataFrame, eng: pl.DataFrame, hw: pl.DataFrame) -> pl.D
     basis = pl.lit(None, pl.String)
     for (ek, fk), text in _BASIS.items():
         basis = pl.when((engine_key == ek) & (hw_key == fk)).then(pl.lit(text)).otherwise(basis)
+    basis = pl.when(pl.col("_compute_id") != pl.col("efficiency_id")).then(pl.concat_str(
+        basis, pl.lit("; its compute shares from row "), pl.col("_compute_id"),
+        pl.lit(" (the chip has no figure for the peak the engine's shares are of)"))).otherwise(basis)
     used = used.select(
         "engine", "hardware", "efficiency_id",
         ((engine_key == "engine") & (hw_key == "family")).alias("efficiency_fitted"),
@@ -1709,8 +1732,8 @@ def _core_exprs(input_columns: tuple[str, ...], flag_incomplete: bool) -> tuple[
         (c("_B") * c("_I") / c("_c_chunk")).ceil().clip(lower_bound=1.0).alias("_chunks"),
         (c("_I") / c("_c_chunk")).ceil().clip(lower_bound=1.0).alias("_chunks1"),
     ]
-    kv_reads = (kv_reads_per_step(c("_m_qdim") / c("_m_hd"), c("_m_kvh"), c("_m_latent"), c("grouped_kv_attention"))
-                if ungrouped else 1.0)
+    kv_reads = (kv_reads_per_step(c("_m_qdim") / c("_m_hd"), c("_m_kvh"), c("_m_latent"), c("grouped_kv_attention"),
+                                  c("_tp")) if ungrouped else 1.0)
     stage7b = [
         # the matmul kernels (weights the batch touches) and the attention kernels (every sequence's KV cache),
         # each under its own roofline (decode_step_s)
@@ -1841,7 +1864,10 @@ def estimate(
         an engine that can batch continuously), ``flash_attention`` (bool;
         default true, every engine's default today: false adds the traffic of
         an unfused attention's score matrix, :func:`unfused_score_bytes`, as
-        llama.cpp without ``-fa`` or eager PyTorch attention move it).
+        llama.cpp without ``-fa`` or eager PyTorch attention move it),
+        ``grouped_kv_attention`` (bool; default true: the decode kernel reads
+        each KV head once for its query-head group; false reads it once per
+        query head, :func:`kv_reads_per_step`, as TensorRT-LLM before XQA).
         ``n_devices`` may be a multiple of ``tp × pp``: the rest are
         data-parallel replicas. Other columns are kept.
     efficiency : polars.DataFrame, optional

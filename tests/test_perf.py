@@ -306,13 +306,22 @@ def test_a_decode_kernel_that_is_not_gqa_aware_reads_the_cache_once_per_query_he
     assert m[0] == m[1]
     with pytest.raises(ValidationError, match="'grouped_kv_attention' must be boolean"):
         perf.estimate(frame.with_columns(grouped_kv_attention=pl.lit(1)), **CATS)
+    # tensor parallel 16 over 8 KV heads: each device keeps one KV head (16,384 B per token: 32 layers × 1 × 128 × 2
+    # × 2 B) and runs 32 / 16 = 2 query heads on it, so an ungrouped kernel reads it twice, not 4 times
+    tp16 = pl.concat([scen(input_tokens=1000, output_tokens=2, n_devices=16)] * 2).with_columns(flags.head(2))
+    g16, u16 = perf.estimate(tp16, **CATS).rows(named=True)
+    assert u16["tpot_s"] - g16["tpot_s"] == pytest.approx(1 * 1001 * 16384 / 1e12)
 
 
 def test_kv_reads_per_step_formula():
-    df = pl.DataFrame({"n_heads": [64, 128, 64, 40], "n_kv_heads": [8, 128, 8, 40], "kv_latent_dim": [None, 512, None, None],
-                       "grouped_kv_attention": [False, False, True, False]})
-    # Llama-2-70B: 64 / 8; DeepSeek-style MLA: one latent shared by every head; grouped; MHA (Llama-2-13B)
-    assert df.select(perf.kv_reads_per_step()).to_series().to_list() == [8.0, 1.0, 1.0, 1.0]
+    df = pl.DataFrame({"n_heads": [64, 128, 64, 40, 64, 64], "n_kv_heads": [8, 8, 8, 40, 4, 8],
+                       "kv_latent_dim": [None, 512, None, None, None, None],
+                       "grouped_kv_attention": [False, False, True, False, False, False],
+                       "tensor_parallel": [1, 1, 1, 1, 8, 4]})
+    # Llama-2-70B: 64 / 8; an MLA latent shared by every head (even with fewer KV heads listed); grouped; MHA
+    # (Llama-2-13B); 64 heads over 4 KV heads at TP 8: 8 query heads per device on its one (replicated) KV head;
+    # Llama-2-70B at TP 4: 16 query heads over 2 KV heads per device
+    assert df.select(perf.kv_reads_per_step()).to_series().to_list() == [8.0, 1.0, 1.0, 1.0, 8.0, 8.0]
 
 
 def test_measurements_carry_their_grouped_kv_attention_setting():
@@ -576,10 +585,23 @@ def test_efficiency_basis_names_the_row_and_whether_it_was_fitted():
     assert ship.select("efficiency_id", "efficiency_fitted").rows() == [
         ("tensorrt-llm/hopper", True), ("*/category:cpu", False), ("vllm/*", False), ("*/apple-m", False),
         ("llama.cpp/category:cpu", False)]
-    # the id it names is the row estimate's prefill efficiency came from
+    # the id it names is the most specific row resolve_efficiency found for the pair (here also the prefill's)
     res = perf.resolve_efficiency(catalog.load("efficiency"), catalog.load("engines"), catalog.load("hardware"))
     for e, h, i in ship.select("engine", "hardware", "efficiency_id").iter_rows():
-        assert res.filter(engine=e, hardware=h)["efficiency_id"].item() == i
+        assert res.filter(engine=e, hardware=h).select("efficiency_row_id", "efficiency_id").row(0) == (i, i)
+    # llama.cpp on a V100 (no int8 figure): its own engine-wide row, whose compute shares are of the int8 peak, so
+    # those come from the default row, and the sentence says so
+    v100 = perf.efficiency_basis(pl.DataFrame({"engine": ["llama.cpp"], "hardware": ["v100"]})).row(0, named=True)
+    assert (v100["efficiency_id"], v100["efficiency_fitted"]) == ("llama.cpp/*", False)
+    assert v100["efficiency_basis"].endswith("; its compute shares from row */* (the chip has no figure for the peak "
+                                             "the engine's shares are of)")
+    # the caller's columns survive, even ones named like the join keys; a second call replaces its own columns
+    odd = pl.DataFrame({"engine": ["vllm"], "hardware": ["h100-sxm"], "engine__basis_key": [7]})
+    twice = perf.efficiency_basis(perf.efficiency_basis(odd))
+    assert twice.columns == ["engine", "hardware", "engine__basis_key", "efficiency_id", "efficiency_fitted",
+                             "efficiency_basis"] and twice["engine__basis_key"].item() == 7
+    with pytest.raises(ValidationError, match="hardware_family"):
+        perf.efficiency_basis(odd, efficiency=catalog.load("efficiency").drop("hardware_family"))
     with pytest.raises(UnknownIdError, match="h1000"):
         perf.efficiency_basis(pl.DataFrame({"engine": ["vllm"], "hardware": ["h1000"]}))
     with pytest.raises(UnknownIdError, match="tgi2"):
