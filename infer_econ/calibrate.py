@@ -931,13 +931,12 @@ def validation_report(
 
 
 def _with_basis(pred: pl.DataFrame, efficiency: pl.DataFrame | None, catalogs: dict) -> pl.DataFrame:
-    """``pred`` with :func:`perf.efficiency_basis`'s columns (rows without both ids: null)."""
+    """``pred`` (every row with known engine and hardware ids: :func:`predict` keeps no other) with
+    :func:`perf.efficiency_basis`'s columns."""
     from .perf import efficiency_basis
 
-    known = pl.col("engine").is_not_null() & pl.col("hardware").is_not_null()
     cats = {k: catalogs[k] for k in ("hardware", "engines") if catalogs.get(k) is not None}
-    return pl.concat([efficiency_basis(pred.filter(known), efficiency=efficiency, **cats),
-                      pred.filter(~known)], how="diagonal_relaxed")
+    return efficiency_basis(pred, efficiency=efficiency, **cats)
 
 
 def format_report(report: dict[str, pl.DataFrame]) -> str:

@@ -931,12 +931,14 @@ def efficiency_basis(
     _unknown(scenarios["engine"].cast(pl.String), "engine", eng["id"].to_list(), "engine")
     _unknown(scenarios["hardware"].cast(pl.String), "hardware", hw["id"].to_list(), "hardware")
     used = _basis_table(eff, eng, hw)
-    out = scenarios.drop([c for c in _BASIS_COLUMNS if c in scenarios.columns])
-    keys = {c: next(f"{c}{'_' * n}_basis_key" for n in range(1, 100) if f"{c}{'_' * n}_basis_key" not in out.columns)
-            for c in ("engine", "hardware")}  # join keys no column of the caller's has
-    out = out.with_columns(pl.col(c).cast(pl.String).alias(k) for c, k in keys.items())
-    out = out.join(used.rename(keys), on=list(keys.values()), how="left", maintain_order="left")
-    return out.drop(list(keys.values()))
+    # looked up by "engine<US>hardware" (unit separator): no join, so no key column can clash with the caller's
+    pair = lambda e, h: pl.concat_str([e.cast(pl.String), h.cast(pl.String)], separator="\x1f")  # noqa: E731
+    keys = used.select(pair(pl.col("engine"), pl.col("hardware"))).to_series()
+    looked_up = pair(pl.col("engine"), pl.col("hardware"))
+    return scenarios.drop([c for c in _BASIS_COLUMNS if c in scenarios.columns]).with_columns(
+        looked_up.replace_strict(keys, used[c], default=None, return_dtype=used.schema[c]).alias(c)
+        for c in _BASIS_COLUMNS
+    )
 
 
 @by_frames

@@ -187,9 +187,7 @@ def hardware(model: str = "llama-3.1-8b", precision: str = "fp8", engine: str = 
             provider=fleet["provider"], region=fleet["region"])
         from ..energy import output_tokens_per_s_per_w
         from ..cost import output_tokens_per_s_per_capex_usd
-        from ..perf import phase_roofline, roofline_curve
-
-        from ..perf import efficiency_basis
+        from ..perf import efficiency_basis, phase_roofline, roofline_curve
 
         out = evaluate(scen, **_calibration()).join(fleet.select("hardware", "category", "vendor", "memory_gb"), on="hardware",
                                   how="left")
@@ -227,7 +225,7 @@ def hardware(model: str = "llama-3.1-8b", precision: str = "fp8", engine: str = 
             msg = f"{v['pick']} cannot run this: {row['limit']} (weights {row['weights_gb_per_device']:.3g} GB per device)."
         best = fits.row(0, named=True) if fits.height else None
         notes = {"usd_per_million_output_tokens": f"cheapest here: {best['hardware']}" if best else "",
-                 "output_tokens_per_s": _basis_note(row) if row is not None and row["fits"] else ""}
+                 "output_tokens_per_s": _basis_note(row) if row and row["fits"] else ""}
         return Result(frames={"hardware": fits, "energy": fits.select("hardware", "category",
                                                                       "energy_j_per_output_token", "power_w",
                                                                       "output_tokens_per_s",
