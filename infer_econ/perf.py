@@ -1498,6 +1498,45 @@ def _layout_table(t: dict, max_devices: int) -> pl.DataFrame:
     return table
 
 
+def _gather_sources(t: dict, layout: pl.DataFrame | None) -> dict[str, tuple[str, pl.DataFrame]]:
+    """Each gathered column's (index column, source table): models by ``_im``, (chip, precision, engine) by ``_ic``,
+    KV precisions by ``_ik`` and, with a layout table, the :data:`_LAYOUT_TERMS` by ``_lay``."""
+    cache = t.setdefault("_gather_sources", {})
+    key = id(layout)
+    if key not in cache:
+        model, combo = _catalog_terms()
+        m = t["models"].with_columns(model).drop("_m_id")
+        cb = t["combo"].with_columns(combo).drop("hardware", "precision", "engine")
+        src = {x: ("_im", m) for x in m.columns}
+        src.update((x, ("_ic", cb)) for x in cb.columns)
+        src["_k_kvb"] = ("_ik", t["kv"].select("_k_kvb"))
+        if layout is not None:
+            src.update((x, ("_lay", layout)) for x in _LAYOUT_TERMS)
+        cache.clear()  # one layout table at a time (keyed by identity)
+        cache[key] = (layout, src)
+    return cache[key][1]
+
+
+def _gather_grouped(lf: pl.LazyFrame, names, sources: dict, by_name: dict) -> pl.LazyFrame:
+    """``lf`` with the gathered catalog columns ``names``: one struct gather per source table and index.
+
+    The same values as one gather per column (``by_name``), in fewer passes over the index: polars gathers a
+    struct of k fields in about 0.6 of the time of k separate gathers.
+    """
+    groups: dict[str, list[str]] = {}
+    for x in names:
+        groups.setdefault(sources[x][0], []).append(x)
+    single, structs = [], []
+    for index, cols in groups.items():
+        if len(cols) == 1:
+            single.append(by_name[cols[0]])
+            continue
+        table = sources[cols[0]][1].select(cols).to_struct(f"_g{index}")
+        structs.append(pl.lit(table).gather(pl.col(index)).alias(f"_g{index}"))
+    lf = lf.with_columns(*single, *structs)
+    return lf.unnest([s.meta.output_name() for s in structs]) if structs else lf
+
+
 def _two_phase(frame: pl.DataFrame, lf_d: pl.LazyFrame, t: dict, input_columns: list[str]) -> pl.DataFrame:
     """:func:`_core` for large frames: the speed terms are evaluated on the rows that fit only.
 
@@ -1531,7 +1570,8 @@ def _two_phase(frame: pl.DataFrame, lf_d: pl.LazyFrame, t: dict, input_columns: 
         lay = lay * max_devices + (c("n_devices").cast(pl.UInt32) - 1)
         lf = lf.with_columns(lay.alias("_lay"))
         by_name.update((x, pl.lit(layout[x]).gather(c("_lay")).alias(x)) for x in _LAYOUT_TERMS)
-    lf = lf.with_columns(by_name[n] for n in plan["gather_a"])
+    sources = _gather_sources(t, layout)
+    lf = _gather_grouped(lf, plan["gather_a"], sources, by_name)
     for stage in plan["stages_a"]:
         lf = lf.with_columns(stage)
     a = lf.select(plan["select_a"]).collect()
@@ -1541,7 +1581,7 @@ def _two_phase(frame: pl.DataFrame, lf_d: pl.LazyFrame, t: dict, input_columns: 
     for part, rows in (("llm", pl.col("fits") & pl.col("_m_llm")), ("item", pl.col("fits") & ~pl.col("_m_llm"))):
         p = plan["parts"][part]
         mask = a.select(rows.fill_null(False)).to_series()
-        sub = src_lf.filter(mask).select(p["carry"]).with_columns(by_name[n] for n in p["gather"])
+        sub = _gather_grouped(src_lf.filter(mask).select(p["carry"]), p["gather"], sources, by_name)
         for stage in p["stages"]:
             sub = sub.with_columns(stage)
         b = sub.select(p["outputs"]).collect()

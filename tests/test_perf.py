@@ -706,6 +706,32 @@ def test_two_phase_path_equals_one_pass(monkeypatch):
     assert_frame_equal(out, perf.estimate(none_fit.head(3)).vstack(perf.estimate(none_fit[3:])))
 
 
+def test_grouped_gathers_equal_one_gather_per_column():
+    # the two-phase path gathers the catalog columns as one struct per source table and index
+    # (perf._gather_grouped): the same values, dtypes and nulls as one gather per column
+    t = perf._tables()
+    _, gathers = perf._join_exprs(t, derived=True)
+    by_name = {g.meta.output_name(): g for g in gathers}
+    layout = perf._layout_table(t, 8)
+    by_name.update((x, pl.lit(layout[x]).gather(pl.col("_lay")).alias(x)) for x in perf._LAYOUT_TERMS)
+    sources = perf._gather_sources(t, layout)
+    rng = __import__("random").Random(3)
+    n = 500
+    idx = pl.DataFrame({
+        "_im": pl.Series([rng.randrange(t["models"].height) for _ in range(n)], dtype=pl.UInt32),
+        "_ic": pl.Series([rng.randrange(t["combo"].height) for _ in range(n)], dtype=pl.UInt32),
+        "_ik": pl.Series([rng.randrange(t["kv"].height) for _ in range(n)], dtype=pl.UInt32),
+        "_lay": pl.Series([rng.randrange(layout.height) for _ in range(n)], dtype=pl.UInt32),
+    })
+    names = sorted(by_name)
+    assert {sources[x][0] for x in names} == {"_im", "_ic", "_ik", "_lay"}
+    for subset in (names, names[::3], [names[0]], [x for x in names if sources[x][0] == "_ik"]):
+        want = idx.lazy().with_columns(by_name[x] for x in subset).collect()
+        got = perf._gather_grouped(idx.lazy(), subset, sources, by_name).collect()
+        assert_frame_equal(got.select(want.columns), want)
+        assert set(got.columns) == set(want.columns)  # no struct column left behind
+
+
 def test_allreduce_terms_are_allreduce_s():
     # the estimator's per-token + fixed split of the all-reduce time is the documented formula
     df = pl.DataFrame({"t": [1.0, 256.0, 4096.0, 7.0], "hidden_size": [8192, 8192, 4096, 4096],
