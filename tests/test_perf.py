@@ -699,6 +699,20 @@ def test_two_phase_path_equals_one_pass(monkeypatch):
         one = perf.estimate(variant)
         monkeypatch.setattr(perf, "_SPLIT_ROWS", 1)
         assert_frame_equal(perf.estimate(variant), one)
+    # ids given as the catalogs' own Enums (their codes are used as they are), as an Enum of other categories
+    # or as Categorical: the same estimates as from strings
+    monkeypatch.setattr(perf, "_SPLIT_ROWS", 1)
+    want = perf.estimate(frame)
+    ids = {"model": "models", "hardware": "hardware", "precision": "precisions", "engine": "engines"}
+    own = frame.with_columns(pl.col(k).cast(pl.Enum(catalog.load(c)["id"].to_list())) for k, c in ids.items())
+    other = frame.with_columns(pl.col(k).cast(pl.Enum(sorted(frame[k].unique().to_list(), reverse=True)))
+                               for k in ids)
+    cat = frame.with_columns(pl.col(k).cast(pl.Categorical) for k in ids)
+    for variant in (own, other, cat):
+        got = perf.estimate(variant)
+        assert got.schema["model"] == variant.schema["model"]  # the input columns come back as given
+        assert_frame_equal(got.drop(*ids), want.drop(*ids))
+    monkeypatch.setattr(perf, "_SPLIT_ROWS", 10**9)
     # no row fits (llama.cpp has no tensor parallelism): every speed null
     none_fit = frame.with_columns(engine=pl.lit("llama.cpp"), n_devices=pl.lit(8), tensor_parallel=pl.lit(8))
     out = perf.estimate(none_fit)
