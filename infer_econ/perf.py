@@ -1337,10 +1337,27 @@ def _small_plan(lf: pl.LazyFrame, t: dict, input_columns: tuple[str, ...]) -> pl
     return lf.select(final)
 
 
+def _code(t: dict, col: str, kind: str) -> pl.Expr:
+    """The catalog row number of each id of ``col`` (its code in the catalog's Enum) [UInt32].
+
+    Strings, Categoricals and other Enums are looked up by value (an id not in the catalog fails the cast);
+    ids already in the catalog's own Enum keep their codes without a lookup.
+    """
+    return pl.col(col).cast(t["enums"][kind]).to_physical().cast(pl.UInt32)
+
+
+def _derived_tables(t: dict) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The models and (chip, precision, engine) tables with the :func:`_catalog_terms` columns (built once)."""
+    if "_derived" not in t:
+        model, combo = _catalog_terms()
+        t["_derived"] = (t["models"].with_columns(model), t["combo"].with_columns(combo))
+    return t["_derived"]
+
+
 def _join_exprs(t: dict, derived: bool = False) -> tuple[list[pl.Expr], list[pl.Expr]]:
     """Enum-code expressions and gathers of the catalog columns (``derived``: and of :func:`_catalog_terms`)."""
     en = t["enums"]
-    code = lambda col, kind: pl.col(col).cast(pl.String).cast(en[kind]).to_physical().cast(pl.UInt32)  # noqa: E731
+    code = functools.partial(_code, t)
     n_p, n_e = len(en["precision"].categories), len(en["engine"].categories)
     codes = [
         code("model", "model").alias("_im"),
@@ -1348,10 +1365,7 @@ def _join_exprs(t: dict, derived: bool = False) -> tuple[list[pl.Expr], list[pl.
         .alias("_ic"),
         code("kv_precision", "precision").alias("_ik"),
     ]
-    m, cb, kv = t["models"], t["combo"], t["kv"]
-    if derived:
-        model, combo = _catalog_terms()
-        m, cb = m.with_columns(model), cb.with_columns(combo)
+    m, cb, kv = (*_derived_tables(t), t["kv"]) if derived else (t["models"], t["combo"], t["kv"])
     return codes, [
         *(pl.lit(m[x]).gather(pl.col("_im")).alias(x) for x in m.columns if x != "_m_id"),
         *(pl.lit(cb[x]).gather(pl.col("_ic")).alias(x) for x in cb.columns if x not in ("hardware", "precision", "engine")),
@@ -1499,40 +1513,35 @@ def _layout_table(t: dict, max_devices: int) -> pl.DataFrame:
 
 
 def _gather_sources(t: dict, layout: pl.DataFrame | None) -> dict[str, tuple[str, pl.DataFrame]]:
-    """Each gathered column's (index column, source table): models by ``_im``, (chip, precision, engine) by ``_ic``,
-    KV precisions by ``_ik`` and, with a layout table, the :data:`_LAYOUT_TERMS` by ``_lay``."""
-    cache = t.setdefault("_gather_sources", {})
-    key = id(layout)
-    if key not in cache:
-        model, combo = _catalog_terms()
-        m = t["models"].with_columns(model).drop("_m_id")
-        cb = t["combo"].with_columns(combo).drop("hardware", "precision", "engine")
-        src = {x: ("_im", m) for x in m.columns}
-        src.update((x, ("_ic", cb)) for x in cb.columns)
-        src["_k_kvb"] = ("_ik", t["kv"].select("_k_kvb"))
-        if layout is not None:
-            src.update((x, ("_lay", layout)) for x in _LAYOUT_TERMS)
-        cache.clear()  # one layout table at a time (keyed by identity)
-        cache[key] = (layout, src)
-    return cache[key][1]
+    """Each gathered catalog column's (index column, source table): the models' by ``_im``, the (chip,
+    precision, engine) rows' by ``_ic``, the KV precisions' by ``_ik`` and, with a layout table, the
+    :data:`_LAYOUT_TERMS` by ``_lay`` (the columns :func:`_join_exprs` gathers with ``derived``)."""
+    m, cb = _derived_tables(t)
+    m, cb = m.drop("_m_id"), cb.drop("hardware", "precision", "engine")
+    src = {x: ("_im", m) for x in m.columns}
+    src.update((x, ("_ic", cb)) for x in cb.columns)
+    src["_k_kvb"] = ("_ik", t["kv"].select("_k_kvb"))
+    if layout is not None:
+        src.update((x, ("_lay", layout)) for x in _LAYOUT_TERMS)
+    return src
 
 
-def _gather_grouped(lf: pl.LazyFrame, names, sources: dict, by_name: dict) -> pl.LazyFrame:
+def _gather_grouped(lf: pl.LazyFrame, names, sources: dict) -> pl.LazyFrame:
     """``lf`` with the gathered catalog columns ``names``: one struct gather per source table and index.
 
-    The same values as one gather per column (``by_name``), in fewer passes over the index: polars gathers a
-    struct of k fields in about 0.6 of the time of k separate gathers.
+    The same values as one gather per column, in fewer passes over the index: polars gathers a struct of k
+    fields in about 0.6 of the time of k separate gathers.
     """
     groups: dict[str, list[str]] = {}
     for x in names:
         groups.setdefault(sources[x][0], []).append(x)
     single, structs = [], []
     for index, cols in groups.items():
+        table = sources[cols[0]][1]
         if len(cols) == 1:
-            single.append(by_name[cols[0]])
-            continue
-        table = sources[cols[0]][1].select(cols).to_struct(f"_g{index}")
-        structs.append(pl.lit(table).gather(pl.col(index)).alias(f"_g{index}"))
+            single.append(pl.lit(table[cols[0]]).gather(pl.col(index)).alias(cols[0]))
+        else:
+            structs.append(pl.lit(table.select(cols).to_struct(f"_g{index}")).gather(pl.col(index)).alias(f"_g{index}"))
     lf = lf.with_columns(*single, *structs)
     return lf.unnest([s.meta.output_name() for s in structs]) if structs else lf
 
@@ -1543,10 +1552,6 @@ def _two_phase(frame: pl.DataFrame, lf_d: pl.LazyFrame, t: dict, input_columns: 
     Rows that do not fit get null speeds anyway; in a broad sweep most rows do not fit, and the speed terms
     are most of the work. Same expressions, same results as the one-pass plan.
     """
-    if "_join_exprs_derived" not in t:
-        t["_join_exprs_derived"] = _join_exprs(t, derived=True)
-    _, gathers = t["_join_exprs_derived"]
-    by_name = {g.meta.output_name(): g for g in gathers}
     kv = "kv_precision" in input_columns
     en = t["enums"]
     n_m, n_p, n_e = t["models"].height, len(en["precision"].categories), len(en["engine"].categories)
@@ -1555,12 +1560,10 @@ def _two_phase(frame: pl.DataFrame, lf_d: pl.LazyFrame, t: dict, input_columns: 
         max_devices = int(frame["n_devices"].max())
         if max_devices <= _LAYOUT_MAX_DEVICES and n_m * n_p * 2 * max_devices <= _LAYOUT_MAX_ROWS:
             layout = _layout_table(t, max_devices)
-    plan = _split_plan(tuple(input_columns), tuple(by_name), layout is not None)
-    def code(col: str, kind: str) -> pl.Expr:
-        if frame.schema[col] == en[kind]:  # ids already in the catalog's Enum: its codes are the row numbers
-            return pl.col(col).to_physical().cast(pl.UInt32)
-        return pl.col(col).cast(pl.String).cast(en[kind]).to_physical().cast(pl.UInt32)
-
+    sources = _gather_sources(t, layout)
+    gathered = tuple(x for x, (index, _) in sources.items() if index != "_lay")
+    plan = _split_plan(tuple(input_columns), gathered, layout is not None)
+    code = functools.partial(_code, t)
     # without a kv_precision column (or where it is null): the engine's default for the weights, else the
     # precision's (the combo column _c_kvb_default, see _build_tables and _core_exprs)
     lf = lf_d.with_columns(code("model", "model").alias("_im"), code("hardware", "hardware").alias("_ih"),
@@ -1573,9 +1576,7 @@ def _two_phase(frame: pl.DataFrame, lf_d: pl.LazyFrame, t: dict, input_columns: 
         lay = (c("_im") * n_p + c("_ip")) * 2 + pl.lit(tp_ok).gather(c("_ic"))
         lay = lay * max_devices + (c("n_devices").cast(pl.UInt32) - 1)
         lf = lf.with_columns(lay.alias("_lay"))
-        by_name.update((x, pl.lit(layout[x]).gather(c("_lay")).alias(x)) for x in _LAYOUT_TERMS)
-    sources = _gather_sources(t, layout)
-    lf = _gather_grouped(lf, plan["gather_a"], sources, by_name)
+    lf = _gather_grouped(lf, plan["gather_a"], sources)
     for stage in plan["stages_a"]:
         lf = lf.with_columns(stage)
     a = lf.select(plan["select_a"]).collect()
@@ -1585,7 +1586,7 @@ def _two_phase(frame: pl.DataFrame, lf_d: pl.LazyFrame, t: dict, input_columns: 
     for part, rows in (("llm", pl.col("fits") & pl.col("_m_llm")), ("item", pl.col("fits") & ~pl.col("_m_llm"))):
         p = plan["parts"][part]
         mask = a.select(rows.fill_null(False)).to_series()
-        sub = _gather_grouped(src_lf.filter(mask).select(p["carry"]), p["gather"], sources, by_name)
+        sub = _gather_grouped(src_lf.filter(mask).select(p["carry"]), p["gather"], sources)
         for stage in p["stages"]:
             sub = sub.with_columns(stage)
         b = sub.select(p["outputs"]).collect()
@@ -1986,9 +1987,9 @@ def estimate(
     user can raise); only memory can refuse it. Rows of non-LLM models still
     need positive ``input_tokens`` / ``output_tokens`` (ignored). A LazyFrame
     input is validated eagerly (its id and numeric columns are collected
-    once); the result is lazy. Id columns may be strings, Categorical or Enum; in a frame of 20,000 rows or
-    more, ids in the catalog's own Enum (``pl.Enum(catalog.load("models")["id"])``, and so on) are used by
-    their codes without a string lookup (about 0.75 of the time of a 1,000,000-row sweep).
+    once); the result is lazy. Id columns may be strings, Categorical or Enum; ids in the catalog's own Enum
+    (``pl.Enum(catalog.load("models")["id"])``, and so on) are used by their codes without a lookup (about
+    0.75 of the time of a 1,000,000-row sweep).
 
     References
     ----------

@@ -713,6 +713,9 @@ def test_two_phase_path_equals_one_pass(monkeypatch):
         assert got.schema["model"] == variant.schema["model"]  # the input columns come back as given
         assert_frame_equal(got.drop(*ids), want.drop(*ids))
     monkeypatch.setattr(perf, "_SPLIT_ROWS", 10**9)
+    for variant in (own, other, cat):  # and the small-frame and lazy plans, which share the id lookup
+        assert_frame_equal(perf.estimate(variant).drop(*ids), want.drop(*ids))
+        assert_frame_equal(perf.estimate(variant.lazy()).collect().drop(*ids), want.drop(*ids))
     # no row fits (llama.cpp has no tensor parallelism): every speed null
     none_fit = frame.with_columns(engine=pl.lit("llama.cpp"), n_devices=pl.lit(8), tensor_parallel=pl.lit(8))
     out = perf.estimate(none_fit)
@@ -741,7 +744,7 @@ def test_grouped_gathers_equal_one_gather_per_column():
     assert {sources[x][0] for x in names} == {"_im", "_ic", "_ik", "_lay"}
     for subset in (names, names[::3], [names[0]], [x for x in names if sources[x][0] == "_ik"]):
         want = idx.lazy().with_columns(by_name[x] for x in subset).collect()
-        got = perf._gather_grouped(idx.lazy(), subset, sources, by_name).collect()
+        got = perf._gather_grouped(idx.lazy(), subset, sources).collect()
         assert_frame_equal(got.select(want.columns), want)
         assert set(got.columns) == set(want.columns)  # no struct column left behind
 
